@@ -38,7 +38,7 @@ def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float
     else:
         queue_dir = broker_dir / "queue"
         settings.update(
-            broker_url="relayfs://",
+            broker_url="relayfs://localhost//",
             broker_transport_options={
                 "data_folder_in": str(queue_dir),
                 "data_folder_out": str(queue_dir),
