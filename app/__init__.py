@@ -46,6 +46,13 @@ def create_app(config: type | dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     register_cli(app)
     register_error_pages(app)
+
+    @app.teardown_request
+    def _end_transaction(_exc):
+        # Release the database (on SQLite: its write lock) as soon as the response is built,
+        # even when a caller keeps the app context alive (tests, CLI).
+        db.session.rollback()
+
     return app
 
 

@@ -1,6 +1,6 @@
 """Extensions, created here and bound to an app in create_app()."""
 from celery import Celery, Task
-from flask import Flask, g, has_app_context, request
+from flask import Flask, has_app_context, request
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -22,7 +22,7 @@ csrf = CSRFProtect()
 
 def rate_limit_key() -> str:
     """Writes are limited per signed-in user (session or API token), else per address."""
-    user = g.get("api_user")
+    user = request.environ.get("relay.api_user")
     if user is None and current_user and current_user.is_authenticated:
         user = current_user
     return f"user:{user.id}" if user is not None else f"ip:{get_remote_address()}"

@@ -7,7 +7,7 @@ USERNAME_PATTERN = r"^[0-9A-Za-z가-힣_.-]+$"
 
 class CredentialsSchema(Schema):
     username = KoreanText(
-        required=True, min_chars=3, max_chars=30, single_line=True,
+        required=True, min_chars=2, max_chars=30, single_line=True,
         validate=validate.Regexp(USERNAME_PATTERN, error="아이디는 한글, 영문, 숫자, _ . - 만 쓸 수 있습니다."),
     )
     password = fields.String(

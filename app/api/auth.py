@@ -4,7 +4,7 @@ Session calls that write must carry the CSRF token (the pages' JS sends X-CSRFTo
 Bearer calls need none, since a browser never attaches that header by itself."""
 from functools import wraps
 
-from flask import g, request
+from flask import request
 from flask_login import current_user
 
 from app.accounts.models import User
@@ -13,14 +13,16 @@ from app.errors import Forbidden, Unauthorized
 from app.extensions import csrf
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+API_USER = "relay.api_user"
 
 
 def caller(required: bool = True, allow_session: bool = True) -> User | None:
-    if "api_user" in g:
-        user = g.api_user
+    # Kept on the request (not on g, which lives as long as the app context).
+    if API_USER in request.environ:
+        user = request.environ[API_USER]
     else:
         user = _resolve(allow_session)
-        g.api_user = user
+        request.environ[API_USER] = user
     if user is None and required:
         raise Unauthorized("로그인이 필요합니다.", code="login_required")
     return user
