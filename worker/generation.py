@@ -9,8 +9,9 @@ from app.jobs import services as jobs
 from app.rounds import machine
 from app.rounds.models import Round
 from app.stories.models import Passage, Story
-from app.training.services import resolve_base
-from worker.models import base_version, generation_seed, model_host
+from app.training import services as training
+from worker import models
+from worker.models import base_version, generation_seed
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def run_generation(round_id: int, celery_id: str | None) -> str:
     job = jobs.claim(round_.job_id, celery_id)
     if job is None:
         return "already done"
-    base = resolve_base()
+    base = training.resolve_base()
     if base is None:
         machine.generation_blocked(job.id)
         return "waiting for a base model"
@@ -47,7 +48,7 @@ def run_generation(round_id: int, celery_id: str | None) -> str:
     # whole life, and a generation takes seconds.
     db.session.commit()
     try:
-        texts = model_host(base).generate(adapter_dir, context, params["keyword"], params["sentences"],
+        texts = models.model_host(base).generate(adapter_dir, context, params["keyword"], params["sentences"],
                                           params["k"], seed=params["seed"])
     except Exception as e:  # GenerationError and anything else: the job fails, the round can be retried
         log.exception("generation for round %s failed", round_id)
@@ -61,8 +62,7 @@ def run_generation(round_id: int, celery_id: str | None) -> str:
 
 
 def _reason(e: Exception) -> str:
-    from model_server.errors import ModelServerError
-
-    if isinstance(e, ModelServerError):
+    """The model server's own errors explain themselves; anything else names its type."""
+    if any(cls.__name__ == "ModelServerError" for cls in type(e).__mro__):
         return str(e) or type(e).__name__
     return f"{type(e).__name__}: {e}"

@@ -14,9 +14,10 @@ from app.jobs.models import Job
 from app.rounds import machine
 from app.stories.models import Passage, Story, TrainingText
 from app.training.models import ModelVersion
-from app.training.services import models_dir, resolve_base
+from app.training import services as training
 from worker.generation import story_context
-from worker.models import generation_seed, model_host
+from worker import models
+from worker.models import generation_seed
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def run_learning(job_id: int, celery_id: str | None) -> str:
     job = jobs.claim(job_id, celery_id)
     if job is None:
         return "already done"
-    base = resolve_base()
+    base = training.resolve_base()
     if base is None:
         jobs.mark_waiting(job, machine.NO_MODEL_NOTICE)
         db.session.commit()
@@ -34,7 +35,7 @@ def run_learning(job_id: int, celery_id: str | None) -> str:
     passage = db.session.get(Passage, job.params["passage_id"])
     parent = story.active_model_version if job.params["is_first"] == "N" else None
     from_adapter = parent.path if parent is not None and parent.path else None
-    out_dir = models_dir() / str(story.id) / f"job-{job.id}"
+    out_dir = training.models_dir() / str(story.id) / f"job-{job.id}"
     if out_dir.exists():  # left by an earlier delivery that died before recording it
         shutil.rmtree(out_dir)
     passage_text, passage_name = passage.text, f"story-{story.id}-passage-{passage.id}"
@@ -45,7 +46,7 @@ def run_learning(job_id: int, celery_id: str | None) -> str:
         adapter_dir, metrics = _train(job, base, passage_text, passage_name, from_adapter, out_dir)
         context = story_context(story.id)
         db.session.commit()
-        texts = model_host(base).generate(str(adapter_dir), context, None, job.params["sentences"], 1,
+        texts = models.model_host(base).generate(str(adapter_dir), context, None, job.params["sentences"], 1,
                                           seed=generation_seed())
     except Exception as e:
         log.exception("learning job %s failed", job_id)

@@ -1,4 +1,6 @@
 """GET /api/v1/openapi.json, generated from the marshmallow schemas with apispec."""
+import functools
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_restful import Resource
@@ -36,13 +38,15 @@ OPERATIONS = [
 ]
 
 
+@functools.cache
 def build_spec() -> dict:
     spec = APISpec(title="릴레이 소설 API", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()])
+    # Leaves first: the plugin registers nested schemas by name on first sight.
     for name, schema in {
+        "StorySettings": StorySettingsSchema, "Passage": PassageSchema, "ProposalOut": ProposalOutSchema,
         "Credentials": CredentialsSchema, "Signup": SignupOutSchema, "Token": TokenOutSchema,
-        "StoryCreate": StoryCreateSchema, "StorySettings": StorySettingsSchema, "Story": StorySchema,
-        "StorySummary": StorySummarySchema, "Passage": PassageSchema, "ProposalIn": ProposalInSchema,
-        "ProposalOut": ProposalOutSchema, "VoteIn": VoteInSchema, "VoteOut": VoteOutSchema, "Round": RoundSchema,
+        "StoryCreate": StoryCreateSchema, "Story": StorySchema, "StorySummary": StorySummarySchema,
+        "ProposalIn": ProposalInSchema, "VoteIn": VoteInSchema, "VoteOut": VoteOutSchema, "Round": RoundSchema,
         "Job": JobSchema, "JobAccepted": JobAcceptedSchema,
     }.items():
         spec.components.schema(name, schema=schema)
