@@ -189,11 +189,12 @@ def test_put_human_txt_learns_then_appends_the_continuation(make_story, model, f
     active = db.session.get(Story, story["id"]).active_model_version
     assert active.path == str(fake_training[0]["out_dir"]) and model.calls[-1]["adapter_dir"] == active.path
     assert db.session.scalar(select(TrainingText.used_by_version_id)) == active.id
+    first_adapter = active.path
     assert learn_and_continue(job_id) is None and len(anonymous.get(f"/api/v1/stories/{story['id']}").json["passages"]) == 2
 
     # N continues the story's current adapter.
     second = owner.get(f"/put_Human_txt?contents_id={passage_id}&is_first=N").json["job_id"]
     db.session.commit()
     learn_and_continue(second)
-    assert fake_training[1]["from_adapter"] == active.path
+    assert fake_training[1]["from_adapter"] == first_adapter
     assert anonymous.get(f"/api/v1/jobs/{second}").json["metrics"]["version"] == f"이야기{story['id']}-v2"
