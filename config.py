@@ -69,7 +69,9 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
 
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
+    # X-RateLimit-* headers on every response cost a second storage round trip per request;
+    # a refused request still says when to come back (Retry-After, app/api/errors.py).
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_WRITE = os.environ.get("RATELIMIT_WRITE", "30/minute;300/hour")
     RATELIMIT_VOTE = os.environ.get("RATELIMIT_VOTE", "60/minute")
     RATELIMIT_ACCOUNT = os.environ.get("RATELIMIT_ACCOUNT", "10/minute;50/hour")

@@ -42,6 +42,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     from app.stories.views import bp as stories_bp
 
     csrf.exempt(api_bp)  # session calls check CSRF themselves (app/api/auth.py); Bearer calls need none
+    limiter.exempt(api_bp)  # the API's writes are limited by app/api/limits.py; reads are not limited
     for blueprint in (accounts_bp, api_bp, legacy_bp, health_bp, stories_bp):
         app.register_blueprint(blueprint)
     register_cli(app)

@@ -1,8 +1,9 @@
 """Accounts: sign-up, passwords, API tokens, roles."""
 import hashlib
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -49,10 +50,30 @@ def replace_tokens(user: User) -> str:
     return issue_token(user)
 
 
-def user_for_token(token: str) -> User | None:
-    return db.session.scalar(
-        select(User).join(ApiToken).where(ApiToken.token_hash == hash_token(token))
-    )
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the API needs it: plain values, no ORM object to load per request."""
+
+    id: int
+    username: str
+    role: str
+    blocked: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+_TOKEN_QUERY = (
+    select(User.id, User.username, User.role, User.blocked)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
+def user_for_token(token: str) -> Caller | None:
+    row = db.session.connection().execute(_TOKEN_QUERY, {"token_hash": hash_token(token)}).first()
+    return Caller(*row) if row else None
 
 
 def create_or_promote_admin(username: str, password: str | None) -> tuple[User, bool]:

@@ -3,10 +3,9 @@ from flask_restful import Resource
 from app.accounts import services
 from app.accounts.schemas import CredentialsSchema, SignupOutSchema, TokenOutSchema
 from app.api import api, json_body
-from app.extensions import limiter
-from flask import current_app
+from app.api.limits import rate_limit
 
-account_limit = limiter.limit(lambda: current_app.config["RATELIMIT_ACCOUNT"])
+account_limit = rate_limit("RATELIMIT_ACCOUNT")
 
 
 class Signup(Resource):

@@ -1,4 +1,6 @@
 """Every API error is ``{"error": {"code", "message"}}`` with a status users can rely on."""
+import time
+
 from flask import current_app, jsonify
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
@@ -26,6 +28,18 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": body}
 
 
+def _retry_after(e: HTTPException) -> int:
+    retry_after = getattr(e, "retry_after", None)
+    if retry_after is None:
+        from app.extensions import limiter
+
+        try:  # a limit of Flask-Limiter's own decorator (pages, legacy)
+            retry_after = int(limiter.current_limit.reset_at - time.time())
+        except Exception:  # no limit information: a minute is the longest window we use
+            retry_after = 60
+    return max(1, retry_after)
+
+
 def api_error_response(e: Exception):
     if isinstance(e, AppError):
         return jsonify(e.to_dict()), e.status
@@ -37,8 +51,8 @@ def api_error_response(e: Exception):
         code, message = HTTP_MESSAGES.get(e.code, ("http_error", e.description or "오류가 발생했습니다."))
         response = jsonify(error_body(code, message))
         response.status_code = e.code
-        if e.code == 429 and e.response is not None and "Retry-After" in e.response.headers:
-            response.headers["Retry-After"] = e.response.headers["Retry-After"]
+        if e.code == 429:
+            response.headers["Retry-After"] = str(_retry_after(e))
         return response
     current_app.logger.exception("unhandled error in API request")
     return jsonify(error_body("internal", "서버 오류가 발생했습니다.")), 500

@@ -6,19 +6,22 @@ from flask_restful import Resource
 
 from app.api import api, json_body
 from app.api.auth import caller, login_required
-from app.extensions import limiter
+from app.api.limits import rate_limit
 from app.rounds import services
 from app.rounds.schemas import ProposalInSchema, ProposalOutSchema, RoundSchema, VoteInSchema, VoteOutSchema
 
-write_limit = limiter.limit(lambda: current_app.config["RATELIMIT_WRITE"])
-vote_limit = limiter.limit(lambda: current_app.config["RATELIMIT_VOTE"])
+# Schemas are stateless once built; the hot paths (votes, polling) reuse one instance each.
+ROUND, VOTE_IN, VOTE_OUT = RoundSchema(), VoteInSchema(), VoteOutSchema()
+PROPOSAL_IN, PROPOSAL_OUT = ProposalInSchema(), ProposalOutSchema()
+write_limit = rate_limit("RATELIMIT_WRITE")
+vote_limit = rate_limit("RATELIMIT_VOTE")
 
 
 class CurrentRound(Resource):
     """Polled about once a second by every open story page: answers 304 when nothing changed."""
 
     def get(self, story_id: int):
-        body = RoundSchema().dump(services.snapshot(story_id, caller(required=False)))
+        body = ROUND.dump(services.snapshot(story_id, caller(required=False)))
         response = current_app.json.response(body)
         # The clock moves every call; leave it out of the ETag so an idle round answers 304.
         response.set_etag(_etag(body))
@@ -35,19 +38,19 @@ class Proposals(Resource):
     method_decorators = [write_limit, login_required]
 
     def post(self, story_id: int):
-        data = ProposalInSchema().load(json_body())
+        data = PROPOSAL_IN.load(json_body())
         proposal = services.propose(story_id, caller(), **data)
         body = {"id": proposal.id, "keyword": proposal.keyword, "sentences": proposal.sentences,
                 "text": proposal.text, "author": caller().username, "votes": 0, "mine": True}
-        return ProposalOutSchema().dump(body), 201
+        return PROPOSAL_OUT.dump(body), 201
 
 
 class Votes(Resource):
     method_decorators = [vote_limit, login_required]
 
     def post(self, story_id: int):
-        data = VoteInSchema().load(json_body())
-        return VoteOutSchema().dump(services.vote(story_id, caller(), **data)), 200
+        data = VOTE_IN.load(json_body())
+        return VOTE_OUT.dump(services.vote(story_id, caller(), **data)), 200
 
 
 class Advance(Resource):
@@ -55,7 +58,7 @@ class Advance(Resource):
 
     def post(self, story_id: int):
         services.advance(story_id, caller())
-        return RoundSchema().dump(services.snapshot(story_id, caller())), 200
+        return ROUND.dump(services.snapshot(story_id, caller())), 200
 
 
 api.add_resource(CurrentRound, "/stories/<int:story_id>/round")

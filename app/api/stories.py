@@ -1,16 +1,16 @@
-from flask import current_app, request
+from flask import request
 from flask_restful import Resource
 
 from app.api import api, json_body
 from app.api.auth import caller, login_required
-from app.extensions import limiter
+from app.api.limits import rate_limit
 from app.stories import services
 from app.stories.schemas import (PassageSchema, StoryCreateSchema, StorySchema, StorySettingsSchema,
                                  StorySummarySchema)
 
 # flask-restful applies these in order, so login_required (last) runs first and the rate limit
 # can key on the caller.
-write_limit = limiter.limit(lambda: current_app.config["RATELIMIT_WRITE"])
+write_limit = rate_limit("RATELIMIT_WRITE")
 WRITES = [write_limit, login_required]
 
 

@@ -1,7 +1,9 @@
 """What participants do in a round: propose, vote, and read its state.
 
 Phase changes are not here: they live in app/rounds/machine.py."""
-from sqlalchemy import DateTime, Integer, String, func, literal, null, select
+import functools
+
+from sqlalchemy import DateTime, Integer, bindparam, func, literal_column, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.accounts.models import User
@@ -54,42 +56,64 @@ def propose(story_id: int, user: User, keyword: str | None = None, sentences: in
 
 
 def vote(story_id: int, user: User, proposal_id: int | None = None, candidate_id: int | None = None) -> dict:
-    """Cast or move the user's vote of the current stage: one INSERT .. ON CONFLICT DO UPDATE,
-    so concurrent votes of one user end as one row (UNIQUE round, stage, user)."""
+    """Cast or move the user's vote of the current stage.
+
+    One statement does it all: find the story's current round (share-locked against a phase
+    change on PostgreSQL), check the phase and that the target belongs to that round, and
+    INSERT .. ON CONFLICT (round, stage, user) DO UPDATE, so concurrent votes of one user end
+    as one row. Only when it writes nothing do we look again to say why."""
     if (proposal_id is None) == (candidate_id is None):
         raise Invalid("proposal_id 또는 candidate_id 중 하나만 보내 주세요.", code="vote_target")
-    stage, phase, target_model, target_id = (
-        ("proposal", "voting", Proposal, proposal_id) if proposal_id is not None
-        else ("candidate", "choosing", Candidate, candidate_id)
-    )
+    stage = "proposal" if proposal_id is not None else "candidate"
+    target_id = proposal_id if stage == "proposal" else candidate_id
     with transaction():
-        round_ = _round_in_phase(story_id, phase, "제안 투표" if stage == "proposal" else "후보 투표")
-        now = utcnow()
-        source = select(
-            literal(round_.id, Integer), literal(stage, String), literal(user.id, Integer),
-            literal(proposal_id, Integer) if stage == "proposal" else null(),
-            literal(candidate_id, Integer) if stage == "candidate" else null(),
-            literal(now, DateTime), literal(now, DateTime),
-        ).where(target_model.id == target_id, target_model.round_id == round_.id)
-        insert = (postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert)(Vote)
-        statement = insert.from_select(
-            ["round_id", "stage", "user_id", "proposal_id", "candidate_id", "created_at", "updated_at"], source
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["round_id", "stage", "user_id"],
-            set_={"proposal_id": statement.excluded.proposal_id, "candidate_id": statement.excluded.candidate_id,
-                  "updated_at": statement.excluded.updated_at},
-        )
-        if db.session.execute(statement).rowcount == 0:
-            _raise_unknown_target(target_model, target_id)
-    return {"round_id": round_.id, "stage": stage, "proposal_id": proposal_id, "candidate_id": candidate_id}
+        connection = db.session.connection()
+        statement = _vote_statement(connection.dialect.name, stage)
+        row = connection.execute(statement, {"story_id": story_id, "user_id": user.id, "target_id": target_id,
+                                             "now": utcnow()}).first()
+        if row is None:
+            _explain_refused_vote(story_id, stage, target_id)
+    return {"round_id": row.round_id, "stage": stage, "proposal_id": proposal_id, "candidate_id": candidate_id}
 
 
-def _raise_unknown_target(model, target_id: int):
-    what = "제안" if model is Proposal else "후보"
-    if db.session.get(model, target_id) is None:
+@functools.cache
+def _vote_statement(dialect_name: str, stage: str):
+    """The vote upsert for a dialect and stage, built once (its SQL is then compiled once)."""
+    target, phase = (Proposal, "voting") if stage == "proposal" else (Candidate, "choosing")
+    current = (
+        select(Round.id.label("round_id"), Round.phase)
+        .where(Round.story_id == bindparam("story_id", type_=Integer))
+        .order_by(Round.number.desc()).limit(1)
+        .with_for_update(read=True, key_share=True)
+        .cte("current_round")
+    )
+    now = bindparam("now", type_=DateTime)
+    source = (
+        select(current.c.round_id, literal_column(f"'{stage}'"), bindparam("user_id", type_=Integer),
+               target.id if stage == "proposal" else null(), target.id if stage == "candidate" else null(), now, now)
+        .select_from(current.join(target, target.round_id == current.c.round_id))
+        .where(target.id == bindparam("target_id", type_=Integer), current.c.phase == phase)
+    )
+    insert = (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(Vote.__table__)
+    statement = insert.from_select(
+        ["round_id", "stage", "user_id", "proposal_id", "candidate_id", "created_at", "updated_at"], source
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["round_id", "stage", "user_id"],
+        set_={"proposal_id": statement.excluded.proposal_id, "candidate_id": statement.excluded.candidate_id,
+              "updated_at": statement.excluded.updated_at},
+    ).returning(Vote.__table__.c.round_id)
+
+
+def _explain_refused_vote(story_id: int, stage: str, target_id: int):
+    phase, target_model = ("voting", Proposal) if stage == "proposal" else ("choosing", Candidate)
+    round_ = _round_in_phase(story_id, phase, "제안 투표" if stage == "proposal" else "후보 투표")
+    what = "제안" if target_model is Proposal else "후보"
+    if db.session.get(target_model, target_id) is None:
         raise NotFound(f"{what}을(를) 찾을 수 없습니다.", code="unknown_target")
-    raise Invalid(f"이번 라운드의 {what}이(가) 아닙니다.", code="target_not_in_round")
+    if db.session.scalar(select(target_model.round_id).where(target_model.id == target_id)) != round_.id:
+        raise Invalid(f"이번 라운드의 {what}이(가) 아닙니다.", code="target_not_in_round")
+    raise Conflict("투표가 반영되지 않았습니다. 다시 시도해 주세요.", code="vote_not_recorded")
 
 
 def advance(story_id: int, user: User) -> Round:
