@@ -13,7 +13,7 @@
   const HELP = {
     proposing: "다음 내용을 제안하세요: 키워드와 문장 수를 주면 AI가 쓰고, 직접 쓴 글이 뽑히면 그대로 이어집니다.",
     voting: "마음에 드는 제안에 투표하세요. 다시 누르면 투표가 옮겨집니다.",
-    generating: "AI가 후보 글을 쓰고 있습니다.",
+    generating: "AI가 뽑힌 제안(강조된 것)대로 후보 글을 쓰고 있습니다.",
     choosing: "AI가 쓴 후보 가운데 이야기에 이어질 글을 고르세요.",
     closed: "",
   };
@@ -74,6 +74,7 @@
       setText(li.querySelector(".choice-meta"), `${meta} · ${item.votes}표`);
       li.querySelector(".bar span").style.width = total ? `${Math.round((100 * item.votes) / total)}%` : "0%";
       li.classList.toggle("mine", myTarget === item.id);
+      li.classList.toggle("winner", stage === "proposal" && state.winning_proposal_id === item.id);
       const button = li.querySelector("button");
       show(button, votable);
       setText(button, myTarget === item.id ? "내 선택 ✓" : "이것에 투표");
@@ -98,18 +99,18 @@
       notice = "AI가 후보를 쓰는 중입니다…";
     setText($("round-notice"), notice);
     show($("round-notice"), Boolean(notice));
-    setText($("phase-help"), HELP[state.phase] || "");
+    const stuck = state.phase === "generating" && state.job && ["failed", "waiting"].includes(state.job.status);
+    setText($("phase-help"), stuck ? "" : HELP[state.phase] || "");
     show($("propose-form"), signedIn && state.phase === "proposing");
     const mine = state.proposals.find((p) => p.mine);
     setText($("propose-button"), mine ? "제안 고치기" : "제안하기");
-    show($("proposals"), ["proposing", "voting"].includes(state.phase));
+    show($("proposals"), ["proposing", "voting", "generating"].includes(state.phase));
     renderChoices($("proposals"), state.proposals, "proposal", signedIn && state.phase === "voting");
     show($("candidates"), state.phase === "choosing");
     renderChoices($("candidates"), state.candidates, "candidate", signedIn && state.phase === "choosing");
     show($("owner-tools"), state.can_advance && state.phase !== "closed");
-    const failed = state.phase === "generating" && state.job && ["failed", "waiting"].includes(state.job.status);
-    setText($("advance-button"), failed ? "다시 시도" : "다음 단계로");
-    $("advance-button").disabled = state.phase === "generating" && !failed;
+    setText($("advance-button"), stuck ? "다시 시도" : "다음 단계로");
+    $("advance-button").disabled = state.phase === "generating" && !stuck;
     renderCountdown();
   }
 

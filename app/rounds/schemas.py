@@ -66,6 +66,7 @@ class RoundSchema(Schema):
     phase = fields.String(metadata={"enum": ["proposing", "voting", "generating", "choosing", "closed"]})
     deadline = UtcDateTime(allow_none=True, format="iso")
     notice = fields.String(allow_none=True)
+    winning_proposal_id = fields.Integer(allow_none=True)
     now = UtcDateTime(format="iso")
     last_seq = fields.Integer()
     proposals = fields.List(fields.Nested(ProposalOutSchema))

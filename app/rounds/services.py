@@ -174,6 +174,7 @@ def snapshot(story_id: int, user: User | None) -> dict:
         "phase": round_.phase,
         "deadline": round_.deadline,
         "notice": round_.notice,
+        "winning_proposal_id": round_.winning_proposal_id,
         "now": utcnow(),
         "last_seq": last_seq or 0,
         "proposals": [

@@ -51,7 +51,13 @@ def test_two_people_propose_and_vote_and_see_each_other_live(live_server, browse
     for page in (alice, bora):
         page.wait_for_selector("#round-phase:has-text('투표')", timeout=5000)
 
+    visitor = browser.new_context(locale="ko-KR").new_page()  # not signed in: reads along, cannot vote
+    visitor.goto(f"{live_server}/stories/{story_id}")
+    visitor.wait_for_selector("#proposals li:has-text('원고')")
+    assert not visitor.is_visible("#proposals li button.vote") and not visitor.is_visible("#propose-form")
+
     alice.click("#proposals li:has-text('숨을 멈췄다') button.vote")
+    visitor.wait_for_selector("#proposals li:has-text('숨을 멈췄다') .choice-meta:has-text('1표')", timeout=5000)
     bora.wait_for_selector("#proposals li:has-text('숨을 멈췄다') .choice-meta:has-text('1표')", timeout=5000)
     bora.click("#proposals li:has-text('원고') button.vote")
     alice.wait_for_selector("#proposals li:has-text('원고') .choice-meta:has-text('1표')", timeout=5000)
