@@ -12,11 +12,14 @@ def register_cli(app: Flask) -> None:
         """Create an admin, or promote an existing user to admin."""
         from app.accounts.schemas import CredentialsSchema
 
-        errors = CredentialsSchema().validate({"username": username, "password": password or "x" * 8})
-        if errors:
-            raise click.ClickException(str(errors))
+        from marshmallow import ValidationError
+
+        try:  # the same rules (and NFC normalisation) as the sign-up page
+            data = CredentialsSchema().load({"username": username, "password": password or "x" * 8})
+        except ValidationError as e:
+            raise click.ClickException(str(e.messages))
         try:
-            user, created = create_or_promote_admin(username, password)
+            user, created = create_or_promote_admin(data["username"], password)
         except ValueError as e:
             raise click.ClickException(str(e))
         click.echo(f"{'created' if created else 'promoted'} admin {user.username} (id {user.id})")

@@ -1,7 +1,14 @@
 import os
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
+
+
+@pytest.fixture(autouse=True, params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_kind(request):
+    """Every test here runs on SQLite and again on PostgreSQL (a schema of its own)."""
+    return request.param
 
 
 def rpath(story, tail=""):
@@ -242,3 +249,7 @@ def test_failed_write_leaves_nothing_half_written(story_in_phase, db, monkeypatc
     state = owner.get(rpath(story)).json
     assert state["phase"] == "voting" and state["number"] == 1
     assert owner.post(rpath(story, "/advance")).json["number"] == 2
+
+
+def test_runs_on_the_database_it_says(app, database_kind):
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql" if database_kind == "postgres" else "sqlite")

@@ -5,6 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+@pytest.fixture(autouse=True, params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_kind(request):
+    """Every test here runs on SQLite and again on PostgreSQL (a schema of its own)."""
+    return request.param
+
 
 class ModelServerError(Exception):
     pass
