@@ -23,9 +23,4 @@ def json_body() -> dict:
     return data
 
 
-def load(schema, data: dict) -> dict:
-    """Validate with a marshmallow schema; its errors become a 400 with the field messages."""
-    return schema.load(data)
-
-
 from app.api import accounts, jobs, rounds, stories, openapi  # noqa: E402,F401  (registers resources)

@@ -24,7 +24,3 @@ class ModelVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parent = relationship("ModelVersion", remote_side=[id])
-
-    @property
-    def label(self) -> str:
-        return self.name
