@@ -19,10 +19,9 @@ def tiny_starter(tmp_path_factory, novels_dir):
     starter = pytest.importorskip("model_server.starter")
     pytest.importorskip("model_server.host")
     out = tmp_path_factory.mktemp("starter") / "starter"
-    novels = sorted(novels_dir.glob("*.txt"))[:2]
-    starter.pretrain(novels, out, steps=int(os.environ.get("RELAY_TEST_STARTER_STEPS", 60)),
-                     config=starter.StarterConfig.tiny(), seed=0)
-    return out
+    novels = [novels_dir / name for name in ("46_Sunrise.txt", "36_Presence.txt", "17_Good_Sentences.txt")]
+    return starter.pretrain(novels, out, steps=int(os.environ.get("RELAY_TEST_STARTER_STEPS", 150)),
+                            config=starter.StarterConfig.tiny(), seed=0)
 
 
 @pytest.fixture
@@ -68,7 +67,7 @@ def test_relay_loop_over_http_with_a_real_worker(app, live_server, tiny_starter,
     base = f"/api/v1/stories/{story['id']}/round"
     worker = start_worker(app, tmp_path / "worker.log")
     try:
-        ana.ok("POST", f"{base}/proposals", {"keyword": "기차", "sentences": 1}, status=201)
+        ana.ok("POST", f"{base}/proposals", {"keyword": "기차", "sentences": 2}, status=201)
         ben.ok("POST", f"{base}/proposals", {"text": "역무원이 그를 불러 세웠다."}, status=201)
         owner.ok("POST", f"{base}/advance")
         keyword_id = next(p["id"] for p in owner.ok("GET", base)["proposals"] if p["keyword"] == "기차")
@@ -118,7 +117,7 @@ def test_without_a_base_the_round_waits_then_goes_on_by_itself(app, live_server,
     base = f"/api/v1/stories/{story['id']}/round"
     worker = start_worker(app, tmp_path / "worker.log", beat=True)
     try:
-        ana.ok("POST", f"{base}/proposals", {"keyword": "모델", "sentences": 1}, status=201)
+        ana.ok("POST", f"{base}/proposals", {"keyword": "모델", "sentences": 2}, status=201)
         owner.ok("POST", f"{base}/advance")
         ana.ok("POST", f"{base}/votes", {"proposal_id": owner.ok("GET", base)["proposals"][0]["id"]})
         owner.ok("POST", f"{base}/advance")
