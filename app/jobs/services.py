@@ -23,8 +23,10 @@ STALE_REASON = "작업이 응답하지 않아 중단되었습니다."
 def dispatch(job: Job) -> None:
     """Send a committed job to its Celery task; a broker failure leaves it for the tick."""
     celery = current_app.extensions["celery"]
+    # generate_candidates takes its round (the round knows its current job); the others the job.
+    task_args = [job.round_id] if job.kind == "generate" else [job.id]
     try:
-        result = celery.send_task(TASK_FOR_KIND[job.kind], args=[job.id])
+        result = celery.send_task(TASK_FOR_KIND[job.kind], args=task_args)
     except Exception:  # the broker is down: the tick re-sends queued jobs without a celery id
         log.exception("could not send job %s to the broker", job.id)
         return

@@ -1,3 +1,5 @@
+import base64
+import json
 import os
 from datetime import timedelta
 
@@ -117,7 +119,8 @@ def test_tie_goes_to_the_earliest(story_in_phase):
     assert state["phase"] == "generating" and state["number"] == 1
 
 
-def test_keyword_winner_starts_a_generation_job_on_the_gpu_queue(story_in_phase, app, anonymous):
+def test_keyword_winner_starts_a_generation_job_on_the_gpu_queue(story_in_phase, make_story, users, app, anonymous):
+    make_story(users.make("someone_else"))  # another story first, so that round and job ids differ
     _owner, story, _ = story_in_phase("generating", k=4)
     state = anonymous.get(rpath(story)).json
     assert state["phase"] == "generating" and state["job"]["status"] == "queued"
@@ -126,6 +129,10 @@ def test_keyword_winner_starts_a_generation_job_on_the_gpu_queue(story_in_phase,
     queue = os.path.join(app.config["BROKER_DIR"], "queue")
     messages = [name for name in os.listdir(queue) if name.endswith(".gpu.msg")]
     assert len(messages) == 1  # sent after the commit, to the gpu queue
+    with open(os.path.join(queue, messages[0])) as f:
+        message = json.load(f)
+    args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+    assert message["headers"]["task"] == "relay.generate_candidates" and args == [state["id"]]  # the round id
 
 
 def test_votes_for_another_rounds_proposal_or_unknown_ids(story_in_phase, make_story, users):
