@@ -156,6 +156,10 @@ def _stay_open(round_: Round, now: datetime, by_deadline: bool, why: str) -> Rou
 
 
 def _new_generation_job(story: Story, round_: Round, proposal: Proposal) -> Job:
+    previous = round_.job
+    if previous is not None and not previous.done:
+        # A retry replaces it: the tick must not resume it, nor a late delivery report on it.
+        jobs.mark_failed(previous, "다시 시도하면서 새 작업으로 바뀌었습니다.")
     job = Job(kind="generate", story_id=story.id, round_id=round_.id,
               params={"keyword": proposal.keyword, "sentences": proposal.sentences, "k": story.candidates_k})
     db.session.add(job)

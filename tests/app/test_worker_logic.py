@@ -203,3 +203,21 @@ def test_put_human_txt_learns_then_appends_the_continuation(make_story, model, f
     learn_and_continue(second)
     assert fake_training[1]["from_adapter"] == first_adapter
     assert anonymous.get(f"/api/v1/jobs/{second}").json["metrics"]["version"] == f"이야기{story['id']}-v2"
+
+
+def test_a_retry_replaces_a_waiting_job_for_good(story_in_phase, model, db):
+    from app.jobs.models import Job
+    from app.rounds.ticks import tick
+    from worker.generation import run_generation
+
+    owner, story, _ = story_in_phase("generating")
+    round_id = current_round(db, story["id"]).id
+    model.available["base"] = None
+    run_generation(round_id, None)
+    first = current_round(db, story["id"]).job_id
+    db.session.rollback()
+    retried = owner.post(f"/api/v1/stories/{story['id']}/round/advance").json["job"]["id"]
+    assert retried != first and db.session.get(Job, first).status == "failed"
+    model.available["base"] = "/fake/base"
+    assert tick()["resumed"] == 0  # nothing waits any more: the new job is already queued
+    assert run_generation(round_id, None) == "done"
