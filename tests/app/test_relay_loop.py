@@ -132,3 +132,43 @@ def test_without_a_base_the_round_waits_then_goes_on_by_itself(app, live_server,
         assert len(state["candidates"]) == 1 and state["notice"] is None
     finally:
         stop_worker(worker)
+
+
+@pytest.mark.faults
+def test_a_worker_killed_mid_training_leaves_a_job_the_owner_can_run_again(app, live_server, tiny_starter, tmp_path):
+    """SIGKILL the worker while it trains: the stale sweep fails the job (never stuck) and the
+    owner's next put_Human_txt is accepted and completes on a fresh worker."""
+    import shutil
+    from datetime import timedelta
+
+    from app.database import utcnow
+    from app.jobs.services import STALE_REASON
+    from app.rounds.ticks import tick
+
+    shutil.copytree(tiny_starter, os.path.join(app.config["DATA_DIR"], "models", "starter"))
+    owner = signup(live_server, "owner")
+    story = owner.ok("POST", "/api/v1/stories", {"title": "중단", "opening": "학습이 도중에 끊기는 이야기의 첫 글입니다. 다시 시작할 수 있어야 한다."},
+                     status=201)
+    learn = f"/put_Human_txt?contents_id={story['passages'][0]['id']}&is_first=Y"
+    app.config["LEARN_STEPS"] = 5000  # long enough to be killed mid-way
+    worker = start_worker(app, tmp_path / "worker.log")
+    try:
+        job_id = owner.ok("GET", learn, status=202)["job_id"]
+        wait_for(lambda: owner.ok("GET", f"/api/v1/jobs/{job_id}")["status"] == "running", 120,
+                 "training to start", tmp_path / "worker.log", interval=0.3)
+    finally:
+        stop_worker(worker, kill=True)  # no warm shutdown: nothing is handed back to the broker
+    assert owner.call("GET", learn)[0] == 409  # still "training" as far as the database knows
+    with app.app_context():
+        tick(now=utcnow() + timedelta(seconds=app.config["JOB_STALE_SECONDS"] + 1))
+    job = owner.ok("GET", f"/api/v1/jobs/{job_id}")
+    assert job["status"] == "failed" and job["error"] == STALE_REASON
+    app.config["LEARN_STEPS"] = 5
+    worker = start_worker(app, tmp_path / "worker2.log")
+    try:
+        again = owner.ok("GET", learn, status=202)["job_id"]
+        done = wait_for(lambda: (j := owner.ok("GET", f"/api/v1/jobs/{again}"))["status"] in ("succeeded", "failed")
+                        and j, 240, "the second learning job", tmp_path / "worker2.log", interval=0.5)
+        assert done["status"] == "succeeded", done
+    finally:
+        stop_worker(worker)

@@ -32,9 +32,10 @@ def start_worker(app, log_path: Path, queues: str = "celery,gpu", beat: bool = F
                             start_new_session=True)
 
 
-def stop_worker(process: subprocess.Popen, grace: float = 3.0) -> None:
-    """Warm shutdown, then kill the process group (Celery 5.7's prefork can hang at exit)."""
-    if process.poll() is None:
+def stop_worker(process: subprocess.Popen, grace: float = 3.0, kill: bool = False) -> None:
+    """Warm shutdown, then kill the process group (Celery 5.7's prefork can hang at exit);
+    ``kill``: SIGKILL at once, as a crash would."""
+    if process.poll() is None and not kill:
         process.terminate()
         try:
             process.wait(timeout=grace)
