@@ -65,7 +65,9 @@
       let text, meta;
       if (stage === "proposal") {
         text = item.text !== null ? item.text : `키워드 「${item.keyword}」 · ${item.sentences}문장`;
-        meta = `${item.text !== null ? "직접 쓴 글" : "AI에게 맡김"} · ${item.author}${item.mine ? " (내 제안)" : ""}`;
+        const length = item.text === null ? "" :
+          ` · ${item.text_sentences !== null ? `${item.text_sentences}문장 · ` : ""}${[...item.text].length}자`;
+        meta = `${item.text !== null ? "직접 쓴 글" : "AI에게 맡김"}${length} · ${item.author}${item.mine ? " (내 제안)" : ""}`;
       } else {
         text = item.text;
         meta = "AI 후보";

@@ -26,6 +26,16 @@ def learn_and_continue(self, job_id: int) -> None:
         db.session.remove()
 
 
+@shared_task(name="relay.count_proposal_sentences")
+def count_proposal_sentences(proposal_id: int) -> int | None:
+    from app.rounds.services import count_proposal_sentences as count
+
+    try:
+        return count(proposal_id)
+    finally:
+        db.session.remove()
+
+
 @shared_task(name="relay.tick")
 def tick() -> dict:
     from app.health import beat

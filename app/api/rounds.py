@@ -41,7 +41,7 @@ class Proposals(Resource):
         data = PROPOSAL_IN.load(json_body())
         proposal = services.propose(story_id, caller(), **data)
         body = {"id": proposal.id, "keyword": proposal.keyword, "sentences": proposal.sentences,
-                "text": proposal.text, "author": caller().username, "votes": 0, "mine": True}
+                "text": proposal.text, "text_sentences": None, "author": caller().username, "votes": 0, "mine": True}
         return PROPOSAL_OUT.dump(body), 201
 
 

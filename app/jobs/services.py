@@ -34,6 +34,14 @@ def dispatch(job: Job) -> None:
     db.session.commit()
 
 
+def send_light_task(name: str, *args) -> None:
+    """A small task without a job row (the default queue); losing one costs only a detail."""
+    try:
+        current_app.extensions["celery"].send_task(name, args=list(args))
+    except Exception:
+        log.exception("could not send %s%s to the broker", name, args)
+
+
 def claim(job_id: int, celery_id: str | None) -> Job | None:
     """Mark a job running for this delivery; None when it is already finished (a redelivery
     after success or failure has nothing to do)."""

@@ -62,6 +62,9 @@ class Proposal(db.Model):
     keyword: Mapped[str | None] = mapped_column(String(20))
     sentences: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text)
+    # Sentences in ``text``, counted by a worker with model_server.text (the Korean analyser is
+    # too heavy for web processes); None until counted.
+    text_sentences: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

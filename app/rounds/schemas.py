@@ -35,6 +35,7 @@ class ProposalOutSchema(Schema):
     keyword = fields.String(allow_none=True)
     sentences = fields.Integer(allow_none=True)
     text = fields.String(allow_none=True)
+    text_sentences = fields.Integer(allow_none=True, metadata={"description": "직접 쓴 글의 문장 수 (세기 전에는 null)"})
     author = fields.String()
     votes = fields.Integer()
     mine = fields.Boolean()

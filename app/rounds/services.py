@@ -10,6 +10,7 @@ from app.accounts.models import User
 from app.database import transaction, utcnow
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
+from app.jobs import services as jobs
 from app.jobs.models import Job
 from app.rounds import machine
 from app.rounds.models import Candidate, Proposal, Round, Vote
@@ -51,7 +52,10 @@ def propose(story_id: int, user: User, keyword: str | None = None, sentences: in
             proposal = Proposal(round_id=round_.id, user_id=user.id)
             db.session.add(proposal)
         proposal.keyword, proposal.sentences, proposal.text = keyword, sentences, text
+        proposal.text_sentences = None
         proposal.updated_at = utcnow()
+    if text is not None:
+        jobs.send_light_task("relay.count_proposal_sentences", proposal.id)
     return proposal
 
 
@@ -103,6 +107,24 @@ def _vote_statement(dialect_name: str, stage: str):
         set_={"proposal_id": statement.excluded.proposal_id, "candidate_id": statement.excluded.candidate_id,
               "updated_at": statement.excluded.updated_at},
     ).returning(Vote.__table__.c.round_id)
+
+
+def count_proposal_sentences(proposal_id: int) -> int | None:
+    """The worker's side of a hand-written proposal: count its sentences with the same judge
+    the model uses, and store the count unless the text changed meanwhile."""
+    from model_server.text import count_sentences
+
+    row = db.session.execute(select(Proposal.text).where(Proposal.id == proposal_id)).first()
+    db.session.rollback()  # no transaction stays open while the analyser works
+    if row is None or row.text is None:
+        return None
+    count = count_sentences(row.text)
+    db.session.execute(
+        Proposal.__table__.update().where(Proposal.id == proposal_id, Proposal.text == row.text)
+        .values(text_sentences=count)
+    )
+    db.session.commit()
+    return count
 
 
 def _explain_refused_vote(story_id: int, stage: str, target_id: int):
@@ -178,8 +200,9 @@ def snapshot(story_id: int, user: User | None) -> dict:
         "now": utcnow(),
         "last_seq": last_seq or 0,
         "proposals": [
-            {"id": p.id, "keyword": p.keyword, "sentences": p.sentences, "text": p.text, "author": name,
-             "votes": n, "mine": user is not None and p.user_id == user.id}
+            {"id": p.id, "keyword": p.keyword, "sentences": p.sentences, "text": p.text,
+             "text_sentences": p.text_sentences, "author": name, "votes": n,
+             "mine": user is not None and p.user_id == user.id}
             for p, name, n in proposals
         ],
         "candidates": [{"id": c.id, "text": c.text, "votes": n} for c, n in candidates],

@@ -260,3 +260,18 @@ def test_failed_write_leaves_nothing_half_written(story_in_phase, db, monkeypatc
 
 def test_runs_on_the_database_it_says(app, database_kind):
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql" if database_kind == "postgres" else "sqlite")
+
+
+def test_a_hand_written_proposal_gets_its_sentences_counted_by_a_worker(story_in_phase, app, db):
+    from app.rounds.services import count_proposal_sentences
+
+    _owner, story, (p1, _p2) = story_in_phase("proposing")
+    text = "\"어디 가니?\" 하고 그가 물었다. 나는 대답하지 않고 창밖을 보았다."
+    proposal_id = p1.post(rpath(story, "/proposals"), {"text": text}).json["id"]
+    queue = os.path.join(app.config["BROKER_DIR"], "queue")
+    assert [n for n in os.listdir(queue) if n.endswith(".celery.msg")]  # sent to the light queue
+    assert p1.get(rpath(story)).json["proposals"][0]["text_sentences"] is None  # not counted in the web
+    assert count_proposal_sentences(proposal_id) == 2
+    assert p1.get(rpath(story)).json["proposals"][0]["text_sentences"] == 2
+    p1.post(rpath(story, "/proposals"), {"text": "고친 글 한 문장."})
+    assert p1.get(rpath(story)).json["proposals"][0]["text_sentences"] is None  # edited: counted again later
