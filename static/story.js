@@ -27,9 +27,9 @@
   function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
   function show(el, visible) { if (el.hidden === visible) el.hidden = !visible; }
 
-  async function send(path, body) {
+  async function send(path, body, method = "POST") {
     const response = await fetch(api(path), {
-      method: "POST", credentials: "same-origin",
+      method, credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
       body: JSON.stringify(body || {}),
     });
@@ -214,6 +214,20 @@
       setText($("advance-error"), e.message);
     }
     poll();
+  });
+
+  const settingsForm = $("settings-form");
+  settingsForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const settings = {};
+    for (const name of ["proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k"])
+      settings[name] = Number(settingsForm.elements[name].value);
+    try {
+      await send("", { settings }, "PATCH");
+      setText($("settings-status"), "저장했습니다. 다음 단계부터 적용됩니다.");
+    } catch (e) {
+      setText($("settings-status"), e.message);
+    }
   });
 
   clockOffset = Date.parse(state.now) - Date.now();

@@ -95,3 +95,29 @@ def test_a_bad_proposal_shows_the_korean_message(live_server, browser, app):
     page.fill("#propose-form input[name=sentences]", "12")
     page.click("#propose-button")
     page.wait_for_selector("#propose-error:has-text('1~10문장 사이로 입력해 주세요')", timeout=5000)
+
+
+def test_the_owner_changes_the_settings_from_the_page(live_server, browser, app):
+    from app.accounts.models import User
+    from app.extensions import db
+    from app.stories import services
+
+    page = browser.new_context(locale="ko-KR").new_page()
+    sign_up(page, live_server, "주인장")
+    with app.app_context():
+        owner = db.session.scalar(db.select(User).where(User.username == "주인장"))
+        story_id = services.create_story(owner, "설정", OPENING).id
+        db.session.remove()
+    page.goto(f"{live_server}/stories/{story_id}")
+    page.click(".settings-panel summary")
+    page.fill("#settings-form input[name=candidates_k]", "5")
+    page.fill("#settings-form input[name=voting_minutes]", "15")
+    page.click("#settings-form button[type=submit]")
+    page.wait_for_selector("#settings-status:has-text('저장했습니다')", timeout=5000)
+    page.fill("#settings-form input[name=candidates_k]", "9")
+    page.click("#settings-form button[type=submit]")
+    page.wait_for_selector("#settings-status:has-text('1~5개 사이로 입력해 주세요')", timeout=5000)
+    with app.app_context():
+        story = services.get_story(story_id)
+        assert (story.candidates_k, story.voting_minutes) == (5, 15)
+        db.session.remove()
