@@ -1,0 +1,70 @@
+"""Bits per character of a model on text: the one quality figure every base and adapter shares."""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import torch
+
+
+def context_window(model) -> int:
+    config = model.config
+    window = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None) or 1024
+    return min(int(window), 2048)
+
+
+@torch.no_grad()
+def bits_per_char(model, tokenizer, texts: Iterable[str], stride: int | None = None,
+                  batch_size: int = 8) -> float:
+    """Sliding-window bits per character over the whole of each text.
+
+    Every token is scored once, with up to a full window of context; windows advance by
+    ``stride`` tokens (default half the window), so each scored token sees at least
+    ``window - stride`` tokens before it, except at the start of a text.
+    """
+    window = context_window(model)
+    stride = stride or window // 2
+    if not window // 2 <= stride <= window:
+        raise ValueError(f"stride must be between half the window ({window // 2}) and the window ({window})")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total_bits, total_chars = 0.0, 0
+    for text in texts:
+        if not text:
+            continue
+        bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        ids = [bos] + tokenizer(text, add_special_tokens=False)["input_ids"]
+        # (window start, first position it scores, window end); earlier positions were scored already
+        spans, scored_up_to = [], 1
+        for start in range(0, len(ids), stride):
+            end = min(start + window, len(ids))
+            spans.append((start, scored_up_to, end))
+            scored_up_to = end
+            if end == len(ids):
+                break
+        for i in range(0, len(spans), batch_size):
+            total_bits += _score_spans(model, ids, spans[i: i + batch_size], device)
+        total_chars += len(text)
+    if was_training:
+        model.train()
+    if total_chars == 0:
+        raise ValueError("no text to evaluate")
+    return total_bits / total_chars
+
+
+def _score_spans(model, ids: list[int], spans: list[tuple[int, int, int]], device) -> float:
+    longest = max(end - start for start, _, end in spans)
+    batch = torch.zeros(len(spans), longest, dtype=torch.long)
+    mask = torch.zeros(len(spans), longest, dtype=torch.long)
+    for row, (start, _, end) in enumerate(spans):
+        batch[row, : end - start] = torch.tensor(ids[start:end])
+        mask[row, : end - start] = 1
+    logits = model(input_ids=batch.to(device), attention_mask=mask.to(device)).logits.float()
+    logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
+    bits = 0.0
+    for row, (start, first, end) in enumerate(spans):
+        targets = torch.tensor(ids[first:end], device=device)
+        positions = torch.arange(first - start - 1, end - start - 1, device=device)
+        bits -= logprobs[row, positions, targets].sum().item() / math.log(2)
+    return bits

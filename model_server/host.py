@@ -1,0 +1,88 @@
+"""A long-lived host: the base loaded once, story adapters switched per call.
+
+Many stories share one GPU (or CPU) this way: switching stories costs a ``set_adapter``
+when the story's adapter is among the last ``max_adapters`` used, and a small file load
+when it is not; the base is never loaded again.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from peft import PeftModel
+
+from model_server.generation import GenerationSettings, Vocabulary, generate
+from model_server.loading import load_base
+
+
+class ModelHost:
+    def __init__(self, base: str, max_adapters: int = 8, quantize: str | None = None):
+        if max_adapters < 1:
+            raise ValueError("max_adapters must be at least 1")
+        loaded = load_base(base, quantize=quantize)
+        self.base = base
+        self.quantize = loaded.quantize
+        self.model = loaded.model            # the plain base until the first adapter arrives
+        self.tokenizer = loaded.tokenizer
+        self.vocabulary = Vocabulary(self.tokenizer)
+        self.max_adapters = max_adapters
+        self.adapters: OrderedDict[str, str] = OrderedDict()  # adapter dir -> peft adapter name
+        self.adapter_loads = 0
+        self._peft: PeftModel | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def adapter_name(adapter_dir: str | Path) -> str:
+        # peft adapter names become module keys, which may not hold dots or slashes
+        return "story_" + hashlib.sha1(str(Path(adapter_dir).resolve()).encode()).hexdigest()[:12]
+
+    def activate(self, adapter_dir: str | Path | None):
+        """Make ``adapter_dir`` (or the bare base, for None) the one that answers; return the model."""
+        if adapter_dir is None:
+            return self._peft if self._peft is not None else self.model
+        key = str(Path(adapter_dir).resolve())
+        if key in self.adapters:
+            self.adapters.move_to_end(key)
+        else:
+            if not (Path(key) / "adapter_config.json").is_file():
+                raise FileNotFoundError(f"{adapter_dir}: not an adapter folder (no adapter_config.json)")
+            name = self.adapter_name(key)
+            if self._peft is None:
+                self._peft = PeftModel.from_pretrained(self.model, key, adapter_name=name)
+            else:
+                self._peft.load_adapter(key, adapter_name=name)
+            self.adapter_loads += 1
+            self.adapters[key] = name
+        self._peft.set_adapter(self.adapters[key])
+        self._evict()
+        return self._peft
+
+    def _evict(self) -> None:
+        while len(self.adapters) > self.max_adapters:
+            _, name = self.adapters.popitem(last=False)
+            self._peft.delete_adapter(name)
+
+    @contextlib.contextmanager
+    def _bare(self):
+        """The base without any adapter's effect, for stories that have none yet."""
+        if self._peft is None:
+            yield self.model
+        else:
+            with self._peft.disable_adapter():
+                yield self._peft
+
+    def generate(self, adapter_dir: str | Path | None, story_text: str, keyword: str | None,
+                 sentences: int, k: int, seed: int | None = None,
+                 settings: GenerationSettings | None = None) -> list[str]:
+        with self._lock:
+            if adapter_dir is None:
+                with self._bare() as model:
+                    return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
+                                    settings, self.vocabulary)
+            model = self.activate(adapter_dir)
+            return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
+                            settings, self.vocabulary)
+

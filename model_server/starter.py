@@ -1,0 +1,229 @@
+"""The starter base: a small GPT-2 and its own tokenizer, pretrained from scratch on our novels.
+
+A fresh install has no weights and cannot download any, so admins pretrain this base on the
+site's approved novels. It is saved with ``save_pretrained`` and loads like any other base.
+Read top to bottom: settings, tokenizer, data, model, the training loop, saving.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+from model_server.data import DataSource, read_texts
+from model_server.progress import Cancelled, Progress, ProgressMeter
+from model_server.versions import atomic_dir
+
+EOS = "<|endoftext|>"
+PAD = "<|pad|>"
+
+
+@dataclass
+class StarterConfig:
+    # tokenizer: BPE over characters (Hangul syllables are its alphabet) with byte fallback,
+    # so unseen hanja or emoji still round-trip; ~2.3 Korean characters per token.
+    vocab_size: int = 8000
+    jamo: bool = True           # BPE over Hangul letters rather than whole syllables
+    # model shape (GPT-2)
+    n_layer: int = 6
+    n_head: int = 6
+    n_embd: int = 384
+    n_ctx: int = 256            # tokens of context (~600 characters)
+    dropout: float = 0.1        # the corpus is small: several epochs fit in the budget
+    # optimisation
+    batch_size: int = 16
+    lr: float = 2e-3            # peak; cosine decay to lr * min_lr_ratio over the budget
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 50
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    bf16: bool = True           # autocast matmuls to bf16 on CPUs that have it (AVX512-BF16, AMX)
+    val_fraction: float = 0.02  # tail of the token stream kept out to report validation loss
+
+    @classmethod
+    def tiny(cls) -> "StarterConfig":
+        """A base in seconds, for tests: it writes Korean-looking text, not good Korean."""
+        return cls(vocab_size=600, n_layer=2, n_head=2, n_embd=64, n_ctx=128, dropout=0.0,
+                   batch_size=8, lr=3e-3, warmup_steps=5)
+
+
+# ---------------------------------------------------------------- tokenizer
+
+def train_tokenizer(texts: list[str], vocab_size: int, jamo: bool = True) -> PreTrainedTokenizerFast:
+    tokenizer = Tokenizer(models.BPE(byte_fallback=True, unk_token=None))
+    if jamo:
+        # Hangul syllables split into their letters (jamo), so 먹었다 and 잡았다 share the
+        # ending and a particle can see the final consonant before it; decode() output is
+        # composed back with NFC by our callers (see ``compose``).
+        tokenizer.normalizer = normalizers.NFD()
+    # "never": no space is invented before a text, so decode(encode(text)) == text exactly.
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="never")
+    tokenizer.decoder = decoders.Sequence([decoders.ByteFallback(),
+                                           decoders.Metaspace(prepend_scheme="never")])
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size - 256, special_tokens=[EOS, PAD],
+                                  limit_alphabet=2000, show_progress=False)
+    tokenizer.train_from_iterator(texts, trainer)
+    tokenizer = with_byte_fallback_tokens(tokenizer)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS, bos_token=EOS,
+                                   pad_token=PAD, clean_up_tokenization_spaces=False)
+
+
+def with_byte_fallback_tokens(tokenizer: Tokenizer) -> Tokenizer:
+    """Add <0x00>..<0xFF> as ordinary vocabulary, so characters never seen in training (rare
+    hanja, emoji) are spelled as UTF-8 bytes and still decode; as special tokens they would
+    be dropped by decode()."""
+    spec = json.loads(tokenizer.to_str())
+    vocab = spec["model"]["vocab"]
+    for byte in range(256):
+        vocab.setdefault(f"<0x{byte:02X}>", len(vocab))
+    return Tokenizer.from_str(json.dumps(spec))
+
+
+def compose(text: str) -> str:
+    """Text out of a jamo tokenizer's decode(), composed back into syllables."""
+    return unicodedata.normalize("NFC", text)
+
+
+def token_stream(tokenizer: PreTrainedTokenizerFast, texts: Iterable[str]) -> torch.Tensor:
+    """All texts as one stream of ids, each text closed by EOS (nanoGPT's packing)."""
+    ids: list[int] = []
+    for text in texts:
+        ids.extend(tokenizer(text, add_special_tokens=False)["input_ids"])
+        ids.append(tokenizer.eos_token_id)
+    return torch.tensor(ids, dtype=torch.long)
+
+
+# ---------------------------------------------------------------- model
+
+def build_model(config: StarterConfig, tokenizer: PreTrainedTokenizerFast) -> GPT2LMHeadModel:
+    gpt2 = GPT2Config(
+        vocab_size=len(tokenizer), n_positions=config.n_ctx, n_embd=config.n_embd,
+        n_layer=config.n_layer, n_head=config.n_head, resid_pdrop=config.dropout,
+        embd_pdrop=config.dropout, attn_pdrop=0.0, bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    return GPT2LMHeadModel(gpt2)
+
+
+def flops_per_token(model: GPT2LMHeadModel) -> float:
+    """Training FLOPs per token: 6 per parameter (forward + backward) plus attention (PaLM, app. B)."""
+    c = model.config
+    params = sum(p.numel() for p in model.parameters()) - c.n_positions * c.n_embd
+    return 6 * params + 6 * c.n_layer * c.n_embd * c.n_positions
+
+
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
+
+
+def cosine_lr(progress: float, step: int, peak: float, warmup: int, min_ratio: float) -> float:
+    """Warm up over the first steps, then cosine down to peak * min_ratio at the end of the budget."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(max(progress, 0.0), 1.0)
+    return peak * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+# ---------------------------------------------------------------- training
+
+@dataclass
+class PretrainResult:
+    path: Path
+    metrics: dict = field(default_factory=dict)
+
+
+def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Optional[float] = None,
+             steps: Optional[int] = None, seed: int = 0, config: Optional[StarterConfig] = None,
+             progress: Optional[Callable[[Progress], None]] = None,
+             should_cancel: Optional[Callable[[], bool]] = None) -> Path:
+    """Train tokenizer and model on ``data`` for a time or step budget; save the base at ``out_dir``."""
+    if (minutes is None) == (steps is None):
+        raise ValueError("give exactly one budget: minutes or steps")
+    if Path(out_dir).exists():
+        raise FileExistsError(f"{out_dir} already exists; a base is never overwritten")
+    config = config or StarterConfig()
+    torch.manual_seed(seed)
+    random.seed(seed)
+    texts = read_texts(data)
+
+    tokenizer = train_tokenizer([t.text for t in texts], config.vocab_size, config.jamo)
+    stream = token_stream(tokenizer, [t.text for t in texts])
+    n_val = max(int(len(stream) * config.val_fraction), config.n_ctx + 1)
+    if len(stream) < n_val + config.n_ctx + 2:
+        raise ValueError(f"too little text to pretrain on: {len(stream)} tokens")
+    train_ids, val_ids = stream[:-n_val], stream[-n_val:]
+
+    model = build_model(config, tokenizer)
+    model.train()
+    optimizer = make_optimizer(model, config.lr, config.weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    use_bf16 = config.bf16 and cpu_has_fast_bf16()
+    meter = ProgressMeter(total_steps=steps, total_seconds=minutes * 60 if minutes else None,
+                          callback=progress)
+
+    step = 0
+    while not meter.finished(step):
+        if should_cancel is not None and should_cancel():
+            raise Cancelled("pretraining was cancelled")
+        lr = cosine_lr(meter.fraction(step), step, config.lr, config.warmup_steps, config.min_lr_ratio)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        starts = torch.randint(0, len(train_ids) - config.n_ctx - 1, (config.batch_size,), generator=generator)
+        x = torch.stack([train_ids[s: s + config.n_ctx] for s in starts.tolist()])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+            loss = model(input_ids=x, labels=x).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        meter.update(step, loss.item(), tokens=x.numel())
+
+    model.eval()
+    val_loss = stream_loss(model, val_ids, config.n_ctx)
+    metrics = {"steps": step, "train_loss": meter.last_loss, "val_loss": val_loss,
+               "tokens_per_s": meter.tokens_per_s, "seconds": meter.elapsed,
+               "flops_per_token": flops_per_token(model), "bf16": use_bf16,
+               "chars_per_token": sum(len(t.text) for t in texts) / len(stream)}
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "starter.json").write_text(json.dumps({
+            "config": asdict(config), "seed": seed, "metrics": metrics,
+            "data": [{"name": t.name, "sha256": t.sha256, "chars": len(t.text)} for t in texts],
+        }, ensure_ascii=False, indent=2), encoding="utf-8")
+    return Path(out_dir)
+
+
+@torch.no_grad()
+def stream_loss(model: GPT2LMHeadModel, ids: torch.Tensor, n_ctx: int) -> float:
+    """Mean next-token loss over non-overlapping windows of a token stream."""
+    total, count = 0.0, 0
+    for start in range(0, len(ids) - 1, n_ctx):
+        window = ids[start: start + n_ctx][None]
+        if window.size(1) < 2:
+            break
+        total += model(input_ids=window, labels=window).loss.item() * (window.size(1) - 1)
+        count += window.size(1) - 1
+    return total / count
+
+
+def cpu_has_fast_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

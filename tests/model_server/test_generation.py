@@ -1,0 +1,84 @@
+import pytest
+
+from model_server import text as ktext
+from model_server.errors import GenerationError
+from model_server.generation import Vocabulary, check_candidate, story_tail, well_formed
+from model_server.host import ModelHost
+from model_server.training import TrainSettings, train
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def host(tiny_base):
+    return ModelHost(str(tiny_base), max_adapters=2)
+
+
+@pytest.fixture(scope="module")
+def story(novel_texts):
+    return novel_texts[0][:2500]
+
+
+@pytest.mark.parametrize("keyword,sentences", [("바다", 1), ("사람", 3), ("배", 5)])
+def test_every_candidate_keeps_keyword_and_sentence_count(host, story, keyword, sentences):
+    candidates = host.generate(None, story, keyword, sentences, k=3, seed=11)
+    assert len(candidates) == 3 and len(set(candidates)) == 3
+    for candidate in candidates:
+        assert ktext.count_sentences(candidate) == sentences
+        assert ktext.contains_keyword(candidate, keyword)
+        assert well_formed(candidate)
+        assert not candidate.lstrip().startswith("하고")
+
+
+def test_generation_without_keyword_keeps_the_count(host, story):
+    for candidate in host.generate(None, story, None, 2, k=2, seed=5):
+        assert ktext.count_sentences(candidate) == 2
+
+
+def test_same_seed_gives_the_same_candidates(host, story):
+    assert host.generate(None, story, "바다", 2, k=2, seed=3) == host.generate(None, story, "바다", 2, k=2, seed=3)
+
+
+def test_impossible_guarantees_raise_instead_of_returning_a_bad_candidate(host, story):
+    from model_server.generation import GenerationSettings
+
+    # One sampling round and no room for a sentence to end: nothing can pass the judge.
+    hopeless = GenerationSettings(max_rounds=1, max_sentence_tokens=1)
+    with pytest.raises(GenerationError):
+        host.generate(None, story, "바다", 4, k=3, seed=1, settings=hopeless)
+
+
+def test_out_of_range_sentence_counts_are_refused(host, story):
+    for bad in (0, 11):
+        with pytest.raises(ValueError):
+            host.generate(None, story, "바다", bad, k=1)
+
+
+def test_judge_refuses_dangling_speech_tags_and_wrong_counts():
+    assert check_candidate("그는 바다를 보았다. 파도가 높았다.", "바다", 2)
+    assert not check_candidate("그는 바다를 보았다. 파도가 높았다.", "바다", 3)
+    assert not check_candidate("그는 바다를 보았다. 파도가 높았다.", "검객", 2)
+    assert not check_candidate('하고, 그는 바다를 보았다. 파도가 높았다.', "바다", 2)
+    assert not check_candidate('"어디 가니? 그는 바다를 보았다. 파도가 높았다.', "바다", 2)
+
+
+def test_story_tail_is_whole_sentences_within_the_token_budget(host, novel_texts):
+    story = novel_texts[0]
+    tail = story_tail(host.tokenizer, story, 60)
+    assert story.rstrip().endswith(tail)
+    assert len(host.tokenizer(tail)["input_ids"]) <= 60
+    assert ktext.sentences(tail)[0] in ktext.sentences(story[-len(tail) - 200:])
+
+
+def test_jamo_grammar_masks_letters_that_cannot_form_a_syllable(host):
+    vocabulary = host.vocabulary
+    assert not well_formed("\u1100\u1100")        # two leads in a row
+    assert well_formed("\u1100\u1161\u11a8 \u1100\u1161")  # 각 가
+    assert bool(vocabulary.banned[host.tokenizer.eos_token_id])
+
+
+def test_adapter_generation_meets_the_guarantees(host, tiny_base, novel_paths, story, tmp_path):
+    adapter = train(str(tiny_base), [novel_paths[0]], tmp_path / "v1",
+                    settings=TrainSettings(steps=6, batch_size=4, max_tokens=96))
+    for candidate in host.generate(str(adapter), story, "바다", 3, k=3, seed=2):
+        assert ktext.count_sentences(candidate) == 3 and ktext.contains_keyword(candidate, "바다")
