@@ -60,6 +60,7 @@ def create_app(config: type | dict | None = None) -> Flask:
 def register_error_pages(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
     from marshmallow import ValidationError
+    from sqlalchemy.exc import OperationalError
     from werkzeug.exceptions import HTTPException
 
     from app.api.errors import HTTP_MESSAGES, api_error_response
@@ -68,10 +69,13 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(AppError)
     @app.errorhandler(ValidationError)
     @app.errorhandler(HTTPException)
+    @app.errorhandler(OperationalError)
     def _error(e):
         if is_api_request():
             return api_error_response(e)
-        if isinstance(e, CSRFError):
+        if isinstance(e, OperationalError):
+            status, message = 503, "데이터베이스가 잠시 응답하지 않습니다. 잠시 후 다시 시도해 주세요."
+        elif isinstance(e, CSRFError):
             status, message = 400, "보안 토큰이 만료되었습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요."
         elif isinstance(e, AppError):
             status, message = e.status, e.message

@@ -9,6 +9,7 @@ from app.jobs import services as jobs
 from app.rounds import machine
 from app.rounds.models import Round
 from app.stories.models import Passage, Story
+from app.training.models import ModelVersion
 from app.training import services as training
 from worker import models
 from worker.models import base_version, generation_seed
@@ -43,21 +44,21 @@ def run_generation(round_id: int, celery_id: str | None) -> str:
     params = {"keyword": job.params["keyword"], "sentences": job.params["sentences"], "k": job.params["k"],
               "seed": generation_seed(), "model_version": version.name}
     context = story_context(story.id)
-    version_id = version.id
-    # End the transaction before the model runs: SQLite holds its write lock for a transaction's
-    # whole life, and a generation takes seconds.
+    job_id, version_id = job.id, version.id
+    # End the transaction before the model runs (SQLite holds its write lock for a transaction's
+    # whole life, and a generation takes seconds); only plain values are used until it is done.
     db.session.commit()
     try:
         texts = models.model_host(base).generate(adapter_dir, context, params["keyword"], params["sentences"],
-                                          params["k"], seed=params["seed"])
+                                                 params["k"], seed=params["seed"])
     except Exception as e:  # GenerationError and anything else: the job fails, the round can be retried
         log.exception("generation for round %s failed", round_id)
-        machine.generation_failed(job.id, _reason(e))
+        machine.generation_failed(job_id, _reason(e))
         return "failed"
     if not texts:
-        machine.generation_failed(job.id, "모델이 후보를 하나도 쓰지 못했습니다.")
+        machine.generation_failed(job_id, "모델이 후보를 하나도 쓰지 못했습니다.")
         return "failed"
-    machine.finish_generation(job.id, texts, db.session.get(type(version), version_id), params)
+    machine.finish_generation(job_id, texts, db.session.get(ModelVersion, version_id), params)
     return "done"
 
 

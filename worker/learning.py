@@ -34,29 +34,32 @@ def run_learning(job_id: int, celery_id: str | None) -> str:
     story = db.session.get(Story, job.story_id)
     passage = db.session.get(Passage, job.params["passage_id"])
     parent = story.active_model_version if job.params["is_first"] == "N" else None
+    # Plain values only from here on: touching an ORM object after a commit reloads it, which
+    # opens a transaction (on SQLite: the write lock) for as long as the model then runs.
+    story_id, passage_id, steps, sentences = story.id, passage.id, job.params["steps"], job.params["sentences"]
     from_adapter = parent.path if parent is not None and parent.path else None
-    out_dir = training.models_dir() / str(story.id) / f"job-{job.id}"
+    parent_id = parent.id if parent is not None else None
+    passage_text, passage_name = passage.text, f"story-{story_id}-passage-{passage_id}"
+    db.session.commit()
+    out_dir = training.models_dir() / str(story_id) / f"job-{job_id}"
     if out_dir.exists():  # left by an earlier delivery that died before recording it
         shutil.rmtree(out_dir)
-    passage_text, passage_name = passage.text, f"story-{story.id}-passage-{passage.id}"
-    parent_id = parent.id if parent is not None else None
-    db.session.commit()  # no transaction stays open while the model trains
 
     try:
-        adapter_dir, metrics = _train(job, base, passage_text, passage_name, from_adapter, out_dir)
-        context = story_context(story.id)
+        adapter_dir, metrics = _train(job_id, steps, base, passage_text, passage_name, from_adapter, out_dir)
+        context = story_context(story_id)
         db.session.commit()
-        texts = models.model_host(base).generate(str(adapter_dir), context, None, job.params["sentences"], 1,
-                                          seed=generation_seed())
+        texts = models.model_host(base).generate(str(adapter_dir), context, None, sentences, 1,
+                                                 seed=generation_seed())
     except Exception as e:
         log.exception("learning job %s failed", job_id)
         with transaction():
             jobs.mark_failed(db.session.get(Job, job_id), f"{type(e).__name__}: {e}")
         return "failed"
-    return _record(job_id, story.id, base, parent_id, adapter_dir, metrics, passage.id, texts[0])
+    return _record(job_id, story_id, base, parent_id, adapter_dir, metrics, passage_id, texts[0])
 
 
-def _train(job: Job, base: str, text: str, name: str, from_adapter: str | None, out_dir):
+def _train(job_id: int, steps: int, base: str, text: str, name: str, from_adapter: str | None, out_dir):
     from model_server.training import TrainSettings, TrainingText as ModelTrainingText, train
 
     metrics: dict = {}
@@ -66,11 +69,10 @@ def _train(job: Job, base: str, text: str, name: str, from_adapter: str | None, 
         metrics.update(step=p.step, total=p.total, loss=p.loss, tokens_per_s=p.tokens_per_s)
         if time.monotonic() - last_report[0] >= 1.0:  # at most one row update a second
             last_report[0] = time.monotonic()
-            jobs.report_progress(job.id, 0.9 * p.step / max(1, p.total), dict(metrics))
+            jobs.report_progress(job_id, 0.9 * p.step / max(1, p.total), dict(metrics))
 
-    settings = TrainSettings(steps=job.params["steps"], seed=0)
     adapter_dir = train(base, [ModelTrainingText(name=name, text=text)], out_dir, from_adapter=from_adapter,
-                        settings=settings, progress=progress)
+                        settings=TrainSettings(steps=steps, seed=0), progress=progress)
     return adapter_dir, metrics
 
 

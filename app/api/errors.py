@@ -4,6 +4,7 @@ import time
 from flask import current_app, jsonify
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.errors import AppError, first_validation_message
@@ -54,5 +55,10 @@ def api_error_response(e: Exception):
         if e.code == 429:
             response.headers["Retry-After"] = str(_retry_after(e))
         return response
+    if isinstance(e, OperationalError):  # database down, or SQLite busy past its timeout
+        current_app.logger.warning("database unavailable: %s", e)
+        response = jsonify(error_body("unavailable", "데이터베이스가 잠시 응답하지 않습니다. 잠시 후 다시 시도해 주세요."))
+        response.headers["Retry-After"] = "2"
+        return response, 503
     current_app.logger.exception("unhandled error in API request")
     return jsonify(error_body("internal", "서버 오류가 발생했습니다.")), 500

@@ -80,3 +80,19 @@ def test_put_human_txt_get_with_only_a_session_cookie_is_refused(make_story, use
     browser = users.signed_in("owner_page2")
     response = browser.get(f"/put_Human_txt?contents_id={story['passages'][0]['id']}&is_first=Y")
     assert response.status_code == 401  # a GET cannot carry CSRF protection, so cookies don't count
+
+
+def test_a_database_that_does_not_answer_is_a_503_not_a_crash(make_story, anonymous, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    _owner, story = make_story()
+
+    def locked(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+    monkeypatch.setattr("app.rounds.services.snapshot", locked)
+    monkeypatch.setattr("app.stories.views.rounds.snapshot", locked)
+    response = anonymous.get(f"/api/v1/stories/{story['id']}/round")
+    assert response.status_code == 503 and response.json["error"]["code"] == "unavailable"
+    page = anonymous.client.get(f"/stories/{story['id']}")
+    assert page.status_code == 503 and "잠시 후 다시 시도해 주세요" in page.get_data(as_text=True)
