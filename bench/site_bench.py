@@ -225,7 +225,7 @@ def main() -> None:
         if redis:
             env["REDIS_URL"] = redis
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread", "--threads", "4",
+            [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread", "--threads", os.environ.get("BENCH_THREADS", "4"),
              "--backlog", "2048", "-b", f"127.0.0.1:{args.port}", "--log-level", "warning", "app:create_app()"],
             cwd=ROOT, env=env, start_new_session=True)
         for _ in range(100):
@@ -235,7 +235,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         asyncio.run(page_load(args.port, long_story_id, 5))  # warm every worker a little
-        print(f"gunicorn: {args.workers} workers x 4 threads on PostgreSQL; rate limits in "
+        print(f"gunicorn: {args.workers} workers x {os.environ.get('BENCH_THREADS', '4')} threads on PostgreSQL; rate limits in "
               f"{'Redis' if redis else 'memory'}; {args.clients} clients, each one user; {len(proposal_ids)} proposals")
 
         lat, last_ack, errors, elapsed = asyncio.run(
