@@ -1,0 +1,86 @@
+"""릴레이 소설: the web site. ``create_app()`` wires things up and does nothing else."""
+from pathlib import Path
+
+from flask import Flask, render_template, request
+
+from app.extensions import celery_init_app, csrf, db, is_api_request, limiter, login, migrate
+from app.fields import use_korean_messages
+from config import INSTANCE_DIR, config_for_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
+                instance_path=str(INSTANCE_DIR))
+    app.config.from_object(config_for_env())
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    app.json.ensure_ascii = False
+    app.config.setdefault("RESTFUL_JSON", {"ensure_ascii": False})
+    use_korean_messages()
+
+    db.init_app(app)
+    with app.app_context():
+        from app.database import configure_engine
+
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    login.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    celery_init_app(app)
+
+    from app import models  # noqa: F401  (every table, for Alembic and relationships)
+    from app.accounts.views import bp as accounts_bp
+    from app.accounts.cli import register_cli
+    from app.api import bp as api_bp
+    from app.api.legacy import bp as legacy_bp
+    from app.health import bp as health_bp
+    from app.stories.views import bp as stories_bp
+
+    csrf.exempt(api_bp)  # session calls check CSRF themselves (app/api/auth.py); Bearer calls need none
+    limiter.exempt(api_bp)  # the API's writes are limited by app/api/limits.py; reads are not limited
+    for blueprint in (accounts_bp, api_bp, legacy_bp, health_bp, stories_bp):
+        app.register_blueprint(blueprint)
+    register_cli(app)
+    register_error_pages(app)
+
+    @app.teardown_request
+    def _end_transaction(_exc):
+        # Release the database (on SQLite: its write lock) as soon as the response is built,
+        # even when a caller keeps the app context alive (tests, CLI).
+        db.session.rollback()
+
+    return app
+
+
+def register_error_pages(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+    from marshmallow import ValidationError
+    from sqlalchemy.exc import OperationalError
+    from werkzeug.exceptions import HTTPException
+
+    from app.api.errors import HTTP_MESSAGES, api_error_response
+    from app.errors import AppError
+
+    @app.errorhandler(AppError)
+    @app.errorhandler(ValidationError)
+    @app.errorhandler(HTTPException)
+    @app.errorhandler(OperationalError)
+    def _error(e):
+        if is_api_request():
+            return api_error_response(e)
+        if isinstance(e, OperationalError):
+            status, message = 503, "데이터베이스가 잠시 응답하지 않습니다. 잠시 후 다시 시도해 주세요."
+        elif isinstance(e, CSRFError):
+            status, message = 400, "보안 토큰이 만료되었습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요."
+        elif isinstance(e, AppError):
+            status, message = e.status, e.message
+        elif isinstance(e, HTTPException):
+            status, message = e.code or 500, HTTP_MESSAGES.get(e.code, ("", e.description))[1]
+        else:
+            status, message = 400, "입력값이 올바르지 않습니다."
+        return render_template("error.html", status=status, message=message), status

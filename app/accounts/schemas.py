@@ -1,0 +1,25 @@
+from marshmallow import Schema, fields, validate
+
+from app.fields import KoreanText
+
+USERNAME_PATTERN = r"^[0-9A-Za-z가-힣_.-]+$"
+
+
+class CredentialsSchema(Schema):
+    username = KoreanText(
+        required=True, min_chars=2, max_chars=30, single_line=True,
+        validate=validate.Regexp(USERNAME_PATTERN, error="아이디는 한글, 영문, 숫자, _ . - 만 쓸 수 있습니다."),
+    )
+    password = fields.String(
+        required=True, validate=validate.Length(min=8, max=200, error="비밀번호는 8~200자여야 합니다.")
+    )
+
+
+class SignupOutSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    token = fields.String()
+
+
+class TokenOutSchema(Schema):
+    token = fields.String()

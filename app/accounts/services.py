@@ -1,0 +1,95 @@
+"""Accounts: sign-up, passwords, API tokens, roles."""
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.accounts.models import ApiToken, User
+from app.errors import Conflict, Forbidden, Unauthorized
+from app.extensions import db
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign_up(username: str, password: str, role: str = "participant") -> User:
+    user = User(username=username, password_hash=generate_password_hash(password), role=role)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("이미 사용 중인 아이디입니다.", code="username_taken")
+    return user
+
+
+def authenticate(username: str, password: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not check_password_hash(user.password_hash, password):
+        raise Unauthorized("아이디 또는 비밀번호가 올바르지 않습니다.", code="bad_credentials")
+    if user.blocked:
+        raise Forbidden("차단된 계정입니다.", code="blocked")
+    return user
+
+
+def issue_token(user: User) -> str:
+    """A new bearer token for the user; earlier tokens keep working until revoked."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    db.session.commit()
+    return token
+
+
+def replace_tokens(user: User) -> str:
+    """Revoke every token of the user and issue one new one (the profile page's button)."""
+    db.session.execute(db.delete(ApiToken).where(ApiToken.user_id == user.id))
+    return issue_token(user)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the API needs it: plain values, no ORM object to load per request."""
+
+    id: int
+    username: str
+    role: str
+    blocked: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+_TOKEN_QUERY = (
+    select(User.id, User.username, User.role, User.blocked)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
+def user_for_token(token: str) -> Caller | None:
+    row = db.session.connection().execute(_TOKEN_QUERY, {"token_hash": hash_token(token)}).first()
+    return Caller(*row) if row else None
+
+
+def create_or_promote_admin(username: str, password: str | None) -> tuple[User, bool]:
+    """The CLI's create-admin: returns the user and whether it was created."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        if not password:
+            raise ValueError("a new admin needs --password")
+        user = User(username=username, password_hash=generate_password_hash(password), role="admin")
+        db.session.add(user)
+        created = True
+    else:
+        user.role = "admin"
+        user.blocked = False
+        if password:
+            user.password_hash = generate_password_hash(password)
+        created = False
+    db.session.commit()
+    return user, created

@@ -1,0 +1,26 @@
+"""The JSON REST API under /api/v1 (flask-restful resources, marshmallow schemas)."""
+from flask import Blueprint, request
+from flask_restful import Api
+
+from app.api.errors import api_error_response
+from app.errors import Invalid
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class RelayApi(Api):
+    def handle_error(self, e):
+        return api_error_response(e)
+
+
+api = RelayApi(bp, catch_all_404s=True)
+
+
+def json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid("JSON 객체를 본문으로 보내 주세요.", code="bad_json")
+    return data
+
+
+from app.api import accounts, jobs, rounds, stories, openapi  # noqa: E402,F401  (registers resources)

@@ -1,0 +1,97 @@
+"""GET /api/v1/openapi.json, generated from the marshmallow schemas with apispec."""
+import functools
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask_restful import Resource
+
+from app.accounts.schemas import CredentialsSchema, SignupOutSchema, TokenOutSchema
+from app.api import api
+from app.jobs.schemas import JobAcceptedSchema, JobSchema
+from app.rounds.schemas import ProposalInSchema, ProposalOutSchema, RoundSchema, VoteInSchema, VoteOutSchema
+from app.stories.schemas import StoryCreateSchema, StorySchema, StorySettingsSchema, StorySummarySchema, PassageSchema
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+STATUS_TEXT = {400: "잘못된 입력", 401: "로그인 필요", 403: "권한 없음", 404: "없는 id", 409: "단계가 맞지 않음/충돌",
+               429: "요청 과다"}
+
+# (path, method, summary, request schema, success status, response schema, error statuses, auth)
+OPERATIONS = [
+    ("/api/v1/auth/signup", "post", "가입하고 API 토큰 받기", "Credentials", 201, "Signup", (400, 409, 429), False),
+    ("/api/v1/auth/token", "post", "API 토큰 발급", "Credentials", 200, "Token", (400, 401, 403, 429), False),
+    ("/api/v1/stories", "get", "이야기 목록", None, 200, "StoryList", (), False),
+    ("/api/v1/stories", "post", "이야기 만들기 (첫 글 포함)", "StoryCreate", 201, "StoryDetail", (400, 401, 429), True),
+    ("/api/v1/stories/{story_id}", "get", "이야기와 모든 글", None, 200, "StoryDetail", (404,), False),
+    ("/api/v1/stories/{story_id}", "patch", "이야기 설정 바꾸기 (주인/관리자)", "StorySettingsPatch", 200, "StoryDetail",
+     (400, 401, 403, 404), True),
+    ("/api/v1/stories/{story_id}/passages", "get", "seq 이후의 글 (?after=seq)", None, 200, "PassageList", (404,), False),
+    ("/api/v1/stories/{story_id}/round", "get", "현재 라운드 (ETag/304 지원)", None, 200, "Round", (404,), False),
+    ("/api/v1/stories/{story_id}/round/proposals", "post", "제안하기/고치기", "ProposalIn", 201, "ProposalOut",
+     (400, 401, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/round/votes", "post", "투표하기 (다시 투표하면 옮겨짐)", "VoteIn", 200, "VoteOut",
+     (400, 401, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/round/advance", "post", "다음 단계로 (주인/관리자; 실패한 생성은 재시도)", None, 200, "Round",
+     (401, 403, 404, 409), True),
+    ("/api/v1/jobs/{job_id}", "get", "작업 상태", None, 200, "Job", (404,), False),
+    ("/put_Human_txt", "post", "사람 글을 학습하고 이어 쓰기 (GET도 가능: Bearer만)", None, 202, "JobAccepted",
+     (400, 401, 403, 404, 409), True),
+]
+
+
+@functools.cache
+def build_spec() -> dict:
+    spec = APISpec(title="릴레이 소설 API", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()])
+    # Leaves first: the plugin registers nested schemas by name on first sight.
+    for name, schema in {
+        "StorySettings": StorySettingsSchema, "Passage": PassageSchema, "ProposalOut": ProposalOutSchema,
+        "Credentials": CredentialsSchema, "Signup": SignupOutSchema, "Token": TokenOutSchema,
+        "StoryCreate": StoryCreateSchema, "Story": StorySchema, "StorySummary": StorySummarySchema,
+        "ProposalIn": ProposalInSchema, "VoteIn": VoteInSchema, "VoteOut": VoteOutSchema, "Round": RoundSchema,
+        "Job": JobSchema, "JobAccepted": JobAcceptedSchema,
+    }.items():
+        spec.components.schema(name, schema=schema)
+    spec.components.schema("Error", {"type": "object", "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "fields": {"type": "object"}}}}})
+    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    spec.components.schema("StoryDetail", {"allOf": [ref("Story"), {"type": "object", "properties": {
+        "passages": {"type": "array", "items": ref("Passage")}}}]})
+    spec.components.schema("StoryList", {"type": "object", "properties": {
+        "stories": {"type": "array", "items": ref("StorySummary")}}})
+    spec.components.schema("PassageList", {"type": "object", "properties": {
+        "passages": {"type": "array", "items": ref("Passage")}}})
+    spec.components.schema("StorySettingsPatch", {"type": "object", "properties": {"settings": ref("StorySettings")}})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+
+    paths: dict[str, dict] = {}
+    for path, method, summary, request, status, response, errors, auth in OPERATIONS:
+        operation = {"summary": summary, "responses": {str(status): {
+            "description": "성공", "content": {"application/json": {"schema": ref(response)}}}}}
+        for code in errors:
+            operation["responses"][str(code)] = {"description": STATUS_TEXT[code],
+                                                 "content": {"application/json": {"schema": ERROR}}}
+        if request:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(request)}}}
+        if auth:
+            operation["security"] = [{"bearer": []}]
+        parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}}
+                      for p in ("story_id", "job_id") if "{" + p + "}" in path]
+        if path == "/put_Human_txt":
+            parameters = [
+                {"name": "contents_id", "in": "query", "required": True, "schema": {"type": "integer"}},
+                {"name": "is_first", "in": "query", "required": True, "schema": {"type": "string", "enum": ["Y", "N"]}},
+            ]
+        if parameters:
+            operation["parameters"] = parameters
+        paths.setdefault(path, {})[method] = operation
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+class OpenApi(Resource):
+    def get(self):
+        return build_spec()
+
+
+api.add_resource(OpenApi, "/openapi.json")

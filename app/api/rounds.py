@@ -1,0 +1,67 @@
+import hashlib
+import json
+
+from flask import current_app, request
+from flask_restful import Resource
+
+from app.api import api, json_body
+from app.api.auth import caller, login_required
+from app.api.limits import rate_limit
+from app.rounds import services
+from app.rounds.schemas import ProposalInSchema, ProposalOutSchema, RoundSchema, VoteInSchema, VoteOutSchema
+
+# Schemas are stateless once built; the hot paths (votes, polling) reuse one instance each.
+ROUND, VOTE_IN, VOTE_OUT = RoundSchema(), VoteInSchema(), VoteOutSchema()
+PROPOSAL_IN, PROPOSAL_OUT = ProposalInSchema(), ProposalOutSchema()
+write_limit = rate_limit("RATELIMIT_WRITE")
+vote_limit = rate_limit("RATELIMIT_VOTE")
+
+
+class CurrentRound(Resource):
+    """Polled about once a second by every open story page: answers 304 when nothing changed."""
+
+    def get(self, story_id: int):
+        body = ROUND.dump(services.snapshot(story_id, caller(required=False)))
+        response = current_app.json.response(body)
+        # The clock moves every call; leave it out of the ETag so an idle round answers 304.
+        response.set_etag(_etag(body))
+        response.headers["Cache-Control"] = "no-cache"
+        return response.make_conditional(request)
+
+
+def _etag(body: dict) -> str:
+    stable = {k: v for k, v in body.items() if k != "now"}
+    return hashlib.sha1(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Proposals(Resource):
+    method_decorators = [write_limit, login_required]
+
+    def post(self, story_id: int):
+        data = PROPOSAL_IN.load(json_body())
+        proposal = services.propose(story_id, caller(), **data)
+        body = {"id": proposal.id, "keyword": proposal.keyword, "sentences": proposal.sentences,
+                "text": proposal.text, "text_sentences": None, "author": caller().username, "votes": 0, "mine": True}
+        return PROPOSAL_OUT.dump(body), 201
+
+
+class Votes(Resource):
+    method_decorators = [vote_limit, login_required]
+
+    def post(self, story_id: int):
+        data = VOTE_IN.load(json_body())
+        return VOTE_OUT.dump(services.vote(story_id, caller(), **data)), 200
+
+
+class Advance(Resource):
+    method_decorators = [write_limit, login_required]
+
+    def post(self, story_id: int):
+        services.advance(story_id, caller())
+        return ROUND.dump(services.snapshot(story_id, caller())), 200
+
+
+api.add_resource(CurrentRound, "/stories/<int:story_id>/round")
+api.add_resource(Proposals, "/stories/<int:story_id>/round/proposals")
+api.add_resource(Votes, "/stories/<int:story_id>/round/votes")
+api.add_resource(Advance, "/stories/<int:story_id>/round/advance")

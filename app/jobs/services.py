@@ -1,0 +1,112 @@
+"""Jobs: the rows that track every Celery task that trains or generates.
+
+A job is sent to the broker only after the transaction that created it has committed, so a
+worker never looks for a row that is not there yet. If sending fails the row stays ``queued``
+without a celery id and the tick sends it again; if a worker dies the stale sweep marks the
+job failed so its round can be retried. Nothing waits for ever."""
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.database import utcnow
+from app.extensions import db
+from app.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+TASK_FOR_KIND = {"generate": "relay.generate_candidates", "train": "relay.learn_and_continue"}
+STALE_REASON = "작업이 응답하지 않아 중단되었습니다."
+
+
+def dispatch(job: Job) -> None:
+    """Send a committed job to its Celery task; a broker failure leaves it for the tick."""
+    celery = current_app.extensions["celery"]
+    # generate_candidates takes its round (the round knows its current job); the others the job.
+    task_args = [job.round_id] if job.kind == "generate" else [job.id]
+    try:
+        result = celery.send_task(TASK_FOR_KIND[job.kind], args=task_args)
+    except Exception:  # the broker is down: the tick re-sends queued jobs without a celery id
+        log.exception("could not send job %s to the broker", job.id)
+        return
+    db.session.execute(update(Job).where(Job.id == job.id).values(celery_id=result.id))
+    db.session.commit()
+
+
+def send_light_task(name: str, *args) -> None:
+    """A small task without a job row (the default queue); losing one costs only a detail."""
+    try:
+        current_app.extensions["celery"].send_task(name, args=list(args))
+    except Exception:
+        log.exception("could not send %s%s to the broker", name, args)
+
+
+def claim(job_id: int, celery_id: str | None) -> Job | None:
+    """Mark a job running for this delivery; None when it is already finished (a redelivery
+    after success or failure has nothing to do)."""
+    claimed = db.session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(("queued", "waiting", "running")))
+        .values(status="running", attempts=Job.attempts + 1, updated_at=utcnow(), error=None,
+                celery_id=celery_id)
+    ).rowcount
+    db.session.commit()
+    return db.session.get(Job, job_id) if claimed else None
+
+
+def report_progress(job_id: int, progress: float, metrics: dict | None = None) -> None:
+    values = {"progress": max(0.0, min(1.0, progress)), "updated_at": utcnow()}
+    if metrics is not None:
+        values["metrics"] = metrics
+    db.session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(**values))
+    db.session.commit()
+
+
+def mark_succeeded(job: Job, metrics: dict | None = None) -> None:
+    job.status, job.progress, job.error = "succeeded", 1.0, None
+    job.metrics = {**(job.metrics or {}), **(metrics or {})}
+    job.updated_at = job.finished_at = utcnow()
+
+
+def mark_failed(job: Job, reason: str) -> None:
+    job.status, job.error = "failed", reason[:2000]
+    job.updated_at = job.finished_at = utcnow()
+
+
+def mark_waiting(job: Job, reason: str) -> None:
+    job.status, job.error = "waiting", reason
+    job.updated_at = utcnow()
+
+
+def is_retryable(job: Job, now: datetime) -> bool:
+    """Failed, waiting, or silent for longer than JOB_STALE_SECONDS."""
+    if job.status in ("failed", "waiting"):
+        return True
+    stale = now - timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
+    return job.status in ("queued", "running") and job.updated_at < stale
+
+
+def stale_jobs(now: datetime) -> list[int]:
+    stale = now - timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
+    return list(db.session.scalars(
+        select(Job.id).where(Job.status.in_(("queued", "running")), Job.updated_at < stale)
+    ))
+
+
+def unsent_jobs(now: datetime, grace_seconds: int = 30) -> list[Job]:
+    """Queued jobs whose send to the broker failed (no celery id) a while ago."""
+    return list(db.session.scalars(
+        select(Job).where(Job.status == "queued", Job.celery_id.is_(None),
+                          Job.created_at < now - timedelta(seconds=grace_seconds))
+    ))
+
+
+def waiting_jobs() -> list[Job]:
+    return list(db.session.scalars(select(Job).where(Job.status == "waiting")))
+
+
+def requeue(job: Job) -> None:
+    job.status, job.updated_at, job.celery_id = "queued", utcnow(), None
+    db.session.commit()
+    dispatch(job)

@@ -1,0 +1,203 @@
+"""The relay round state machine: every phase change of every round goes through here.
+
+    proposing -> voting -> generating -> choosing -> closed   (the next round opens at once)
+                    `-> closed  when the winner is a passage written by hand
+
+The owner's button, the API, the deadline tick and the worker all call these functions, so
+they cannot disagree. Each function is one transaction that first locks the story row and
+then the round row (always in that order), so two web processes, the beat tick and a worker
+racing on one round are serialised by the database.
+"""
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.accounts.models import User
+from app.database import transaction, utcnow
+from app.errors import Conflict, NotFound
+from app.extensions import db
+from app.jobs import services as jobs
+from app.jobs.models import Job
+from app.rounds.models import Candidate, Proposal, Round, Vote
+from app.stories.models import Passage, Story, TrainingText
+from app.training.models import ModelVersion
+
+TRANSITIONS = {
+    "proposing": {"voting"},
+    "voting": {"generating", "closed"},
+    "generating": {"choosing"},
+    "choosing": {"closed"},
+    "closed": set(),
+}
+NO_MODEL_NOTICE = "아직 기본 모델이 없습니다. 관리자가 먼저 모델을 학습시켜야 합니다. 모델이 준비되면 자동으로 이어집니다."
+
+
+def _enter(round_: Round, phase: str, now: datetime) -> None:
+    if phase not in TRANSITIONS[round_.phase]:
+        raise Conflict(f"'{round_.phase}' 단계에서 '{phase}' 단계로 갈 수 없습니다.", code="bad_transition")
+    round_.phase = phase
+    round_.phase_started_at = now
+    minutes = round_.story.phase_minutes(phase)
+    round_.deadline = now + timedelta(minutes=minutes) if minutes else None
+    round_.notice = None
+
+
+def lock_story_round(story_id: int, round_id: int | None = None) -> tuple[Story, Round]:
+    """Lock the story, then its current round (or the given one)."""
+    story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
+    if story is None:
+        raise NotFound("이야기를 찾을 수 없습니다.")
+    query = select(Round).where(Round.story_id == story_id)
+    query = query.where(Round.id == round_id) if round_id else query.order_by(Round.number.desc()).limit(1)
+    round_ = db.session.scalar(query.with_for_update())
+    if round_ is None:
+        raise NotFound("라운드를 찾을 수 없습니다.")
+    return story, round_
+
+
+def open_round(story: Story, number: int, now: datetime) -> Round:
+    round_ = Round(story=story, number=number, phase="proposing", phase_started_at=now)
+    minutes = story.phase_minutes("proposing")
+    round_.deadline = now + timedelta(minutes=minutes) if minutes else None
+    db.session.add(round_)
+    return round_
+
+
+def append_passage(story: Story, text: str, *, author: User | None = None,
+                   model_version_id: int | None = None, round_: Round | None = None) -> Passage:
+    """Append a passage at the story's next seq. The caller holds the story lock."""
+    last_seq = db.session.scalar(select(func.max(Passage.seq)).where(Passage.story_id == story.id))
+    passage = Passage(
+        story_id=story.id, seq=(last_seq or 0) + 1, text=text,
+        author_kind="ai" if author is None else "human",
+        author_id=author.id if author else None, model_version_id=model_version_id, round_id=round_.id if round_ else None,
+    )
+    db.session.add(passage)
+    db.session.flush()
+    if author is not None:
+        # Human passages are the story's own training text for its next adapter.
+        db.session.add(TrainingText(story_id=story.id, passage_id=passage.id))
+    return passage
+
+
+def _tally(round_: Round, stage: str) -> int | None:
+    """The winning target id: most votes, ties to the earliest; None when nobody voted."""
+    target = Vote.proposal_id if stage == "proposal" else Vote.candidate_id
+    row = db.session.execute(
+        select(target, func.count().label("n"))
+        .where(Vote.round_id == round_.id, Vote.stage == stage)
+        .group_by(target)
+        .order_by(func.count().desc(), target.asc())
+        .limit(1)
+    ).first()
+    return row[0] if row else None
+
+
+def _close_and_open_next(story: Story, round_: Round, now: datetime) -> None:
+    _enter(round_, "closed", now)
+    round_.deadline = None
+    open_round(story, round_.number + 1, now)
+
+
+def advance(story_id: int, *, by_deadline: bool = False, now: datetime | None = None) -> Round:
+    """End the current phase of the story's round: the owner's "advance now", or its deadline.
+
+    A phase with nothing to decide stays open (by deadline: its deadline starts again).
+    In ``generating`` a failed or stuck job is retried; a running one cannot be hurried."""
+    now = now or utcnow()
+    dispatch: Job | None = None
+    with transaction():
+        story, round_ = lock_story_round(story_id)
+        if by_deadline and (round_.deadline is None or round_.deadline > now):
+            return round_
+        if round_.phase == "proposing":
+            has_proposal = db.session.scalar(select(Proposal.id).where(Proposal.round_id == round_.id).limit(1))
+            if has_proposal is None:
+                return _stay_open(round_, now, by_deadline, "아직 제안이 없습니다.")
+            _enter(round_, "voting", now)
+        elif round_.phase == "voting":
+            winner_id = _tally(round_, "proposal")
+            if winner_id is None:
+                return _stay_open(round_, now, by_deadline, "아직 투표가 없습니다.")
+            winner = db.session.get(Proposal, winner_id)
+            round_.winning_proposal_id = winner.id
+            if winner.is_human_text:
+                append_passage(story, winner.text, author=winner.user, round_=round_)
+                _close_and_open_next(story, round_, now)
+            else:
+                _enter(round_, "generating", now)
+                dispatch = _new_generation_job(story, round_, winner)
+        elif round_.phase == "generating":
+            job = round_.job
+            if by_deadline or (job is not None and not jobs.is_retryable(job, now)):
+                raise Conflict("AI가 후보를 쓰는 중입니다. 끝나면 자동으로 다음 단계로 넘어갑니다.", code="generating")
+            dispatch = _new_generation_job(story, round_, round_.winning_proposal)
+        elif round_.phase == "choosing":
+            winner_id = _tally(round_, "candidate")
+            if winner_id is None:
+                return _stay_open(round_, now, by_deadline, "아직 후보에 대한 투표가 없습니다.")
+            candidate = db.session.get(Candidate, winner_id)
+            round_.winning_candidate_id = candidate.id
+            append_passage(story, candidate.text, model_version_id=candidate.model_version_id, round_=round_)
+            _close_and_open_next(story, round_, now)
+        else:
+            raise Conflict("이미 끝난 라운드입니다.", code="round_closed")
+    if dispatch is not None:
+        jobs.dispatch(dispatch)
+    return round_
+
+
+def _stay_open(round_: Round, now: datetime, by_deadline: bool, why: str) -> Round:
+    if not by_deadline:
+        raise Conflict(f"{why} 다음 단계로 넘어갈 수 없습니다.", code="nothing_to_decide")
+    minutes = round_.story.phase_minutes(round_.phase)
+    round_.deadline = now + timedelta(minutes=minutes) if minutes else None
+    return round_
+
+
+def _new_generation_job(story: Story, round_: Round, proposal: Proposal) -> Job:
+    previous = round_.job
+    if previous is not None and not previous.done:
+        # A retry replaces it: the tick must not resume it, nor a late delivery report on it.
+        jobs.mark_failed(previous, "다시 시도하면서 새 작업으로 바뀌었습니다.")
+    job = Job(kind="generate", story_id=story.id, round_id=round_.id,
+              params={"keyword": proposal.keyword, "sentences": proposal.sentences, "k": story.candidates_k})
+    db.session.add(job)
+    db.session.flush()
+    round_.job_id = job.id
+    round_.notice = None
+    return job
+
+
+def finish_generation(job_id: int, texts: list[str], model_version: ModelVersion, params: dict) -> bool:
+    """The worker's K candidates arrive: store them and open ``choosing``. False (and nothing
+    written) when the round has moved on or another delivery of the job got there first."""
+    with transaction():
+        job = db.session.get(Job, job_id)
+        story, round_ = lock_story_round(job.story_id, job.round_id)
+        if round_.phase != "generating" or round_.job_id != job.id:
+            return False
+        for text in texts:
+            db.session.add(Candidate(round_id=round_.id, text=text, model_version_id=model_version.id, params=params))
+        _enter(round_, "choosing", utcnow())
+        jobs.mark_succeeded(job, metrics={"candidates": len(texts)})
+    return True
+
+
+def generation_blocked(job_id: int, notice: str = NO_MODEL_NOTICE) -> None:
+    """No base model yet: the round waits in ``generating`` with a notice; the tick re-queues it."""
+    with transaction():
+        job = db.session.get(Job, job_id)
+        _story, round_ = lock_story_round(job.story_id, job.round_id)
+        jobs.mark_waiting(job, notice)
+        if round_.job_id == job.id and round_.phase == "generating":
+            round_.notice = notice
+
+
+def generation_failed(job_id: int, reason: str) -> None:
+    with transaction():
+        job = db.session.get(Job, job_id)
+        _story, round_ = lock_story_round(job.story_id, job.round_id)
+        jobs.mark_failed(job, reason)
+        if round_.job_id == job.id and round_.phase == "generating":
+            round_.notice = f"AI 후보 작성에 실패했습니다: {reason} — 이야기 주인이 다시 시도할 수 있습니다."

@@ -1,0 +1,84 @@
+from marshmallow import Schema, ValidationError, fields, validates_schema
+
+from app.fields import KoreanText, UtcDateTime, korean_range
+
+
+class ProposalInSchema(Schema):
+    """Either {keyword, sentences} (the AI writes) or {text} (written by hand)."""
+
+    keyword = KoreanText(max_chars=20, single_line=True)
+    sentences = fields.Integer(validate=korean_range(1, 10, "문장"))
+    text = KoreanText(min_chars=2, max_chars=2000)
+
+    @validates_schema
+    def one_kind(self, data, **kwargs):
+        if "text" in data:
+            if "keyword" in data or "sentences" in data:
+                raise ValidationError("키워드 제안과 직접 쓴 글 중 하나만 보내 주세요.", "text")
+        elif "keyword" not in data or "sentences" not in data:
+            missing = "keyword" if "keyword" not in data else "sentences"
+            raise ValidationError("키워드와 문장 수를 모두 보내 주세요.", missing)
+
+
+class VoteInSchema(Schema):
+    proposal_id = fields.Integer(strict=True)
+    candidate_id = fields.Integer(strict=True)
+
+    @validates_schema
+    def one_target(self, data, **kwargs):
+        if ("proposal_id" in data) == ("candidate_id" in data):
+            raise ValidationError("proposal_id 또는 candidate_id 중 하나만 보내 주세요.", "proposal_id")
+
+
+class ProposalOutSchema(Schema):
+    id = fields.Integer()
+    keyword = fields.String(allow_none=True)
+    sentences = fields.Integer(allow_none=True)
+    text = fields.String(allow_none=True)
+    text_sentences = fields.Integer(allow_none=True, metadata={"description": "직접 쓴 글의 문장 수 (세기 전에는 null)"})
+    author = fields.String()
+    votes = fields.Integer()
+    mine = fields.Boolean()
+
+
+class CandidateOutSchema(Schema):
+    id = fields.Integer()
+    text = fields.String()
+    votes = fields.Integer()
+
+
+class MyVoteSchema(Schema):
+    stage = fields.String()
+    proposal_id = fields.Integer(allow_none=True)
+    candidate_id = fields.Integer(allow_none=True)
+
+
+class RoundJobSchema(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    progress = fields.Float()
+    error = fields.String(allow_none=True)
+
+
+class RoundSchema(Schema):
+    id = fields.Integer()
+    story_id = fields.Integer()
+    number = fields.Integer()
+    phase = fields.String(metadata={"enum": ["proposing", "voting", "generating", "choosing", "closed"]})
+    deadline = UtcDateTime(allow_none=True, format="iso")
+    notice = fields.String(allow_none=True)
+    winning_proposal_id = fields.Integer(allow_none=True)
+    now = UtcDateTime(format="iso")
+    last_seq = fields.Integer()
+    proposals = fields.List(fields.Nested(ProposalOutSchema))
+    candidates = fields.List(fields.Nested(CandidateOutSchema))
+    my_vote = fields.Nested(MyVoteSchema, allow_none=True)
+    job = fields.Nested(RoundJobSchema, allow_none=True)
+    can_advance = fields.Boolean()
+
+
+class VoteOutSchema(Schema):
+    round_id = fields.Integer()
+    stage = fields.String()
+    proposal_id = fields.Integer(allow_none=True)
+    candidate_id = fields.Integer(allow_none=True)

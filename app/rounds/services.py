@@ -1,0 +1,212 @@
+"""What participants do in a round: propose, vote, and read its state.
+
+Phase changes are not here: they live in app/rounds/machine.py."""
+import functools
+
+from sqlalchemy import DateTime, Integer, bindparam, func, literal_column, null, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.accounts.models import User
+from app.database import transaction, utcnow
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.extensions import db
+from app.jobs import services as jobs
+from app.jobs.models import Job
+from app.rounds import machine
+from app.rounds.models import Candidate, Proposal, Round, Vote
+from app.stories.models import Passage, Story
+
+PHASE_NAMES = {"proposing": "제안", "voting": "투표", "generating": "AI 작성", "choosing": "후보 선택", "closed": "종료"}
+
+
+def current_round_query(story_id: int):
+    return select(Round).where(Round.story_id == story_id).order_by(Round.number.desc()).limit(1)
+
+
+def _round_in_phase(story_id: int, phase: str, action: str) -> Round:
+    """The story's current round, share-locked against a phase change until this transaction
+    ends (PostgreSQL FOR KEY SHARE: votes don't block each other, only ``advance``)."""
+    round_ = db.session.scalar(current_round_query(story_id).with_for_update(read=True, key_share=True))
+    if round_ is None:
+        if db.session.get(Story, story_id) is None:
+            raise NotFound("이야기를 찾을 수 없습니다.")
+        raise NotFound("라운드를 찾을 수 없습니다.")
+    if round_.phase != phase:
+        raise Conflict(
+            f"지금은 {PHASE_NAMES[round_.phase]} 단계라서 {action}할 수 없습니다.", code="wrong_phase"
+        )
+    return round_
+
+
+def propose(story_id: int, user: User, keyword: str | None = None, sentences: int | None = None,
+            text: str | None = None) -> Proposal:
+    """Submit or edit the user's one proposal of the round."""
+    if (text is None) == (keyword is None):
+        raise Invalid("키워드와 문장 수, 또는 직접 쓴 글 중 하나만 보내 주세요.", code="proposal_kind")
+    with transaction():
+        round_ = _round_in_phase(story_id, "proposing", "제안")
+        proposal = db.session.scalar(
+            select(Proposal).where(Proposal.round_id == round_.id, Proposal.user_id == user.id)
+        )
+        if proposal is None:
+            proposal = Proposal(round_id=round_.id, user_id=user.id)
+            db.session.add(proposal)
+        proposal.keyword, proposal.sentences, proposal.text = keyword, sentences, text
+        proposal.text_sentences = None
+        proposal.updated_at = utcnow()
+    if text is not None:
+        jobs.send_light_task("relay.count_proposal_sentences", proposal.id)
+    return proposal
+
+
+def vote(story_id: int, user: User, proposal_id: int | None = None, candidate_id: int | None = None) -> dict:
+    """Cast or move the user's vote of the current stage.
+
+    One statement does it all: find the story's current round (share-locked against a phase
+    change on PostgreSQL), check the phase and that the target belongs to that round, and
+    INSERT .. ON CONFLICT (round, stage, user) DO UPDATE, so concurrent votes of one user end
+    as one row. Only when it writes nothing do we look again to say why."""
+    if (proposal_id is None) == (candidate_id is None):
+        raise Invalid("proposal_id 또는 candidate_id 중 하나만 보내 주세요.", code="vote_target")
+    stage = "proposal" if proposal_id is not None else "candidate"
+    target_id = proposal_id if stage == "proposal" else candidate_id
+    with transaction():
+        connection = db.session.connection()
+        statement = _vote_statement(connection.dialect.name, stage)
+        row = connection.execute(statement, {"story_id": story_id, "user_id": user.id, "target_id": target_id,
+                                             "now": utcnow()}).first()
+        if row is None:
+            _explain_refused_vote(story_id, stage, target_id)
+    return {"round_id": row.round_id, "stage": stage, "proposal_id": proposal_id, "candidate_id": candidate_id}
+
+
+@functools.cache
+def _vote_statement(dialect_name: str, stage: str):
+    """The vote upsert for a dialect and stage, built once (its SQL is then compiled once)."""
+    target, phase = (Proposal, "voting") if stage == "proposal" else (Candidate, "choosing")
+    current = (
+        select(Round.id.label("round_id"), Round.phase)
+        .where(Round.story_id == bindparam("story_id", type_=Integer))
+        .order_by(Round.number.desc()).limit(1)
+        .with_for_update(read=True, key_share=True)
+        .cte("current_round")
+    )
+    now = bindparam("now", type_=DateTime)
+    source = (
+        select(current.c.round_id, literal_column(f"'{stage}'"), bindparam("user_id", type_=Integer),
+               target.id if stage == "proposal" else null(), target.id if stage == "candidate" else null(), now, now)
+        .select_from(current.join(target, target.round_id == current.c.round_id))
+        .where(target.id == bindparam("target_id", type_=Integer), current.c.phase == phase)
+    )
+    insert = (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(Vote.__table__)
+    statement = insert.from_select(
+        ["round_id", "stage", "user_id", "proposal_id", "candidate_id", "created_at", "updated_at"], source
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["round_id", "stage", "user_id"],
+        set_={"proposal_id": statement.excluded.proposal_id, "candidate_id": statement.excluded.candidate_id,
+              "updated_at": statement.excluded.updated_at},
+    ).returning(Vote.__table__.c.round_id)
+
+
+def count_proposal_sentences(proposal_id: int) -> int | None:
+    """The worker's side of a hand-written proposal: count its sentences with the same judge
+    the model uses, and store the count unless the text changed meanwhile."""
+    from model_server.text import count_sentences
+
+    row = db.session.execute(select(Proposal.text).where(Proposal.id == proposal_id)).first()
+    db.session.rollback()  # no transaction stays open while the analyser works
+    if row is None or row.text is None:
+        return None
+    count = count_sentences(row.text)
+    db.session.execute(
+        Proposal.__table__.update().where(Proposal.id == proposal_id, Proposal.text == row.text)
+        .values(text_sentences=count)
+    )
+    db.session.commit()
+    return count
+
+
+def _explain_refused_vote(story_id: int, stage: str, target_id: int):
+    phase, target_model = ("voting", Proposal) if stage == "proposal" else ("choosing", Candidate)
+    round_ = _round_in_phase(story_id, phase, "제안 투표" if stage == "proposal" else "후보 투표")
+    what = "제안" if target_model is Proposal else "후보"
+    if db.session.get(target_model, target_id) is None:
+        raise NotFound(f"{what}을(를) 찾을 수 없습니다.", code="unknown_target")
+    if db.session.scalar(select(target_model.round_id).where(target_model.id == target_id)) != round_.id:
+        raise Invalid(f"이번 라운드의 {what}이(가) 아닙니다.", code="target_not_in_round")
+    raise Conflict("투표가 반영되지 않았습니다. 다시 시도해 주세요.", code="vote_not_recorded")
+
+
+def advance(story_id: int, user: User) -> Round:
+    story = db.session.get(Story, story_id)
+    if story is None:
+        raise NotFound("이야기를 찾을 수 없습니다.")
+    if not (user.is_admin or story.owner_id == user.id):
+        raise Forbidden("이야기 주인이나 관리자만 다음 단계로 넘길 수 있습니다.", code="not_owner")
+    return machine.advance(story_id)
+
+
+def snapshot(story_id: int, user: User | None) -> dict:
+    """The current round as the pages and API clients poll it: a few small queries, no text
+    analysis, cheap enough to answer every second."""
+    round_ = db.session.scalar(current_round_query(story_id))
+    if round_ is None:
+        if db.session.get(Story, story_id) is None:
+            raise NotFound("이야기를 찾을 수 없습니다.")
+        raise NotFound("라운드를 찾을 수 없습니다.")
+    proposal_votes = (
+        select(Vote.proposal_id, func.count().label("n"))
+        .where(Vote.round_id == round_.id, Vote.stage == "proposal").group_by(Vote.proposal_id).subquery()
+    )
+    proposals = db.session.execute(
+        select(Proposal, User.username, func.coalesce(proposal_votes.c.n, 0))
+        .join(User, User.id == Proposal.user_id)
+        .outerjoin(proposal_votes, proposal_votes.c.proposal_id == Proposal.id)
+        .where(Proposal.round_id == round_.id).order_by(Proposal.id)
+    ).all()
+    candidate_votes = (
+        select(Vote.candidate_id, func.count().label("n"))
+        .where(Vote.round_id == round_.id, Vote.stage == "candidate").group_by(Vote.candidate_id).subquery()
+    )
+    candidates = db.session.execute(
+        select(Candidate, func.coalesce(candidate_votes.c.n, 0))
+        .outerjoin(candidate_votes, candidate_votes.c.candidate_id == Candidate.id)
+        .where(Candidate.round_id == round_.id).order_by(Candidate.id)
+    ).all()
+    my_vote = None
+    if user is not None:
+        mine = db.session.execute(
+            select(Vote.stage, Vote.proposal_id, Vote.candidate_id)
+            .where(Vote.round_id == round_.id, Vote.user_id == user.id)
+        ).all()
+        stage = "candidate" if round_.phase in ("choosing", "closed") else "proposal"
+        for row in mine:
+            if row.stage == stage:
+                my_vote = {"stage": row.stage, "proposal_id": row.proposal_id, "candidate_id": row.candidate_id}
+    job = db.session.get(Job, round_.job_id) if round_.job_id else None
+    story_owner_id, last_seq = db.session.execute(
+        select(Story.owner_id, select(func.max(Passage.seq)).where(Passage.story_id == story_id).scalar_subquery())
+        .where(Story.id == story_id)
+    ).one()
+    return {
+        "id": round_.id,
+        "story_id": story_id,
+        "number": round_.number,
+        "phase": round_.phase,
+        "deadline": round_.deadline,
+        "notice": round_.notice,
+        "winning_proposal_id": round_.winning_proposal_id,
+        "now": utcnow(),
+        "last_seq": last_seq or 0,
+        "proposals": [
+            {"id": p.id, "keyword": p.keyword, "sentences": p.sentences, "text": p.text,
+             "text_sentences": p.text_sentences, "author": name, "votes": n,
+             "mine": user is not None and p.user_id == user.id}
+            for p, name, n in proposals
+        ],
+        "candidates": [{"id": c.id, "text": c.text, "votes": n} for c, n in candidates],
+        "my_vote": my_vote,
+        "job": None if job is None else {"id": job.id, "status": job.status, "progress": job.progress, "error": job.error},
+        "can_advance": user is not None and (user.is_admin or user.id == story_owner_id),
+    }

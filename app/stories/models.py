@@ -1,0 +1,83 @@
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.database import utcnow
+from app.extensions import db
+
+
+class Story(db.Model):
+    __tablename__ = "stories"
+    __table_args__ = (
+        CheckConstraint("candidates_k BETWEEN 1 AND 5", name="ck_stories_candidates_k"),
+        CheckConstraint(
+            "proposing_minutes >= 0 AND voting_minutes >= 0 AND choosing_minutes >= 0",
+            name="ck_stories_minutes",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Settings: minutes each phase stays open (0 = until advanced by hand), AI candidates per round.
+    proposing_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    voting_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    choosing_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    candidates_k: Mapped[int] = mapped_column(Integer, default=3)
+    # The adapter that writes this story's AI passages; None = the bare base model.
+    active_model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", use_alter=True, name="fk_stories_active_model_version")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User] = relationship()
+    active_model_version = relationship("ModelVersion", foreign_keys=[active_model_version_id])
+
+    def phase_minutes(self, phase: str) -> int:
+        return {"proposing": self.proposing_minutes, "voting": self.voting_minutes,
+                "choosing": self.choosing_minutes}.get(phase, 0)
+
+
+class Passage(db.Model):
+    __tablename__ = "passages"
+    __table_args__ = (
+        UniqueConstraint("story_id", "seq", name="uq_passages_story_seq"),
+        CheckConstraint("author_kind IN ('human', 'ai')", name="ck_passages_author_kind"),
+        CheckConstraint(
+            "(author_kind = 'human' AND author_id IS NOT NULL) OR "
+            "(author_kind = 'ai' AND model_version_id IS NOT NULL)",
+            name="ck_passages_author",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    author_kind: Mapped[str] = mapped_column(String(8))
+    # The human who wrote it (for an AI passage: None).
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+    model_version = relationship("ModelVersion")
+
+
+class TrainingText(db.Model):
+    """A human passage queued as training text for its story's next adapter.
+
+    ``used_by_version_id`` is set once a model version has learned from it."""
+
+    __tablename__ = "training_texts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    passage_id: Mapped[int] = mapped_column(ForeignKey("passages.id", ondelete="CASCADE"), unique=True)
+    used_by_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    passage: Mapped[Passage] = relationship()

@@ -1,0 +1,50 @@
+from marshmallow import Schema, fields
+
+from app.fields import KoreanText, UtcDateTime, korean_range
+
+
+class StorySettingsSchema(Schema):
+    proposing_minutes = fields.Integer(validate=korean_range(0, 10080, "분"))
+    voting_minutes = fields.Integer(validate=korean_range(0, 10080, "분"))
+    choosing_minutes = fields.Integer(validate=korean_range(0, 10080, "분"))
+    candidates_k = fields.Integer(validate=korean_range(1, 5, "개"))
+
+
+class StoryCreateSchema(Schema):
+    title = KoreanText(required=True, max_chars=100, single_line=True)
+    opening = KoreanText(required=True, min_chars=10, max_chars=5000)
+    settings = fields.Nested(StorySettingsSchema, load_default=dict)
+
+
+class PassageSchema(Schema):
+    id = fields.Integer()
+    seq = fields.Integer()
+    text = fields.String()
+    author_kind = fields.String(metadata={"enum": ["human", "ai"]})
+    author = fields.String()
+    model_version = fields.String(allow_none=True)
+
+
+class StorySchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    owner = fields.Function(lambda s: s.owner.username)
+    settings = fields.Function(
+        lambda s: {"proposing_minutes": s.proposing_minutes, "voting_minutes": s.voting_minutes,
+                   "choosing_minutes": s.choosing_minutes, "candidates_k": s.candidates_k}
+    )
+    active_model_version = fields.Function(lambda s: s.active_model_version.name if s.active_model_version else None)
+    created_at = UtcDateTime()
+
+
+class StoryDetailSchema(StorySchema):
+    passages = fields.List(fields.Nested(PassageSchema))
+
+
+class StorySummarySchema(Schema):
+    id = fields.Function(lambda row: row["story"].id)
+    title = fields.Function(lambda row: row["story"].title)
+    owner = fields.String()
+    passages = fields.Integer()
+    phase = fields.String(allow_none=True)
+    round = fields.Integer(allow_none=True)

@@ -1,0 +1,79 @@
+"""Stories: opening one, listing them, reading one with all its passages."""
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from app.accounts.models import User
+from app.database import transaction, utcnow
+from app.errors import Forbidden, NotFound
+from app.extensions import db
+from app.rounds import machine
+from app.rounds.models import Round
+from app.stories.models import Passage, Story
+from app.training.models import ModelVersion
+
+SETTING_NAMES = ("proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k")
+
+
+def create_story(owner: User, title: str, opening: str, settings: dict | None = None) -> Story:
+    """A story with its owner's opening passage and its first round, in one transaction."""
+    with transaction():
+        story = Story(title=title, owner_id=owner.id, **{k: v for k, v in (settings or {}).items() if k in SETTING_NAMES})
+        db.session.add(story)
+        db.session.flush()
+        machine.append_passage(story, opening, author=owner)
+        machine.open_round(story, 1, utcnow())
+    return story
+
+
+def update_settings(story_id: int, user: User, settings: dict) -> Story:
+    with transaction():
+        story = get_story(story_id)
+        if not (user.is_admin or story.owner_id == user.id):
+            raise Forbidden("이야기 주인이나 관리자만 설정을 바꿀 수 있습니다.", code="not_owner")
+        for name in SETTING_NAMES:
+            if name in settings:
+                setattr(story, name, settings[name])
+    return story
+
+
+def get_story(story_id: int) -> Story:
+    story = db.session.get(Story, story_id)
+    if story is None:
+        raise NotFound("이야기를 찾을 수 없습니다.")
+    return story
+
+
+def list_stories(limit: int = 100) -> list[dict]:
+    """Newest first, with passage count and the current round's phase."""
+    passages = select(Passage.story_id, func.count().label("n")).group_by(Passage.story_id).subquery()
+    latest = select(Round.story_id, func.max(Round.number).label("number")).group_by(Round.story_id).subquery()
+    current = aliased(Round)
+    rows = db.session.execute(
+        select(Story, User.username, passages.c.n, current.phase, current.number)
+        .join(User, User.id == Story.owner_id)
+        .outerjoin(passages, passages.c.story_id == Story.id)
+        .outerjoin(latest, latest.c.story_id == Story.id)
+        .outerjoin(current, (current.story_id == Story.id) & (current.number == latest.c.number))
+        .order_by(Story.id.desc()).limit(limit)
+    ).all()
+    return [
+        {"story": story, "owner": owner, "passages": n or 0, "phase": phase, "round": number}
+        for story, owner, n, phase, number in rows
+    ]
+
+
+def passages_of(story_id: int, after_seq: int = 0) -> list[dict]:
+    """Every passage in order with who wrote it; plain rows (no ORM objects) because a long
+    story's page renders a thousand of them."""
+    rows = db.session.execute(
+        select(Passage.id, Passage.seq, Passage.text, Passage.author_kind, User.username, ModelVersion.name)
+        .outerjoin(User, User.id == Passage.author_id)
+        .outerjoin(ModelVersion, ModelVersion.id == Passage.model_version_id)
+        .where(Passage.story_id == story_id, Passage.seq > after_seq)
+        .order_by(Passage.seq)
+    ).all()
+    return [
+        {"id": r.id, "seq": r.seq, "text": r.text, "author_kind": r.author_kind,
+         "author": r.username if r.author_kind == "human" else "AI", "model_version": r.name}
+        for r in rows
+    ]

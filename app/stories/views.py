@@ -1,0 +1,48 @@
+"""Pages: the story list, opening a story, reading one with its live round panel."""
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+
+from app.errors import first_validation_message
+from app.extensions import limiter
+from app.rounds import services as rounds
+from app.rounds.schemas import RoundSchema
+from app.stories import services
+from app.stories.forms import StoryForm
+from app.stories.schemas import StoryCreateSchema
+
+bp = Blueprint("stories", __name__)
+
+
+@bp.route("/")
+def index():
+    return render_template("stories/index.html", stories=services.list_stories())
+
+
+@bp.route("/stories/new", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_WRITE"], methods=["POST"])
+def new():
+    form = StoryForm()
+    if form.validate_on_submit():
+        settings = {name: getattr(form, name).data for name in
+                    ("proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k")
+                    if getattr(form, name).data is not None}
+        try:
+            data = StoryCreateSchema().load({"title": form.title.data, "opening": form.opening.data,
+                                             "settings": settings})
+        except ValidationError as e:
+            flash(first_validation_message(e.messages), "error")
+        else:
+            story = services.create_story(current_user, data["title"], data["opening"], data["settings"])
+            return redirect(url_for("stories.show", story_id=story.id))
+    return render_template("stories/new.html", form=form)
+
+
+@bp.route("/stories/<int:story_id>")
+def show(story_id: int):
+    story = services.get_story(story_id)
+    user = current_user if current_user.is_authenticated else None
+    round_state = RoundSchema().dump(rounds.snapshot(story_id, user))
+    return render_template("stories/show.html", story=story, passages=services.passages_of(story_id),
+                           round_state=round_state)

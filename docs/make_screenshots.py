@@ -1,0 +1,103 @@
+"""Screenshots of the site's pages in headless Chromium (docs/*.png), on demo data.
+
+    .venv/bin/python docs/make_screenshots.py
+"""
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PASSAGES = [
+    ("human", "민지", "장마가 그친 저녁, 골목 끝 책방에 불이 켜졌다. 주인 노인은 오래된 원고 한 묶음을 꺼내 먼지를 털었다. "
+                     "표지에는 아무 이름도 적혀 있지 않았다."),
+    ("ai", None, "원고의 첫 장은 누군가의 일기처럼 시작했다. \"오늘도 그 사람은 오지 않았다.\" 노인은 안경을 고쳐 쓰고 "
+                 "천천히 다음 줄을 읽어 내려갔다."),
+    ("human", "서준", "그때 책방 문에 달린 종이 울렸다. 비에 젖은 우산을 든 소녀가 문간에 서서 노인의 손에 들린 원고를 "
+                     "가만히 바라보았다."),
+    ("ai", None, "\"그거, 제 어머니가 쓰신 거예요.\" 소녀의 목소리는 작았지만 떨리지 않았다. 노인은 원고를 내려놓고 "
+                 "소녀에게 의자를 권했다."),
+]
+
+
+def build_demo(app):
+    from app.accounts import services as accounts
+    from app.extensions import db
+    from app.rounds import machine, services as rounds
+    from app.stories import services as stories
+    from app.training.models import ModelVersion
+
+    with app.app_context():
+        people = {name: accounts.sign_up(name, "password123") for name in ("민지", "서준", "하늘", "도윤")}
+        story = stories.create_story(people["민지"], "책방의 원고", PASSAGES[0][2], {"voting_minutes": 10})
+        version = ModelVersion(story_id=story.id, name="책방의원고-v2", base="starter", data={}, metrics={})
+        db.session.add(version)
+        db.session.commit()
+        for kind, author, text in PASSAGES[1:]:
+            machine.append_passage(story, text, author=people[author] if author else None,
+                                   model_version_id=None if author else version.id)
+        db.session.commit()
+        stories.create_story(people["서준"], "겨울 기차의 승객들", "막차가 떠나기 오 분 전, 대합실에는 세 사람만 남아 있었다.")
+        rounds.propose(story.id, people["서준"], keyword="편지", sentences=3)
+        rounds.propose(story.id, people["하늘"], text="소녀는 젖은 우산을 접으며, 어머니가 끝내 쓰지 못한 마지막 장을 찾으러 왔다고 말했다.")
+        rounds.propose(story.id, people["도윤"], keyword="기억", sentences=2)
+        machine.advance(story.id)
+        proposals = rounds.snapshot(story.id, None)["proposals"]
+        for name, index in (("서준", 1), ("하늘", 1), ("도윤", 0), ("민지", 1)):
+            rounds.vote(story.id, people[name], proposal_id=proposals[index]["id"])
+        return story.id
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from config import celery_settings
+
+    tmp = Path(tempfile.mkdtemp())
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'demo.sqlite'}", "DATA_DIR": str(tmp / "data"),
+                      "BROKER_DIR": str(tmp / "broker"), "CELERY": celery_settings(None, tmp / "broker", 5),
+                      "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade()
+    story_id = build_demo(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    out = ROOT / "docs"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for name, width, height in (("desktop", 1280, 860), ("phone", 390, 844)):
+            context = browser.new_context(viewport={"width": width, "height": height}, locale="ko-KR",
+                                          device_scale_factor=1 if name == "desktop" else 2)
+            page = context.new_page()
+            page.goto(f"{base}/login")
+            page.fill("input[name=username]", "하늘")
+            page.fill("input[name=password]", "password123")
+            page.click("button[type=submit]")
+            page.goto(f"{base}/stories/{story_id}")
+            page.wait_for_selector("#proposals li")
+            page.wait_for_timeout(600)
+            target = out / ("screenshot.png" if name == "desktop" else "story-phone.png")
+            page.screenshot(path=str(target), full_page=name == "phone")
+            if name == "desktop":
+                page.goto(f"{base}/")
+                page.screenshot(path=str(out / "stories.png"))
+                page.goto(f"{base}/profile")
+                page.click("button.primary")
+                page.screenshot(path=str(out / "profile.png"))
+            context.close()
+        browser.close()
+    server.shutdown()
+    print("wrote", ", ".join(str(p.relative_to(ROOT)) for p in sorted(out.glob("*.png"))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+// The story page: polls the round about once a second (ETag, so an idle round costs a 304),
+// patches the panel in place (no flicker, half-typed input kept) and appends new passages.
+(function () {
+  "use strict";
+  const storyEl = document.getElementById("story");
+  const storyId = storyEl.dataset.storyId;
+  const signedIn = storyEl.dataset.signedIn === "1";
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const api = (path) => `/api/v1/stories/${storyId}${path}`;
+  const $ = (id) => document.getElementById(id);
+
+  const PHASES = { proposing: "제안", voting: "투표", generating: "AI 작성", choosing: "후보 선택", closed: "종료" };
+  const HELP = {
+    proposing: "다음 내용을 제안하세요: 키워드와 문장 수를 주면 AI가 쓰고, 직접 쓴 글이 뽑히면 그대로 이어집니다.",
+    voting: "마음에 드는 제안에 투표하세요. 다시 누르면 투표가 옮겨집니다.",
+    generating: "AI가 뽑힌 제안(강조된 것)대로 후보 글을 쓰고 있습니다.",
+    choosing: "AI가 쓴 후보 가운데 이야기에 이어질 글을 고르세요.",
+    closed: "",
+  };
+
+  let state = JSON.parse($("round-state").textContent);
+  let etag = null;
+  let clockOffset = 0;
+  let pollTimer = null;
+  let failures = 0;
+
+  function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
+  function show(el, visible) { if (el.hidden === visible) el.hidden = !visible; }
+
+  async function send(path, body, method = "POST") {
+    const response = await fetch(api(path), {
+      method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      body: JSON.stringify(body || {}),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const message = (data.error && data.error.message) || `요청이 실패했습니다 (${response.status}).`;
+      throw new Error(message);
+    }
+    return data;
+  }
+
+  function choiceItem(list, id, build) {
+    let li = list.querySelector(`li[data-id="${id}"]`);
+    if (!li) { li = build(); li.dataset.id = id; list.appendChild(li); }
+    return li;
+  }
+
+  function renderChoices(list, items, stage, votable) {
+    const myTarget = state.my_vote && state.my_vote.stage === stage
+      ? (stage === "proposal" ? state.my_vote.proposal_id : state.my_vote.candidate_id) : null;
+    const seen = new Set();
+    const total = items.reduce((n, item) => n + item.votes, 0);
+    for (const item of items) {
+      seen.add(String(item.id));
+      const li = choiceItem(list, item.id, () => {
+        const li = document.createElement("li");
+        li.className = "choice";
+        li.innerHTML = '<p class="choice-text"></p><p class="choice-meta"></p>' +
+          '<div class="bar"><span></span></div><button type="button" class="vote"></button>';
+        li.querySelector("button").addEventListener("click", () => castVote(stage, Number(li.dataset.id)));
+        return li;
+      });
+      let text, meta;
+      if (stage === "proposal") {
+        text = item.text !== null ? item.text : `키워드 「${item.keyword}」 · ${item.sentences}문장`;
+        const length = item.text === null ? "" :
+          ` · ${item.text_sentences !== null ? `${item.text_sentences}문장 · ` : ""}${[...item.text].length}자`;
+        meta = `${item.text !== null ? "직접 쓴 글" : "AI에게 맡김"}${length} · ${item.author}${item.mine ? " (내 제안)" : ""}`;
+      } else {
+        text = item.text;
+        meta = "AI 후보";
+      }
+      setText(li.querySelector(".choice-text"), text);
+      setText(li.querySelector(".choice-meta"), `${meta} · ${item.votes}표`);
+      li.querySelector(".bar span").style.width = total ? `${Math.round((100 * item.votes) / total)}%` : "0%";
+      li.classList.toggle("mine", myTarget === item.id);
+      li.classList.toggle("winner", stage === "proposal" && state.winning_proposal_id === item.id);
+      const button = li.querySelector("button");
+      show(button, votable);
+      setText(button, myTarget === item.id ? "내 선택 ✓" : "이것에 투표");
+    }
+    for (const li of Array.from(list.children)) if (!seen.has(li.dataset.id)) li.remove();
+  }
+
+  function renderCountdown() {
+    const el = $("countdown");
+    if (!state.deadline || state.phase === "closed") { show(el, false); return; }
+    const left = Math.max(0, Date.parse(state.deadline) - (Date.now() + clockOffset));
+    const minutes = Math.floor(left / 60000), seconds = Math.floor((left % 60000) / 1000);
+    setText(el, left > 0 ? `남은 시간 ${minutes}:${String(seconds).padStart(2, "0")}` : "곧 다음 단계로 넘어갑니다");
+    show(el, true);
+  }
+
+  function render() {
+    setText($("round-number"), String(state.number));
+    setText($("round-phase"), PHASES[state.phase] || state.phase);
+    let notice = state.notice || "";
+    if (state.phase === "generating" && state.job && state.job.status === "running" && !notice)
+      notice = "AI가 후보를 쓰는 중입니다…";
+    setText($("round-notice"), notice);
+    show($("round-notice"), Boolean(notice));
+    const stuck = state.phase === "generating" && state.job && ["failed", "waiting"].includes(state.job.status);
+    setText($("phase-help"), stuck ? "" : HELP[state.phase] || "");
+    show($("propose-form"), signedIn && state.phase === "proposing");
+    const mine = state.proposals.find((p) => p.mine);
+    setText($("propose-button"), mine ? "제안 고치기" : "제안하기");
+    show($("proposals"), ["proposing", "voting", "generating"].includes(state.phase));
+    renderChoices($("proposals"), state.proposals, "proposal", signedIn && state.phase === "voting");
+    show($("candidates"), state.phase === "choosing");
+    renderChoices($("candidates"), state.candidates, "candidate", signedIn && state.phase === "choosing");
+    show($("owner-tools"), state.can_advance && state.phase !== "closed");
+    setText($("advance-button"), stuck ? "다시 시도" : "다음 단계로");
+    $("advance-button").disabled = state.phase === "generating" && !stuck;
+    renderCountdown();
+  }
+
+  async function catchUpPassages() {
+    const shown = document.querySelectorAll("#passages .passage");
+    const lastShown = shown.length ? Number(shown[shown.length - 1].dataset.seq) : 0;
+    if (state.last_seq <= lastShown) return;
+    const response = await fetch(api(`/passages?after=${lastShown}`), { credentials: "same-origin" });
+    if (!response.ok) return;
+    const data = await response.json();
+    const container = $("passages");
+    for (const p of data.passages) {
+      if (container.querySelector(`[data-seq="${p.seq}"]`)) continue;
+      const section = document.createElement("section");
+      section.className = `passage passage-${p.author_kind} fresh`;
+      section.dataset.seq = p.seq;
+      section.id = `p${p.seq}`;
+      const text = document.createElement("p");
+      text.className = "passage-text";
+      text.textContent = p.text;
+      const meta = document.createElement("p");
+      meta.className = "passage-meta";
+      const badge = document.createElement("span");
+      badge.className = `badge ${p.author_kind}`;
+      badge.textContent = p.author_kind === "ai" ? "AI" : "사람";
+      meta.append(badge, " ", p.author_kind === "ai" ? p.model_version || "" : p.author);
+      section.append(text, meta);
+      container.appendChild(section);
+    }
+  }
+
+  async function poll() {
+    clearTimeout(pollTimer);
+    try {
+      const headers = { Accept: "application/json" };
+      if (etag) headers["If-None-Match"] = etag;
+      const response = await fetch(api("/round"), { credentials: "same-origin", headers, cache: "no-store" });
+      if (response.status === 200) {
+        etag = response.headers.get("ETag");
+        state = await response.json();
+        clockOffset = Date.parse(state.now) - Date.now();
+        render();
+        await catchUpPassages();
+      } else if (response.status !== 304) {
+        throw new Error(String(response.status));
+      }
+      failures = 0;
+    } catch (e) {
+      failures += 1;
+    }
+    // Back off while the server is unreachable; otherwise about once a second.
+    pollTimer = setTimeout(poll, failures ? Math.min(10000, 1000 * 2 ** failures) : 1000);
+  }
+
+  async function castVote(stage, id) {
+    setText($("vote-error"), "");
+    try {
+      await send("/round/votes", stage === "proposal" ? { proposal_id: id } : { candidate_id: id });
+      state.my_vote = { stage, proposal_id: stage === "proposal" ? id : null, candidate_id: stage === "candidate" ? id : null };
+      render();
+    } catch (e) {
+      setText($("vote-error"), e.message);
+    }
+    poll();
+  }
+
+  const form = $("propose-form");
+  form.addEventListener("change", (event) => {
+    if (event.target.name !== "kind") return;
+    const byText = form.elements.kind.value === "text";
+    show(form.querySelector(".kind-text"), byText);
+    show(form.querySelector(".kind-keyword"), !byText);
+  });
+  form.elements.text.addEventListener("input", () => {
+    setText($("text-count"), `${form.elements.text.value.trim().length}자`);
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    setText($("propose-error"), "");
+    const body = form.elements.kind.value === "text"
+      ? { text: form.elements.text.value }
+      : { keyword: form.elements.keyword.value, sentences: Number(form.elements.sentences.value) };
+    try {
+      await send("/round/proposals", body);
+      setText($("propose-error"), "");
+      form.classList.add("sent");
+    } catch (e) {
+      setText($("propose-error"), e.message);
+    }
+    poll();
+  });
+
+  $("advance-button").addEventListener("click", async () => {
+    setText($("advance-error"), "");
+    try {
+      state = await send("/round/advance");
+      render();
+    } catch (e) {
+      setText($("advance-error"), e.message);
+    }
+    poll();
+  });
+
+  const settingsForm = $("settings-form");
+  settingsForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const settings = {};
+    for (const name of ["proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k"])
+      settings[name] = Number(settingsForm.elements[name].value);
+    try {
+      await send("", { settings }, "PATCH");
+      setText($("settings-status"), "저장했습니다. 다음 단계부터 적용됩니다.");
+    } catch (e) {
+      setText($("settings-status"), e.message);
+    }
+  });
+
+  clockOffset = Date.parse(state.now) - Date.now();
+  render();
+  setInterval(renderCountdown, 1000);
+  pollTimer = setTimeout(poll, 1000);
+})();

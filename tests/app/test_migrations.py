@@ -1,0 +1,45 @@
+"""The tables come from the Alembic migrations; they must match the models on both databases."""
+import pytest
+from sqlalchemy import inspect
+
+
+def check_migrations(app) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from flask_migrate import downgrade, upgrade
+
+    from app.extensions import db
+
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+        assert diff == [], f"models and migrations differ: {diff}"
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"users", "stories", "passages", "rounds", "proposals", "candidates", "votes", "jobs",
+                "model_versions", "api_tokens", "training_texts"} <= tables
+        unique = {tuple(u["column_names"]) for u in inspect(db.engine).get_unique_constraints("votes")}
+        assert ("round_id", "stage", "user_id") in unique
+        unique = {tuple(u["column_names"]) for u in inspect(db.engine).get_unique_constraints("passages")}
+        assert ("story_id", "seq") in unique
+        foreign = {fk["name"] for fk in inspect(db.engine).get_foreign_keys("rounds")}
+        assert {"fk_rounds_job", "fk_rounds_winning_candidate", "fk_rounds_winning_proposal"} <= foreign
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        db.engine.dispose()
+
+
+def test_migrations_on_sqlite(tmp_path):
+    from app import create_app
+    from tests.conftest import site_config
+
+    check_migrations(create_app(site_config(tmp_path, f"sqlite:///{tmp_path / 'm.sqlite'}")))
+
+
+@pytest.mark.postgres
+def test_migrations_on_postgres(tmp_path, pg_schema):
+    from app import create_app
+    from tests.conftest import site_config
+
+    check_migrations(create_app(site_config(tmp_path, pg_schema)))

@@ -1,0 +1,70 @@
+"""Production wiring on Redis: a Celery broker between real processes, rate limits shared by
+web processes."""
+import uuid
+
+import pytest
+
+from tests.app.worker_process import start_worker, stop_worker, wait_for
+from tests.conftest import REDIS_URL, missing_service
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception:
+        missing_service(f"Redis is not running at {REDIS_URL}")
+    return REDIS_URL
+
+
+def test_two_web_processes_share_one_rate_limit_in_redis(tmp_path, database_url, redis_url, users):
+    from app import create_app
+    from tests.app.conftest import ApiClient
+    from tests.conftest import site_config
+
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    settings = dict(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix,
+                    RATELIMIT_WRITE="3/minute")
+    first, second = (create_app(site_config(tmp_path, database_url, **settings)) for _ in range(2))
+    owner = users.make("owner")
+    codes = []
+    for app in (first, second, first, second):
+        client = ApiClient(app.test_client(), owner.token)
+        codes.append(client.post("/api/v1/stories", {"title": "t", "opening": "레디스를 함께 쓰는 두 웹 프로세스의 글."}).status_code)
+    assert codes == [201, 201, 201, 429]
+
+
+def test_a_real_worker_on_the_redis_broker(tmp_path, database_url, redis_url, make_story, users, db, app):
+    from app.database import utcnow
+    from app.rounds.models import Round
+    from app.rounds.services import current_round_query
+    from config import celery_settings
+
+    owner, story = make_story(proposing_minutes=1)
+    users.make("p1").post(f"/api/v1/stories/{story['id']}/round/proposals", {"keyword": "비", "sentences": 1})
+    db.session.execute(Round.__table__.update().values(deadline=utcnow()))
+    db.session.commit()
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings = celery_settings(redis_url, tmp_path, 5)
+    settings["task_default_queue"] = queue
+    celery = app.extensions["celery"]
+    celery.conf.update(settings)
+    worker = start_worker(app, tmp_path / "worker.log", queues=queue, REDIS_URL=redis_url)
+    try:
+        celery.send_task("relay.tick")
+
+        def voting():
+            phase = db.session.scalar(current_round_query(story["id"])).phase
+            db.session.rollback()
+            return phase == "voting"
+
+        wait_for(voting, 60, "the tick sent through Redis", tmp_path / "worker.log")
+    finally:
+        stop_worker(worker)
+        import redis
+
+        redis.Redis.from_url(redis_url).delete(queue)

@@ -1,0 +1,30 @@
+"""The Celery app of the worker and beat processes (Flask's Celery pattern).
+
+    celery -A worker.celery_app worker -Q celery,gpu      # embedded: one worker for both queues
+    celery -A worker.celery_app worker -Q gpu -c 1        # production: one per GPU
+    celery -A worker.celery_app beat                      # deadlines and job sweeps
+"""
+from celery.signals import worker_process_init, worker_ready
+
+from app import create_app
+from app.extensions import db
+
+flask_app = create_app()
+celery_app = flask_app.extensions["celery"]
+
+import worker.tasks  # noqa: E402,F401  (registers the tasks)
+
+
+@worker_process_init.connect
+def _fresh_connections(**_kwargs):
+    # A forked child must not share the parent's database connections.
+    with flask_app.app_context():
+        db.engine.dispose(close=False)
+
+
+@worker_ready.connect
+def _first_heartbeat(**_kwargs):
+    from app.health import beat
+
+    with flask_app.app_context():
+        beat()

@@ -1,0 +1,69 @@
+"""generate_candidates: the round's K AI candidates, written by the story's model."""
+import logging
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.jobs import services as jobs
+from app.rounds import machine
+from app.rounds.models import Round
+from app.stories.models import Passage, Story
+from app.training.models import ModelVersion
+from app.training import services as training
+from worker import models
+from worker.models import base_version, generation_seed
+
+log = logging.getLogger(__name__)
+
+
+def story_context(story_id: int) -> str:
+    """The end of the story so far, as the model reads it."""
+    limit = current_app.config.get("CONTEXT_CHARS", 3000)
+    texts = db.session.scalars(
+        select(Passage.text).where(Passage.story_id == story_id).order_by(Passage.seq.desc()).limit(50)
+    ).all()
+    context = "\n\n".join(reversed(texts))
+    return context[-limit:]
+
+
+def run_generation(round_id: int, celery_id: str | None) -> str:
+    round_ = db.session.get(Round, round_id)
+    if round_ is None or round_.phase != "generating" or round_.job_id is None:
+        return "nothing to do"  # a redelivery for a round that has moved on
+    job = jobs.claim(round_.job_id, celery_id)
+    if job is None:
+        return "already done"
+    base = training.resolve_base()
+    if base is None:
+        machine.generation_blocked(job.id)
+        return "waiting for a base model"
+    story = db.session.get(Story, job.story_id)
+    version = story.active_model_version or base_version(base)
+    adapter_dir = version.path if version.story_id is not None else None
+    params = {"keyword": job.params["keyword"], "sentences": job.params["sentences"], "k": job.params["k"],
+              "seed": generation_seed(), "model_version": version.name}
+    context = story_context(story.id)
+    job_id, version_id = job.id, version.id
+    # End the transaction before the model runs (SQLite holds its write lock for a transaction's
+    # whole life, and a generation takes seconds); only plain values are used until it is done.
+    db.session.commit()
+    try:
+        texts = models.model_host(base).generate(adapter_dir, context, params["keyword"], params["sentences"],
+                                                 params["k"], seed=params["seed"])
+    except Exception as e:  # GenerationError and anything else: the job fails, the round can be retried
+        log.exception("generation for round %s failed", round_id)
+        machine.generation_failed(job_id, _reason(e))
+        return "failed"
+    if not texts:
+        machine.generation_failed(job_id, "모델이 후보를 하나도 쓰지 못했습니다.")
+        return "failed"
+    machine.finish_generation(job_id, texts, db.session.get(ModelVersion, version_id), params)
+    return "done"
+
+
+def _reason(e: Exception) -> str:
+    """The model server's own errors explain themselves; anything else names its type."""
+    if any(cls.__name__ == "ModelServerError" for cls in type(e).__mro__):
+        return str(e) or type(e).__name__
+    return f"{type(e).__name__}: {e}"
