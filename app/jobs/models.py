@@ -1,22 +1,25 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import utcnow
 from app.extensions import db
 
-JOB_KINDS = ("train", "generate")
+# train: put_Human_txt (learn one passage, then continue); retrain: a story's adapter on its
+# training set; pretrain: the site's starter base; generate: a round's candidates.
+JOB_KINDS = ("train", "retrain", "pretrain", "generate")
 # waiting: blocked on something outside the job (no base model yet); the tick re-queues it.
-JOB_STATUSES = ("queued", "waiting", "running", "succeeded", "failed")
+JOB_STATUSES = ("queued", "waiting", "running", "succeeded", "failed", "cancelled")
 
 
 class Job(db.Model):
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("kind IN ('train', 'generate')", name="ck_jobs_kind"),
+        CheckConstraint("kind IN ('train', 'retrain', 'pretrain', 'generate')", name="ck_jobs_kind"),
         CheckConstraint(
-            "status IN ('queued', 'waiting', 'running', 'succeeded', 'failed')", name="ck_jobs_status"
+            "status IN ('queued', 'waiting', 'running', 'succeeded', 'failed', 'cancelled')",
+            name="ck_jobs_status",
         ),
     )
 
@@ -32,6 +35,8 @@ class Job(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     celery_id: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by an admin; the running task polls it and stops at its next step.
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Bumped by every sign of life (claim, progress); the stale-job sweep reads it.
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -39,7 +44,21 @@ class Job(db.Model):
 
     @property
     def done(self) -> bool:
-        return self.status in ("succeeded", "failed")
+        return self.status in ("succeeded", "failed", "cancelled")
+
+
+class JobPoint(db.Model):
+    """One point of a training job's loss curve, written as it runs, so a reload or a worker
+    restart shows the whole history."""
+
+    __tablename__ = "job_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    loss: Mapped[float] = mapped_column(Float)
+    tokens_per_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class WorkerHeartbeat(db.Model):

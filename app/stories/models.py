@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -12,6 +12,7 @@ class Story(db.Model):
     __tablename__ = "stories"
     __table_args__ = (
         CheckConstraint("candidates_k BETWEEN 1 AND 5", name="ck_stories_candidates_k"),
+        CheckConstraint("training_quorum >= 1", name="ck_stories_training_quorum"),
         CheckConstraint(
             "proposing_minutes >= 0 AND voting_minutes >= 0 AND choosing_minutes >= 0",
             name="ck_stories_minutes",
@@ -26,6 +27,8 @@ class Story(db.Model):
     voting_minutes: Mapped[int] = mapped_column(Integer, default=0)
     choosing_minutes: Mapped[int] = mapped_column(Integer, default=0)
     candidates_k: Mapped[int] = mapped_column(Integer, default=3)
+    # Votes a novel needs to join this story's training set.
+    training_quorum: Mapped[int] = mapped_column(Integer, default=1)
     # The adapter that writes this story's AI passages; None = the bare base model.
     active_model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", use_alter=True, name="fk_stories_active_model_version")
@@ -61,6 +64,8 @@ class Passage(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"))
+    # Hidden by an admin: not shown, not learned from; kept so it can be restored.
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User | None] = relationship()

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import utcnow
@@ -21,6 +21,9 @@ class ModelVersion(db.Model):
     path: Mapped[str | None] = mapped_column(String(1000))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    # A finished version whose validation loss was worse than the active one's by more than
+    # the threshold: it waits for an admin instead of becoming active by itself.
+    held_for_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parent = relationship("ModelVersion", remote_side=[id])

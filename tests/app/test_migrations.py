@@ -17,7 +17,7 @@ def check_migrations(app) -> None:
         assert diff == [], f"models and migrations differ: {diff}"
         tables = set(inspect(db.engine).get_table_names())
         assert {"users", "stories", "passages", "rounds", "proposals", "candidates", "votes", "jobs",
-                "model_versions", "api_tokens", "training_texts"} <= tables
+                "model_versions", "api_tokens", "training_texts", "novels", "training_votes", "job_points"} <= tables
         unique = {tuple(u["column_names"]) for u in inspect(db.engine).get_unique_constraints("votes")}
         assert ("round_id", "stage", "user_id") in unique
         unique = {tuple(u["column_names"]) for u in inspect(db.engine).get_unique_constraints("passages")}
