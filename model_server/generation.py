@@ -72,7 +72,6 @@ class Row:
     sentence_start: int = 0            # index in generated where the current sentence began
     completed: int = 0                 # finished sentences so far
     done: bool = False
-    failed: bool = False               # steering left it no allowed token
 
 
 class Vocabulary:
@@ -153,11 +152,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     found: list[str] = []
     for attempt in range(settings.max_rounds):
         generator = torch.Generator().manual_seed((seed or 0) * 1000 + attempt)
-        rows = sample_rows(model, vocabulary, prompt_ids, keyword, keyword_ids, sentences,
-                           k * settings.oversample, settings, generator, window)
-        for candidate in rows:
-            if candidate not in found and check_candidate(candidate, keyword, sentences):
-                found.append(candidate)
+        sample_rows(model, vocabulary, prompt_ids, keyword, keyword_ids, sentences,
+                    k * settings.oversample, settings, generator, window, found, k)
         if len(found) >= k:
             return found[:k]
     raise GenerationError(
@@ -176,8 +172,9 @@ def build_prompt(tokenizer, story_text: str, keyword: str | None, sentences: int
 
 def sample_rows(model, vocabulary: Vocabulary, prompt_ids: list[int], keyword: str | None,
                 keyword_ids: list[int], sentences: int, n_rows: int, settings: GenerationSettings,
-                generator: torch.Generator, window: int) -> list[str]:
-    """One batch of rows sampled together under steering; returns each row's finished text."""
+                generator: torch.Generator, window: int, found: list[str], wanted: int) -> None:
+    """Sample one batch of rows together under steering; each row that finishes and passes the
+    judge joins ``found``, and sampling stops as soon as ``found`` holds ``wanted``."""
     device = next(model.parameters()).device
     pad_id = vocabulary.tokenizer.pad_token_id or 0
     processors = LogitsProcessorList([
@@ -219,10 +216,13 @@ def sample_rows(model, vocabulary: Vocabulary, prompt_ids: list[int], keyword: s
                 row.last_class = vocabulary.last_class[token]
             if not row.done:
                 advance(row, vocabulary, token, keyword, keyword_ids, sentences)
+                if row.done:
+                    candidate = finish(row, vocabulary, sentences)
+                    if candidate not in found and check_candidate(candidate, keyword, sentences):
+                        found.append(candidate)
         last = torch.tensor([[row.generated[-1]] for row in rows])
-        if all(row.done for row in rows):
+        if len(found) >= wanted or all(row.done for row in rows):
             break
-    return [finish(row, vocabulary, sentences) for row in rows if row.done and not row.failed]
 
 
 def steer(row: Row, raw: torch.Tensor, penalised: torch.Tensor, vocabulary: Vocabulary,
@@ -241,7 +241,7 @@ def steer(row: Row, raw: torch.Tensor, penalised: torch.Tensor, vocabulary: Voca
         if not torch.isinf(closing).all():
             logits = closing
     if torch.isinf(logits).all():
-        row.done = row.failed = True
+        row.done = True  # given up: never judged, never returned
         return torch.zeros_like(raw)
     return logits
 

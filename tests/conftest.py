@@ -41,6 +41,22 @@ def encodings_dir(corpus_dir) -> Path:
     return corpus_dir / "encodings"
 
 
+@pytest.fixture(scope="session")
+def tiny_base_novels(novels_dir) -> list[Path]:
+    return [novels_dir / name for name in ("46_Sunrise.txt", "36_Presence.txt", "17_Good_Sentences.txt")]
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory, tiny_base_novels) -> Path:
+    """A starter base pretrained for seconds on three corpus novels (nothing is downloaded).
+    It writes Korean-looking text, which is all the model and relay tests need."""
+    from model_server.starter import StarterConfig, pretrain
+
+    out = tmp_path_factory.mktemp("bases") / "starter"
+    steps = int(os.environ.get("RELAY_TEST_STARTER_STEPS", 150))
+    return pretrain(tiny_base_novels, out, steps=steps, seed=0, config=StarterConfig.tiny())
+
+
 def services_required() -> bool:
     """CI sets REQUIRE_SERVICES=1: a missing PostgreSQL or Redis then fails instead of skipping."""
     return os.environ.get("REQUIRE_SERVICES") == "1"

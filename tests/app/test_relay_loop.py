@@ -13,17 +13,6 @@ from tests.app.worker_process import start_worker, stop_worker, wait_for
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def tiny_starter(tmp_path_factory, novels_dir):
-    """A starter base trained for a few seconds (model_server.starter), shared by the module."""
-    starter = pytest.importorskip("model_server.starter")
-    pytest.importorskip("model_server.host")
-    out = tmp_path_factory.mktemp("starter") / "starter"
-    novels = [novels_dir / name for name in ("46_Sunrise.txt", "36_Presence.txt", "17_Good_Sentences.txt")]
-    return starter.pretrain(novels, out, steps=int(os.environ.get("RELAY_TEST_STARTER_STEPS", 150)),
-                            config=starter.StarterConfig.tiny(), seed=0)
-
-
 @pytest.fixture
 def site_overrides(tmp_path):
     return {"DATA_DIR": str(tmp_path / "data"), "MODEL_NAME": "starter", "LEARN_STEPS": 5}
@@ -56,10 +45,10 @@ def signup(base, name):
                                     status=201)["token"])
 
 
-def test_relay_loop_over_http_with_a_real_worker(app, live_server, tiny_starter, tmp_path):
+def test_relay_loop_over_http_with_a_real_worker(app, live_server, tiny_base, tmp_path):
     import shutil
 
-    shutil.copytree(tiny_starter, os.path.join(app.config["DATA_DIR"], "models", "starter"))
+    shutil.copytree(tiny_base, os.path.join(app.config["DATA_DIR"], "models", "starter"))
     owner, ana, ben = signup(live_server, "owner"), signup(live_server, "ana"), signup(live_server, "ben")
     story = owner.ok("POST", "/api/v1/stories", {
         "title": "정거장", "opening": "해가 지자 작은 정거장에 기차가 멈추었다. 그는 가방을 들고 천천히 내렸다.",
@@ -106,7 +95,7 @@ def test_relay_loop_over_http_with_a_real_worker(app, live_server, tiny_starter,
         stop_worker(worker)
 
 
-def test_without_a_base_the_round_waits_then_goes_on_by_itself(app, live_server, tiny_starter, tmp_path):
+def test_without_a_base_the_round_waits_then_goes_on_by_itself(app, live_server, tiny_base, tmp_path):
     import shutil
 
     from app.rounds.machine import NO_MODEL_NOTICE
@@ -126,7 +115,7 @@ def test_without_a_base_the_round_waits_then_goes_on_by_itself(app, live_server,
         assert state["phase"] == "generating" and state["job"]["status"] == "waiting"
         time.sleep(2)
         assert owner.ok("GET", base)["phase"] == "generating"  # still waiting, not failed
-        shutil.copytree(tiny_starter, os.path.join(app.config["DATA_DIR"], "models", "starter"))  # an admin trained it
+        shutil.copytree(tiny_base, os.path.join(app.config["DATA_DIR"], "models", "starter"))  # an admin trained it
         state = wait_for(lambda: (s := owner.ok("GET", base))["phase"] == "choosing" and s, 180,
                          "the round to go on once a base exists", tmp_path / "worker.log", interval=0.5)
         assert len(state["candidates"]) == 1 and state["notice"] is None
@@ -135,7 +124,7 @@ def test_without_a_base_the_round_waits_then_goes_on_by_itself(app, live_server,
 
 
 @pytest.mark.faults
-def test_a_worker_killed_mid_training_leaves_a_job_the_owner_can_run_again(app, live_server, tiny_starter, tmp_path):
+def test_a_worker_killed_mid_training_leaves_a_job_the_owner_can_run_again(app, live_server, tiny_base, tmp_path):
     """SIGKILL the worker while it trains: the stale sweep fails the job (never stuck) and the
     owner's next put_Human_txt is accepted and completes on a fresh worker."""
     import shutil
@@ -145,7 +134,7 @@ def test_a_worker_killed_mid_training_leaves_a_job_the_owner_can_run_again(app, 
     from app.jobs.services import STALE_REASON
     from app.rounds.ticks import tick
 
-    shutil.copytree(tiny_starter, os.path.join(app.config["DATA_DIR"], "models", "starter"))
+    shutil.copytree(tiny_base, os.path.join(app.config["DATA_DIR"], "models", "starter"))
     owner = signup(live_server, "owner")
     story = owner.ok("POST", "/api/v1/stories", {"title": "중단", "opening": "학습이 도중에 끊기는 이야기의 첫 글입니다. 다시 시작할 수 있어야 한다."},
                      status=201)

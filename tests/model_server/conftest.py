@@ -1,30 +1,20 @@
-"""Tiny models built inside the tests (nothing is downloaded): a starter base pretrained for a
-few steps on corpus text, and random GPT-2 / GPT-NeoX / Llama bases sharing its tokenizer."""
+"""Corpus texts and tiny random GPT-2 / GPT-NeoX / Llama bases sharing the tiny starter's tokenizer
+(the starter itself, ``tiny_base``, is built once for the whole suite in tests/conftest.py)."""
 from pathlib import Path
 
 import pytest
 
 from model_server.data import read_texts
-from model_server.starter import StarterConfig, pretrain
-
-TRAIN_NOVELS = ["46_Sunrise.txt", "36_Presence.txt", "17_Good_Sentences.txt"]
 
 
 @pytest.fixture(scope="session")
-def novel_paths(novels_dir) -> list[Path]:
-    return [novels_dir / name for name in TRAIN_NOVELS]
+def novel_paths(tiny_base_novels) -> list[Path]:
+    return tiny_base_novels
 
 
 @pytest.fixture(scope="session")
 def novel_texts(novel_paths) -> list[str]:
     return [t.text for t in read_texts(novel_paths)]
-
-
-@pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory, novel_paths) -> Path:
-    """A starter base in seconds: it writes Korean-looking text, which is all these tests need."""
-    out = tmp_path_factory.mktemp("bases") / "starter"
-    return pretrain(novel_paths, out, steps=150, seed=0, config=StarterConfig.tiny())
 
 
 def build_random_base(kind: str, tokenizer, out: Path) -> Path:
