@@ -9,6 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 UPLOAD = "/api/v1/novels"
+# Duplicate detection leans on the database's UNIQUE constraint: those tests run on both.
+on_sqlite_and_postgres = pytest.mark.parametrize(
+    "database_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 
 
 def upload(api, data: bytes, filename="novel.txt", title="동백꽃", author="김유정", licence="저작권 만료 (퍼블릭 도메인)"):
@@ -51,7 +54,8 @@ def test_utf8_upload_is_stored_with_its_numbers_and_a_preview(uploader, encoding
     assert len(novel["preview"]) == 600 and stored.text.startswith(novel["preview"])
 
 
-def test_euc_kr_upload_is_a_duplicate_of_its_utf8_twin(uploader, users, encodings_dir, db):
+@on_sqlite_and_postgres
+def test_euc_kr_upload_is_a_duplicate_of_its_utf8_twin(database_kind, uploader, users, encodings_dir, db):
     first = upload(uploader, (encodings_dir / "dongbaekkkot.utf8.txt").read_bytes()).json
     other = users.make("other")
     response = upload(other, (encodings_dir / "dongbaekkkot.euc-kr.txt").read_bytes(), title="동백꽃 (EUC-KR)")
@@ -164,7 +168,8 @@ def test_anonymous_and_blocked_users_cannot_upload(anonymous, users, db):
     assert novel_count(db) == 0
 
 
-def test_a_duplicate_that_races_past_the_lookup_hits_the_unique_constraint(uploader, db, monkeypatch):
+@on_sqlite_and_postgres
+def test_a_duplicate_that_races_past_the_lookup_hits_the_unique_constraint(database_kind, uploader, db, monkeypatch):
     from app.novels import services
 
     data = "동시에 올린 같은 글.".encode("utf-8")

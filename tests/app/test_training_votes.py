@@ -5,6 +5,12 @@ import pytest
 from sqlalchemy import func, select
 
 
+@pytest.fixture(autouse=True, params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_kind(request):
+    """Every test here runs on SQLite and again on PostgreSQL (a schema of its own)."""
+    return request.param
+
+
 def add_novel(api, text: str, title: str) -> int:
     form = {"file": (io.BytesIO(text.encode("utf-8")), f"{title}.txt"), "title": title, "author": "작가",
             "licence": "저작권 만료"}
@@ -137,3 +143,27 @@ def test_library_rows_carry_the_numbers(library, anonymous):
     assert {"id", "title", "author", "uploader", "size_bytes", "chars", "sentences", "dialogue_share", "status",
             "encoding", "licence", "training", "created_at"} <= set(row)
     assert row["uploader"] == "owner" and row["chars"] > 20
+
+
+def test_simultaneous_votes_of_one_user_leave_one_row(library, users, db, database_kind):
+    import threading
+
+    from app.novels.models import TrainingVote
+
+    _owner, story, novel_id = library
+    p1 = users.make("p1")
+    db.session.rollback()  # the test's own session holds no transaction (on SQLite: no write lock)
+    barrier, codes = threading.Barrier(6), []
+
+    def vote():
+        client = type(p1)(p1.client.application.test_client(), p1.token)
+        barrier.wait()
+        codes.append(client.post(vote_path(story), {"novel_id": novel_id, "voted": True}).status_code)
+
+    threads = [threading.Thread(target=vote) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert codes == [200] * 6
+    assert db.session.scalar(select(func.count()).select_from(TrainingVote)) == 1
