@@ -196,3 +196,15 @@ def test_uploads_are_rate_limited(uploader, site_overrides):
     limiter.reset()
     codes = [upload(uploader, f"{i}번째 글입니다.".encode("utf-8")).status_code for i in range(3)]
     assert codes == [201, 201, 429]
+
+
+def test_the_upload_asks_a_light_worker_to_count_sentences(uploader, monkeypatch):
+    from app.jobs import services as jobs
+    from worker import tasks
+
+    sent = []
+    monkeypatch.setattr(jobs, "send_light_task", lambda name, *args: sent.append((name, args)))
+    novel = upload(uploader, "하나. 둘. 셋.".encode("utf-8")).json
+    assert sent == [("relay.count_novel_sentences", (novel["id"],))]
+    assert tasks.count_novel_sentences.name == "relay.count_novel_sentences"
+    assert "relay.count_novel_sentences" not in tasks.count_novel_sentences.app.conf.task_routes  # default queue
