@@ -64,6 +64,9 @@ class Config:
     PORT = _int("PORT", 5000)
 
     MAX_CONTENT_LENGTH = 1024 * 1024  # JSON and forms; novel uploads come with their own limit
+    # A novel upload (.txt) may be this large; only the upload routes accept a body this big.
+    NOVEL_MAX_BYTES = _int("NOVEL_MAX_BYTES", 5 * 1024 * 1024)
+    NOVEL_PREVIEW_CHARS = _int("NOVEL_PREVIEW_CHARS", 600)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session

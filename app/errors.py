@@ -41,6 +41,10 @@ class Conflict(AppError):
     status, code = 409, "conflict"
 
 
+class TooLarge(AppError):
+    status, code = 413, "too_large"
+
+
 def first_validation_message(messages) -> str:
     """The first message of a marshmallow error tree, for pages that show one line."""
     while isinstance(messages, dict):

@@ -26,6 +26,11 @@ def run_learning(job_id: int, celery_id: str | None) -> str:
     job = jobs.claim(job_id, celery_id)
     if job is None:
         return "already done"
+    if db.session.scalar(select(Passage.hidden).where(Passage.id == job.params["passage_id"])):
+        # Hidden by an admin after the job was queued: never learn from it.
+        jobs.mark_failed(job, "관리자가 숨긴 글이라 학습하지 않았습니다.")
+        db.session.commit()
+        return "failed"
     base = training.resolve_base()
     if base is None:
         jobs.mark_waiting(job, machine.NO_MODEL_NOTICE)

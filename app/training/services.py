@@ -39,6 +39,8 @@ def start_learning(passage_id: int, is_first: str, user: User) -> Job:
             raise Forbidden("이야기 주인이나 관리자만 학습을 시작할 수 있습니다.", code="not_owner")
         if passage.author_kind != "human":
             raise Invalid("사람이 쓴 글만 학습할 수 있습니다.", code="not_human_passage")
+        if passage.hidden:
+            raise Conflict("관리자가 숨긴 글은 학습할 수 없습니다.", code="passage_hidden")
         busy = db.session.scalar(
             select(Job.id).where(Job.story_id == story.id, Job.kind == "train",
                                  Job.status.in_(("queued", "waiting", "running")))
