@@ -20,6 +20,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from model_server.data import DataSource, read_texts
+from model_server.muon import Muon
 from model_server.progress import Cancelled, Progress, ProgressMeter
 from model_server.versions import atomic_dir
 
@@ -137,7 +138,8 @@ def make_optimizers(model: GPT2LMHeadModel, config: "StarterConfig") -> list[tor
     rest = [p for p in model.parameters() if id(p) not in in_blocks]
     embeddings = [p for p in rest if p.dim() == 2]
     others = [p for p in rest if p.dim() < 2]
-    muon = torch.optim.Muon(blocks, lr=config.muon_lr, weight_decay=config.weight_decay)
+    ns_dtype = torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
+    muon = Muon(blocks, lr=config.muon_lr, weight_decay=config.weight_decay, ns_dtype=ns_dtype)
     adamw = torch.optim.AdamW([{"params": embeddings, "weight_decay": config.weight_decay},
                                {"params": others, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.95))
     for optimizer in (muon, adamw):
