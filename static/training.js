@@ -87,7 +87,7 @@
       const percent = Math.round(job.progress * 1000) / 10;
       $("job-progress").querySelector("span").style.width = `${percent}%`;
       $("job-progress").setAttribute("aria-valuenow", String(percent));
-      setText($("job-steps"), m.total ? `${m.step} / ${m.total} (${percent}%)` : `${percent}%`);
+      setText($("job-steps"), m.total ? `${m.step} / ${m.total} · ${Math.round(percent)}%` : `${Math.round(percent)}%`);
       setText($("job-speed"), m.tokens_per_s ? `${Math.round(m.tokens_per_s).toLocaleString("ko-KR")} 토큰/초` : "–");
       setText($("job-eta"), active ? duration(m.eta_s) : "–");
       setText($("job-loss"), typeof m.loss === "number" ? m.loss.toFixed(3)
