@@ -26,6 +26,15 @@ from worker.reporting import JobReporter
 log = logging.getLogger(__name__)
 
 
+def warm_up(module: str) -> None:
+    """A fresh worker process imports torch and transformers on its first model job: seconds,
+    much of it holding the GIL, which would stall the progress thread. Done before the job is
+    claimed, so a job shows as running only once it can report."""
+    import importlib
+
+    importlib.import_module(module)
+
+
 # ---------------------------------------------------------------- retrain a story's adapter
 
 def run_retrain(job_id: int, celery_id: str | None) -> str:

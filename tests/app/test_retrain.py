@@ -319,3 +319,41 @@ def test_pretrain_jobs_are_one_at_a_time_in_the_database(db):
         db.session.commit()
     db.session.rollback()
     assert db.session.scalar(select(Job.id).where(Job.kind == "pretrain", Job.status == "queued")) is None
+
+
+def test_the_web_side_of_training_never_imports_torch(tmp_path, sqlite_template):
+    """Web processes stay light: the training pages and endpoints use only model_server.paths."""
+    import shutil
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    shutil.copy(sqlite_template, tmp_path / "relay.sqlite")
+    script = textwrap.dedent(f"""
+        import sys
+        from tests.conftest import site_config
+        from app import create_app
+        from app.accounts import services as accounts
+        from app.stories import services as stories
+        from pathlib import Path
+        app = create_app(site_config(Path({str(tmp_path)!r}), "sqlite:///{tmp_path / 'relay.sqlite'}"))
+        with app.app_context():
+            admin = accounts.sign_up("admin", "password123", role="admin")
+            token = accounts.issue_token(admin)
+            story = stories.create_story(admin, "제목", "첫 글은 열 글자가 넘어야 합니다.")
+            story_id = story.id
+        client = app.test_client()
+        auth = {{"Authorization": "Bearer " + token}}
+        job = client.post(f"/api/v1/stories/{{story_id}}/retrain", headers=auth, json={{}}).json["job_id"]
+        for path in (f"/api/v1/jobs/{{job}}", f"/api/v1/stories/{{story_id}}/models", f"/stories/{{story_id}}/training"):
+            assert client.get(path, headers=auth).status_code == 200, path
+        client.post(f"/api/v1/jobs/{{job}}/cancel", headers=auth, json={{}})
+        client.post("/api/v1/admin/starter", headers=auth, json={{}})
+        print("torch" in sys.modules)
+    """)
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
