@@ -11,9 +11,10 @@ from app.extensions import db
 from app.novels.services import training_set
 from app.stories.models import Passage, Story
 
-# Human passages count this many times over when training examples are sampled: the crowd's
-# own writing is what the story's model should sound like most.
-HUMAN_WEIGHT = 3.0
+# The human passages are trained on again as a text of their own with this sampling weight, so
+# they count three times as much as the AI's passages: the crowd's own writing is what the
+# story's model should sound like most.
+HUMAN_WEIGHT = 2.0
 # Fewer non-hidden passages than this and nothing is held out (the story is too young to judge).
 MIN_PASSAGES_FOR_HELDOUT = 4
 
