@@ -6,7 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const STATUS = { queued: "대기열", waiting: "기본 모델 대기", running: "실행 중", succeeded: "완료",
                    failed: "실패", cancelled: "취소됨" };
-  const STAGE = { preparing: "데이터 준비 중", training: "학습 중", saving: "저장 중", done: "끝" };
+  const STAGE = { preparing: "데이터 준비 중", training: "학습 중", saving: "검증·저장 중", done: "끝" };
   const KIND = { train: "글 학습", retrain: "재학습", pretrain: "기본 모델 학습" };
   const ACTIVE = ["queued", "waiting", "running"];
   const SVG = "http://www.w3.org/2000/svg";

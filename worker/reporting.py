@@ -49,18 +49,15 @@ class JobReporter:
         loss = p.loss if math.isfinite(p.loss) else None
         with self._lock:
             self._progress = self.training_share * p.step / max(1, p.total)
-            self._metrics.update(stage="training", step=p.step, total=p.total, loss=loss,
-                                 tokens_per_s=round(p.tokens_per_s, 1), eta_s=round(p.eta_s, 1),
-                                 train_elapsed_s=round(p.elapsed_s, 1))
+            # the last report comes when the budget is spent: validation and saving follow
+            self._metrics.update(stage="training" if p.step < p.total else "saving", step=p.step,
+                                 total=p.total, loss=loss, tokens_per_s=round(p.tokens_per_s, 1),
+                                 eta_s=round(p.eta_s, 1), train_elapsed_s=round(p.elapsed_s, 1))
             if loss is not None:
                 self._points.append((p.step, loss, p.tokens_per_s))
 
     def should_cancel(self) -> bool:
         return self._cancel
-
-    def stage(self, name: str) -> None:
-        with self._lock:
-            self._metrics["stage"] = name
 
     @property
     def metrics(self) -> dict:

@@ -6,6 +6,7 @@ transaction. A cancelled run leaves no version and no folder behind.
 """
 import json
 import logging
+import math
 import shutil
 from pathlib import Path
 
@@ -35,6 +36,20 @@ def warm_up(module: str) -> None:
     importlib.import_module(module)
 
 
+def remove_leftovers(target: Path, only_partial: bool = False) -> None:
+    """What an earlier delivery of this job left when it died: the half-written ``.tmp-*``
+    folder of atomic_dir and (unless ``only_partial``) a version it wrote but never recorded."""
+    for partial in target.parent.glob(f".tmp-{target.name}-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+    if not only_partial and target.exists():
+        shutil.rmtree(target)
+
+
+def finite(metrics: dict) -> dict:
+    """JSON columns take no NaN or infinity (PostgreSQL refuses them): those become None."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
+
+
 # ---------------------------------------------------------------- retrain a story's adapter
 
 def run_retrain(job_id: int, celery_id: str | None) -> str:
@@ -57,8 +72,7 @@ def run_retrain(job_id: int, celery_id: str | None) -> str:
     db.session.commit()  # plain values from here on (see learning.py)
     jobs.clear_points(job_id)
     out_dir = training.models_dir() / str(story_id) / f"job-{job_id}"
-    if out_dir.exists():  # left by an earlier delivery that died before recording it
-        shutil.rmtree(out_dir)
+    remove_leftovers(out_dir)
 
     try:
         with JobReporter(job_id) as reporter:
@@ -80,13 +94,12 @@ def _train(base: str, material: RetrainMaterial, out_dir: Path, from_adapter: st
     settings = TrainSettings(seed=0, progress_interval=1.0, **budget)
     train(base, texts, out_dir, from_adapter=from_adapter, settings=settings, progress=reporter.progress,
           should_cancel=reporter.should_cancel, validation=validation)
-    reporter.stage("saving")
 
 
 def _record_retrain(job_id: int, story_id: int, base: str, parent_id: int | None, out_dir: Path,
                     material: RetrainMaterial, threshold: float) -> str:
     """One transaction: the new version, active unless it is worse on the held-out passages."""
-    metrics = json.loads((out_dir / "version.json").read_text(encoding="utf-8"))["metrics"]
+    metrics = finite(json.loads((out_dir / "version.json").read_text(encoding="utf-8"))["metrics"])
     heldout = len(material.counts["heldout_passages"])
     if heldout:
         # train() measured the active adapter (the one it started from, or the bare base) and
@@ -152,6 +165,7 @@ def run_pretrain(job_id: int, celery_id: str | None) -> str:
         return "already done"
     params = dict(job.params)
     target = starter_dir(training.models_dir())
+    remove_leftovers(target, only_partial=True)
     if target.exists():
         jobs.mark_failed(job, "기본 모델 폴더가 이미 있습니다.")
         db.session.commit()
@@ -165,7 +179,7 @@ def run_pretrain(job_id: int, celery_id: str | None) -> str:
             _pretrain(novels, target, params, reporter)
     except Exception as e:
         return _not_trained(job_id, e)
-    metrics = json.loads((target / "starter.json").read_text(encoding="utf-8"))["metrics"]
+    metrics = finite(json.loads((target / "starter.json").read_text(encoding="utf-8"))["metrics"])
     with transaction():
         job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
         if job.status == "running":
@@ -186,4 +200,3 @@ def _pretrain(novels: list[tuple[str, str]], target: Path, params: dict, reporte
     # nothing until the base is complete, then the tick resumes the rounds that waited for it.
     pretrain([Text(label, text) for label, text in novels], target, config=config, progress=reporter.progress,
              should_cancel=reporter.should_cancel, progress_interval=1.0, **params["budget"])
-    reporter.stage("saving")
