@@ -6,6 +6,9 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.app.training_helpers import add_novel, add_passages, vote_for
 
+# The rules the database holds run on SQLite and again on PostgreSQL (a schema of its own).
+BOTH_DATABASES = pytest.mark.parametrize("database_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+
 NOVEL = ("바람이 불었다. 그는 창문을 닫고 책상 앞에 앉았다. \"오늘은 끝내야 해.\" 그가 중얼거렸다.\n" * 40)
 
 
@@ -85,7 +88,8 @@ def test_admin_jobs_page_is_for_admins_only(users, client, cast):
 
 # --- retrain -----------------------------------------------------------------------------------
 
-def test_second_retrain_is_409_with_the_running_jobs_id(users, make_story):
+@BOTH_DATABASES
+def test_second_retrain_is_409_with_the_running_jobs_id(users, make_story, database_kind):
     admin = users.make("admin", role="admin")
     _owner, story = make_story()
     first = admin.post(f"/api/v1/stories/{story['id']}/retrain")
@@ -100,7 +104,8 @@ def test_second_retrain_is_409_with_the_running_jobs_id(users, make_story):
     assert learn.status_code == 409 and learn.json["error"]["job_id"] == first.json["job_id"]
 
 
-def test_the_database_refuses_a_second_unfinished_training_job(app, make_story, db):
+@BOTH_DATABASES
+def test_the_database_refuses_a_second_unfinished_training_job(app, make_story, db, database_kind):
     from app.jobs.models import Job
 
     _owner, story = make_story()
@@ -190,7 +195,8 @@ def test_versions_list_marks_the_active_and_held_ones(app, users, make_story, an
     assert {"id", "name", "parent", "data", "metrics", "created_at", "active", "held_for_admin"} <= set(items[0])
 
 
-def test_admin_activates_a_held_version_and_rolls_back(app, users, make_story, anonymous):
+@BOTH_DATABASES
+def test_admin_activates_a_held_version_and_rolls_back(app, users, make_story, anonymous, database_kind):
     admin = users.make("admin", role="admin")
     _owner, story = make_story()
     v1 = version(app, story["id"], "v1")
@@ -214,7 +220,8 @@ def test_activating_another_storys_version_is_404(app, users, make_story):
 
 # --- cancel ----------------------------------------------------------------------------------------
 
-def test_cancel_of_a_queued_job_is_immediate_and_a_later_delivery_does_nothing(app, users, make_story, db):
+@BOTH_DATABASES
+def test_cancel_of_a_queued_job_is_immediate_and_a_later_delivery_does_nothing(app, users, make_story, db, database_kind):
     from worker.retraining import run_retrain
 
     admin = users.make("admin", role="admin")
@@ -253,7 +260,8 @@ def test_generation_jobs_are_not_cancelled_here(story_in_phase, users, app, db):
 
 # --- progress --------------------------------------------------------------------------------------
 
-def test_job_detail_has_progress_and_a_thinned_loss_curve(app, users, make_story, anonymous):
+@BOTH_DATABASES
+def test_job_detail_has_progress_and_a_thinned_loss_curve(app, users, make_story, anonymous, database_kind):
     from app.jobs import services as jobs
 
     _owner, story = make_story()
@@ -309,7 +317,8 @@ def test_starter_pretrain_is_409_for_another_model_name_or_an_existing_base(app,
     shutil.rmtree(starter)
 
 
-def test_pretrain_jobs_are_one_at_a_time_in_the_database(db):
+@BOTH_DATABASES
+def test_pretrain_jobs_are_one_at_a_time_in_the_database(db, database_kind):
     from app.jobs.models import Job
 
     db.session.add(Job(kind="pretrain", status="running", params={}))
