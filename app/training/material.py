@@ -61,8 +61,11 @@ def activation_decision(new_loss: float | None, active_loss: float | None, thres
 
     It waits for an admin only when both losses on the held-out passages are known and the new
     one is worse than the active version's by more than ``threshold`` (relative)."""
-    if new_loss is None or active_loss is None or not all(map(math.isfinite, (new_loss, active_loss))):
-        return True, "비교할 검증 글이 없어 바로 적용했습니다."
+    if new_loss is None or not math.isfinite(new_loss):
+        return True, "검증 글에서 새 버전의 손실을 잴 수 없어 비교 없이 바로 적용했습니다."
+    if active_loss is None or not math.isfinite(active_loss):
+        # e.g. a 4-bit base: bitsandbytes cannot evaluate and then train, so train() skips it
+        return True, "현재 버전의 검증 손실을 잴 수 없어 비교 없이 바로 적용했습니다."
     limit = active_loss * (1 + threshold)
     if new_loss > limit:
         return False, (f"검증 손실 {new_loss:.3f}이(가) 현재 버전의 {active_loss:.3f}보다 "
