@@ -14,6 +14,15 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _optional_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else None
+
+
 def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float) -> dict:
     """Celery settings (one dict, Flask's Celery pattern). Generation and training go to the
     ``gpu`` queue; the deadline tick to the default queue."""
@@ -23,6 +32,8 @@ def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float
         "task_routes": {
             "relay.generate_candidates": {"queue": "gpu"},
             "relay.learn_and_continue": {"queue": "gpu"},
+            "relay.retrain_story": {"queue": "gpu"},
+            "relay.pretrain_starter": {"queue": "gpu"},
         },
         # One long model job at a time per process; a second one waits in the broker, not in a prefetch buffer.
         "worker_prefetch_multiplier": 1,
@@ -89,6 +100,21 @@ class Config:
     LEARN_STEPS = _int("LEARN_STEPS", 30)
     LEARN_SENTENCES = _int("LEARN_SENTENCES", 3)
     GENERATION_SEED = os.environ.get("GENERATION_SEED")
+    # Retrain (admin): wall-clock budget of the training loop. 2 minutes keeps request ->
+    # active version under 3 minutes on 2 CPU cores (bench/retrain_bench.py). TRAIN_STEPS, when
+    # set, is a step budget instead (tests use a few steps).
+    TRAIN_MAX_MINUTES = _float("TRAIN_MAX_MINUTES", 2.0)
+    TRAIN_STEPS = _optional_int("TRAIN_STEPS")
+    # Starter pretrain (admin, MODEL_NAME=starter): time budget, or STARTER_STEPS steps, of
+    # StarterConfig STARTER_CONFIG ("default", or "tiny" for tests and demos).
+    STARTER_MAX_MINUTES = _float("STARTER_MAX_MINUTES", 10.0)
+    STARTER_STEPS = _optional_int("STARTER_STEPS")
+    STARTER_CONFIG = os.environ.get("STARTER_CONFIG", "default")
+    # A retrained version becomes active by itself unless its loss on the story's held-out
+    # passages is worse than the active version's by more than this (relative: 0.05 = 5 %).
+    MODEL_ACTIVATE_THRESHOLD = _float("MODEL_ACTIVATE_THRESHOLD", 0.05)
+    # Share of the story's latest passages kept out of training to judge a new version.
+    HELDOUT_FRACTION = _float("HELDOUT_FRACTION", 0.1)
 
     CELERY = celery_settings(REDIS_URL, Path(BROKER_DIR), ROUND_TICK_SECONDS)
 

@@ -167,7 +167,7 @@ class PretrainResult:
 def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Optional[float] = None,
              steps: Optional[int] = None, seed: int = 0, config: Optional[StarterConfig] = None,
              progress: Optional[Callable[[Progress], None]] = None,
-             should_cancel: Optional[Callable[[], bool]] = None) -> Path:
+             should_cancel: Optional[Callable[[], bool]] = None, progress_interval: float = 2.0) -> Path:
     """Train tokenizer and model on ``data`` for a time or step budget; save the base at ``out_dir``."""
     if (minutes is None) == (steps is None):
         raise ValueError("give exactly one budget: minutes or steps")
@@ -191,7 +191,7 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
     generator = torch.Generator().manual_seed(seed)
     use_bf16 = config.bf16 and cpu_has_fast_bf16()
     meter = ProgressMeter(total_steps=steps, total_seconds=minutes * 60 if minutes else None,
-                          callback=progress)
+                          callback=progress, interval=progress_interval)
 
     step = 0
     while not meter.finished(step):

@@ -5,7 +5,7 @@ import shutil
 import time
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.database import transaction
 from app.extensions import db
@@ -57,9 +57,15 @@ def run_learning(job_id: int, celery_id: str | None) -> str:
         texts = models.model_host(base).generate(str(adapter_dir), context, None, sentences, 1,
                                                  seed=generation_seed())
     except Exception as e:
-        log.exception("learning job %s failed", job_id)
+        from model_server.progress import Cancelled
+
         with transaction():
-            jobs.mark_failed(db.session.get(Job, job_id), f"{type(e).__name__}: {e}")
+            job = db.session.get(Job, job_id)
+            if isinstance(e, Cancelled):
+                jobs.mark_cancelled(job)
+                return "cancelled"
+            log.exception("learning job %s failed", job_id)
+            jobs.mark_failed(job, f"{type(e).__name__}: {e}")
         return "failed"
     return _record(job_id, story_id, base, parent_id, adapter_dir, metrics, passage_id, texts[0])
 
@@ -69,6 +75,12 @@ def _train(job_id: int, steps: int, base: str, text: str, name: str, from_adapte
 
     metrics: dict = {}
     last_report = [0.0]
+    last_check = [0.0, False]
+
+    def should_cancel() -> bool:  # an admin's cancel, read at most every 2 s
+        if time.monotonic() - last_check[0] >= 2.0:
+            last_check[:] = [time.monotonic(), jobs.cancel_requested(job_id)]
+        return last_check[1]
 
     def progress(p) -> None:
         metrics.update(step=p.step, total=p.total, loss=p.loss, tokens_per_s=p.tokens_per_s)
@@ -77,7 +89,8 @@ def _train(job_id: int, steps: int, base: str, text: str, name: str, from_adapte
             jobs.report_progress(job_id, 0.9 * p.step / max(1, p.total), dict(metrics))
 
     adapter_dir = train(base, [ModelTrainingText(name=name, text=text)], out_dir, from_adapter=from_adapter,
-                        settings=TrainSettings(steps=steps, seed=0), progress=progress)
+                        settings=TrainSettings(steps=steps, seed=0), progress=progress,
+                        should_cancel=should_cancel)
     return adapter_dir, metrics
 
 
@@ -88,9 +101,7 @@ def _record(job_id, story_id, base, parent_id, adapter_dir, metrics, passage_id,
         if job.status != "running":
             return "already recorded"
         story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
-        count = db.session.scalar(select(func.count()).select_from(ModelVersion)
-                                  .where(ModelVersion.story_id == story_id))
-        version = ModelVersion(story_id=story_id, name=f"이야기{story_id}-v{count + 1}", base=base,
+        version = ModelVersion(story_id=story_id, name=training.next_version_name(story_id), base=base,
                                parent_id=parent_id, path=str(adapter_dir),
                                data={"passages": [passage_id], "job": job_id}, metrics=metrics)
         db.session.add(version)

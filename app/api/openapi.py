@@ -8,11 +8,12 @@ from flask_restful import Resource
 from app.accounts.schemas import CredentialsSchema, SignupOutSchema, TokenOutSchema
 from app.api import api
 from app.admin.schemas import AdminUserSchema
-from app.jobs.schemas import JobAcceptedSchema, JobSchema
+from app.jobs.schemas import JobAcceptedSchema, JobDetailSchema, JobSchema, LossPointSchema
 from app.novels.schemas import (NovelDetailSchema, NovelSchema, NovelUploadSchema, TrainingSetSchema,
                                 TrainingVoteInSchema, TrainingVoteOutSchema)
 from app.rounds.schemas import ProposalInSchema, ProposalOutSchema, RoundSchema, VoteInSchema, VoteOutSchema
 from app.stories.schemas import StoryCreateSchema, StorySchema, StorySettingsSchema, StorySummarySchema, PassageSchema
+from app.training.schemas import ModelVersionListSchema, ModelVersionSchema
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 STATUS_TEXT = {400: "잘못된 입력", 401: "로그인 필요", 403: "권한 없음", 404: "없는 id", 409: "단계가 맞지 않음/충돌",
@@ -36,7 +37,16 @@ OPERATIONS = [
      (400, 401, 404, 409, 429), True),
     ("/api/v1/stories/{story_id}/round/advance", "post", "다음 단계로 (주인/관리자; 실패한 생성은 재시도)", None, 200, "Round",
      (401, 403, 404, 409), True),
-    ("/api/v1/jobs/{job_id}", "get", "작업 상태", None, 200, "Job", (404,), False),
+    ("/api/v1/jobs/{job_id}", "get", "작업 상태와 진행, 손실 곡선(points, 최대 500개)", None, 200, "JobDetail", (404,), False),
+    ("/api/v1/jobs/{job_id}/cancel", "post", "작업 취소 (관리자; 실행 중이면 다음 단계에서 멈춤)", None, 200, "Job",
+     (401, 403, 404, 409), True),
+    ("/api/v1/stories/{story_id}/retrain", "post", "이야기 모델 재학습 (관리자)", None, 202, "JobAccepted",
+     (401, 403, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/models", "get", "이야기의 모델 버전 목록", None, 200, "ModelVersionList", (404,), False),
+    ("/api/v1/stories/{story_id}/models/{version_id}/activate", "post", "모델 버전 적용/되돌리기 (관리자)", None, 200,
+     "ModelVersion", (401, 403, 404, 429), True),
+    ("/api/v1/admin/starter", "post", "기본 모델(starter) 학습 (관리자, MODEL_NAME=starter)", None, 202, "JobAccepted",
+     (401, 403, 409, 429), True),
     ("/api/v1/novels", "get", "소설 서재 (관리자에게는 숨긴 소설도)", None, 200, "NovelList", (), False),
     ("/api/v1/novels", "post", "소설 올리기 (multipart: file, title, author, licence)", "NovelUpload", 201, "NovelDetail",
      (400, 401, 403, 409, 413, 429), True),
@@ -71,6 +81,8 @@ def build_spec() -> dict:
         "Job": JobSchema, "JobAccepted": JobAcceptedSchema,
         "Novel": NovelSchema, "NovelDetail": NovelDetailSchema, "TrainingSet": TrainingSetSchema,
         "TrainingVoteIn": TrainingVoteInSchema, "NovelUploadFields": NovelUploadSchema, "TrainingVoteOut": TrainingVoteOutSchema, "AdminUser": AdminUserSchema,
+        "LossPoint": LossPointSchema, "JobDetail": JobDetailSchema,
+        "ModelVersion": ModelVersionSchema, "ModelVersionList": ModelVersionListSchema,
     }.items():
         spec.components.schema(name, schema=schema)
     spec.components.schema("Error", {"type": "object", "properties": {"error": {
@@ -110,7 +122,7 @@ def build_spec() -> dict:
         if auth:
             operation["security"] = [{"bearer": []}]
         parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}}
-                      for p in ("story_id", "job_id", "novel_id", "user_id", "passage_id") if "{" + p + "}" in path]
+                      for p in ("story_id", "job_id", "novel_id", "user_id", "passage_id", "version_id") if "{" + p + "}" in path]
         if "{action}" in path:
             parameters.append({"name": "action", "in": "path", "required": True,
                                "schema": {"type": "string", "enum": summary.split(" (")[0].split(" | ")}})
