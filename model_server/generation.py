@@ -71,6 +71,9 @@ class Row:
     generated: list[int] = field(default_factory=list)
     sentence_start: int = 0            # index in generated where the current sentence began
     completed: int = 0                 # finished sentences so far
+    quote_open: bool = False           # an odd number of '"' written so far
+    ended_sentence: bool = False       # the last token closed a sentence
+    after_keyword: bool = False        # the last token finished the forced keyword
     done: bool = False
 
 
@@ -90,9 +93,17 @@ class Vocabulary:
         self.banned |= torch.tensor([bool(BYTE_TOKEN.match(name or "")) for name in names])
         for token_id in tokenizer.all_special_ids:
             self.banned[token_id] = True
+        self.quote_parity = torch.tensor([p.count('"') % 2 == 1 for p in pieces])
+        # A line break splits sentences for the judge, so it may only follow a sentence's end:
+        # in the token itself (".\n") or in the token before ("\n" alone).
+        heads = [p.split("\n", 1)[0].strip() if "\n" in p else None for p in pieces]
+        self.newline_first = torch.tensor([h == "" for h in heads])
+        self.banned |= torch.tensor([bool(h) and not SENTENCE_END.search(h) for h in heads])
         self.first_class = [letter_class(p[0]) if p else OTHER for p in pieces]
         self.last_class = [letter_class(p[-1]) if p else None for p in pieces]
         first = torch.tensor(self.first_class)
+        # after a forced keyword, a final consonant would fuse into its last syllable (바다 + ㄹ = 바달)
+        self.starts_with_tail = first == TAIL
         # allowed[c]: the tokens that may come after a token ending in letter class c
         self.allowed = torch.stack([torch.isin(first, torch.tensor(sorted(MAY_FOLLOW[c])))
                                     for c in (OTHER, LEAD, VOWEL, TAIL)])
@@ -185,7 +196,8 @@ def sample_rows(model, vocabulary: Vocabulary, prompt_ids: list[int], keyword: s
                                    TopPLogitsWarper(settings.top_p)])
     # The keyword is written at the start of the last sentence when the model has not used it;
     # for a one-sentence passage that is the very start.
-    rows = [Row(forced=list(keyword_ids) if sentences == 1 else []) for _ in range(n_rows)]
+    # The prompt ends on a whole sentence, so a row may open with a paragraph break.
+    rows = [Row(forced=list(keyword_ids) if sentences == 1 else [], ended_sentence=True) for _ in range(n_rows)]
     max_new = sentences * settings.max_sentence_tokens + 16
     past, last, cached = None, None, 0
     for _ in range(max_new):
@@ -210,16 +222,22 @@ def sample_rows(model, vocabulary: Vocabulary, prompt_ids: list[int], keyword: s
         probs = torch.softmax(warpers(generated, logits), dim=-1)
         sampled = torch.multinomial(probs, 1, generator=generator).squeeze(1)
         for i, row in enumerate(rows):
-            token = pad_id if row.done else (row.forced.pop(0) if row.forced else int(sampled[i]))
+            if row.done:
+                row.generated.append(pad_id)
+                continue
+            was_forced = bool(row.forced)
+            token = row.forced.pop(0) if row.forced else int(sampled[i])
             row.generated.append(token)
-            if vocabulary.last_class[token] is not None and not row.done:
+            row.after_keyword = was_forced and not row.forced
+            row.quote_open ^= bool(vocabulary.quote_parity[token])
+            row.ended_sentence = bool(vocabulary.ends_sentence[token])
+            if vocabulary.last_class[token] is not None:
                 row.last_class = vocabulary.last_class[token]
-            if not row.done:
-                advance(row, vocabulary, token, keyword, keyword_ids, sentences)
-                if row.done:
-                    candidate = finish(row, vocabulary, sentences)
-                    if candidate not in found and check_candidate(candidate, keyword, sentences):
-                        found.append(candidate)
+            advance(row, vocabulary, token, keyword, keyword_ids, sentences)
+            if row.done:
+                candidate = finish(row, vocabulary, sentences)
+                if candidate not in found and check_candidate(candidate, keyword, sentences):
+                    found.append(candidate)
         last = torch.tensor([[row.generated[-1]] for row in rows])
         if len(found) >= wanted or all(row.done for row in rows):
             break
@@ -233,6 +251,12 @@ def steer(row: Row, raw: torch.Tensor, penalised: torch.Tensor, vocabulary: Voca
     if row.done:
         return torch.zeros_like(raw)
     hard = vocabulary.banned | ~vocabulary.allowed[row.last_class]
+    # a sentence ends with its quotes closed, so the judge's splitter keeps speech whole
+    hard = hard | (vocabulary.ends_sentence & (vocabulary.quote_parity != row.quote_open))
+    if not row.ended_sentence:
+        hard = hard | vocabulary.newline_first
+    if row.after_keyword:
+        hard = hard | vocabulary.starts_with_tail
     logits = penalised.masked_fill(hard, float("-inf"))
     if torch.isinf(logits).all():
         logits = raw.masked_fill(hard, float("-inf"))

@@ -42,10 +42,10 @@ def test_same_seed_gives_the_same_candidates(host, story):
 def test_impossible_guarantees_raise_instead_of_returning_a_bad_candidate(host, story):
     from model_server.generation import GenerationSettings
 
-    # One sampling round and no room for a sentence to end: nothing can pass the judge.
-    hopeless = GenerationSettings(max_rounds=1, max_sentence_tokens=1)
+    # The keyword must appear, and the judge refuses brackets (our control line's) in any
+    # candidate: nothing can pass, so after its tries generate() must raise.
     with pytest.raises(GenerationError):
-        host.generate(None, story, "바다", 4, k=3, seed=1, settings=hopeless)
+        host.generate(None, story, "[바다]", 2, k=3, seed=1, settings=GenerationSettings(max_rounds=2))
 
 
 def test_out_of_range_sentence_counts_are_refused(host, story):
@@ -75,6 +75,33 @@ def test_jamo_grammar_masks_letters_that_cannot_form_a_syllable(host):
     assert not well_formed("\u1100\u1100")        # two leads in a row
     assert well_formed("\u1100\u1161\u11a8 \u1100\u1161")  # 각 가
     assert bool(vocabulary.banned[host.tokenizer.eos_token_id])
+
+
+def test_keyword_passages_no_longer_fail_on_open_quotes_or_fused_keywords(host, story):
+    """Before the quote, line-break and keyword-boundary rules, about one call in five on this
+    tiny base found no candidate that kept the keyword whole (바다 + ㄹ = 바달) or its quotes
+    closed, and raised; with them, none of these calls may fail."""
+    for seed in range(8):
+        candidates = host.generate(None, story, "바다", 3, k=3, seed=seed)
+        assert all(ktext.contains_keyword(c, "바다") and ktext.count_sentences(c) == 3 for c in candidates)
+
+
+def test_sentence_ends_wait_for_closing_quotes_and_keywords_stay_whole(host):
+    vocabulary = host.vocabulary
+    pieces = [vocabulary.tokenizer.decode([i]) for i in range(len(vocabulary.banned))]
+    plain_end = next(i for i, p in enumerate(pieces) if p.strip() == "." and not vocabulary.banned[i])
+    from model_server.generation import Row, GenerationSettings, steer
+    import torch
+
+    raw = torch.zeros(len(pieces))
+    open_quote = steer(Row(quote_open=True, ended_sentence=False), raw, raw, vocabulary, GenerationSettings())
+    closed = steer(Row(quote_open=False, ended_sentence=False), raw, raw, vocabulary, GenerationSettings())
+    assert torch.isinf(open_quote[plain_end]) and not torch.isinf(closed[plain_end])
+    tails = vocabulary.starts_with_tail.nonzero().flatten()
+    if len(tails):
+        from model_server.generation import VOWEL
+        after = steer(Row(after_keyword=True, last_class=VOWEL), raw, raw, vocabulary, GenerationSettings())
+        assert torch.isinf(after[tails]).all()
 
 
 def test_adapter_generation_meets_the_guarantees(host, tiny_base, novel_paths, story, tmp_path):
