@@ -42,9 +42,10 @@ def send_light_task(name: str, *args) -> None:
         log.exception("could not send %s%s to the broker", name, args)
 
 
-def claim(job_id: int, celery_id: str | None) -> Job | None:
+def claim(job_id: int, celery_id: str | None, worker: str | None = None) -> Job | None:
     """Mark a job running for this delivery; None when it is already finished (a redelivery
-    after success or failure has nothing to do)."""
+    after success or failure has nothing to do). ``worker``: the Celery node that took it,
+    kept in the job's metrics (which machine ran what, after a redelivery too)."""
     claimed = db.session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status.in_(("queued", "waiting", "running")))
@@ -52,7 +53,13 @@ def claim(job_id: int, celery_id: str | None) -> Job | None:
                 celery_id=celery_id)
     ).rowcount
     db.session.commit()
-    return db.session.get(Job, job_id) if claimed else None
+    if not claimed:
+        return None
+    job = db.session.get(Job, job_id)
+    if worker:
+        job.metrics = {**(job.metrics or {}), "worker": worker}
+        db.session.commit()
+    return job
 
 
 def report_progress(job_id: int, progress: float, metrics: dict | None = None) -> None:
@@ -94,8 +101,9 @@ def stale_jobs(now: datetime) -> list[int]:
     ))
 
 
-def unsent_jobs(now: datetime, grace_seconds: int = 30) -> list[Job]:
-    """Queued jobs whose send to the broker failed (no celery id) a while ago."""
+def unsent_jobs(now: datetime) -> list[Job]:
+    """Queued jobs whose send to the broker failed (no celery id) JOB_RESEND_SECONDS ago."""
+    grace_seconds = current_app.config.get("JOB_RESEND_SECONDS", 30)
     return list(db.session.scalars(
         select(Job).where(Job.status == "queued", Job.celery_id.is_(None),
                           Job.created_at < now - timedelta(seconds=grace_seconds))
