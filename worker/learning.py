@@ -22,8 +22,8 @@ from worker.models import generation_seed
 log = logging.getLogger(__name__)
 
 
-def run_learning(job_id: int, celery_id: str | None) -> str:
-    job = jobs.claim(job_id, celery_id)
+def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) -> str:
+    job = jobs.claim(job_id, celery_id, worker)
     if job is None:
         return "already done"
     base = training.resolve_base()
@@ -42,11 +42,16 @@ def run_learning(job_id: int, celery_id: str | None) -> str:
     passage_text, passage_name = passage.text, f"story-{story_id}-passage-{passage_id}"
     db.session.commit()
     out_dir = training.models_dir() / str(story_id) / f"job-{job_id}"
-    if out_dir.exists():  # left by an earlier delivery that died before recording it
+    # Left by an earlier delivery that died: a version it wrote but never recorded, or the
+    # temporary folder it was writing (model_server.versions.atomic_dir).
+    if out_dir.exists():
         shutil.rmtree(out_dir)
+    for partial in out_dir.parent.glob(f".tmp-{out_dir.name}-*"):
+        shutil.rmtree(partial, ignore_errors=True)
 
     try:
-        adapter_dir, metrics = _train(job_id, steps, base, passage_text, passage_name, from_adapter, out_dir)
+        adapter_dir, metrics = _train(job_id, steps, base, passage_text, passage_name, from_adapter, out_dir,
+                                      worker)
         context = story_context(story_id)
         db.session.commit()
         texts = models.model_host(base).generate(str(adapter_dir), context, None, sentences, 1,
@@ -59,10 +64,11 @@ def run_learning(job_id: int, celery_id: str | None) -> str:
     return _record(job_id, story_id, base, parent_id, adapter_dir, metrics, passage_id, texts[0])
 
 
-def _train(job_id: int, steps: int, base: str, text: str, name: str, from_adapter: str | None, out_dir):
+def _train(job_id: int, steps: int, base: str, text: str, name: str, from_adapter: str | None, out_dir,
+           worker: str | None = None):
     from model_server.training import TrainSettings, TrainingText as ModelTrainingText, train
 
-    metrics: dict = {}
+    metrics: dict = {"worker": worker} if worker else {}
     last_report = [0.0]
 
     def progress(p) -> None:

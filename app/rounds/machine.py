@@ -169,7 +169,8 @@ def _new_generation_job(story: Story, round_: Round, proposal: Proposal) -> Job:
     return job
 
 
-def finish_generation(job_id: int, texts: list[str], model_version: ModelVersion, params: dict) -> bool:
+def finish_generation(job_id: int, texts: list[str], model_version: ModelVersion, params: dict,
+                      metrics: dict | None = None) -> bool:
     """The worker's K candidates arrive: store them and open ``choosing``. False (and nothing
     written) when the round has moved on or another delivery of the job got there first."""
     with transaction():
@@ -180,7 +181,7 @@ def finish_generation(job_id: int, texts: list[str], model_version: ModelVersion
         for text in texts:
             db.session.add(Candidate(round_id=round_.id, text=text, model_version_id=model_version.id, params=params))
         _enter(round_, "choosing", utcnow())
-        jobs.mark_succeeded(job, metrics={"candidates": len(texts)})
+        jobs.mark_succeeded(job, metrics={**(metrics or {}), "candidates": len(texts)})
     return True
 
 
