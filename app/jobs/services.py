@@ -21,12 +21,16 @@ STALE_REASON = "작업이 응답하지 않아 중단되었습니다."
 
 
 def dispatch(job: Job) -> None:
-    """Send a committed job to its Celery task; a broker failure leaves it for the tick."""
+    """Send a committed job to its Celery task; a broker failure leaves it for the tick.
+
+    ``ignore_result``: the job row is the result. Without it send_task subscribes to the Redis
+    result backend for every call, and while Redis is away that retries for about 20 s and
+    then leaves the backend broken until the process restarts."""
     celery = current_app.extensions["celery"]
     # generate_candidates takes its round (the round knows its current job); the others the job.
     task_args = [job.round_id] if job.kind == "generate" else [job.id]
     try:
-        result = celery.send_task(TASK_FOR_KIND[job.kind], args=task_args)
+        result = celery.send_task(TASK_FOR_KIND[job.kind], args=task_args, ignore_result=True)
     except Exception:  # the broker is down: the tick re-sends queued jobs without a celery id
         log.exception("could not send job %s to the broker", job.id)
         return
@@ -37,7 +41,7 @@ def dispatch(job: Job) -> None:
 def send_light_task(name: str, *args) -> None:
     """A small task without a job row (the default queue); losing one costs only a detail."""
     try:
-        current_app.extensions["celery"].send_task(name, args=list(args))
+        current_app.extensions["celery"].send_task(name, args=list(args), ignore_result=True)
     except Exception:
         log.exception("could not send %s%s to the broker", name, args)
 
