@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.redis]
 
 
 # The visibility timeout of this test: production derives it from the training budgets (config.py,
-# over half an hour), which is how long a job lost with its whole worker waits for redelivery; a
+# 17 minutes with the defaults), which is how long a job lost with its whole worker waits for redelivery; a
 # test cannot wait that long, and what it shows (Redis hands the unacknowledged message to the
 # other worker once the timeout passes) does not depend on the number.
 SHORT_VISIBILITY = 15
