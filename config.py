@@ -184,6 +184,10 @@ class Config:
     JOB_RESEND_SECONDS = _int("JOB_RESEND_SECONDS", 30)
     # /healthz wants a worker heartbeat no older than this.
     WORKER_HEARTBEAT_SECONDS = _int("WORKER_HEARTBEAT_SECONDS", 60)
+    # Live round updates (server-sent events over Redis pub/sub): an open stream holds a thread,
+    # so a web process streams to at most this many pages (the others poll), each for this long.
+    SSE_MAX_STREAMS = _int("SSE_MAX_STREAMS", max(1, GUNICORN_THREADS // 2))
+    SSE_STREAM_SECONDS = _int("SSE_STREAM_SECONDS", 300)
     # put_Human_txt: training budget and continuation length.
     LEARN_STEPS = _int("LEARN_STEPS", 30)
     LEARN_SENTENCES = _int("LEARN_SENTENCES", 3)
