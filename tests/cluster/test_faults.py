@@ -35,6 +35,7 @@ def test_a_worker_killed_mid_training_hands_its_job_to_the_other_worker(app, db,
     from model_server.versions import is_complete
 
     steps = app.config["LEARN_STEPS"] = 100  # seconds of training on the tiny base: long enough to kill mid-way
+    app.config["LEARN_SENTENCES"] = 1  # the tiny base meets a 1-sentence continuation reliably (3: about 5 in 6)
     nodes = [workers.start("w1", queues="gpu"), workers.start("w2", queues="gpu")]
     workers.wait_ready(db, 2)
     owner, story = make_story()
