@@ -154,6 +154,8 @@ def test_app_services_wait_for_healthy_services_and_talk_to_them():
         assert env["DATABASE_URL"].startswith("postgresql+psycopg://") and "@postgres:" in env["DATABASE_URL"]
         assert env["REDIS_URL"].startswith("redis://redis:")
         assert env["FLASK_ENV_CONFIG"] == "production"
+        if name != "web":  # workers and beat write tables that the web's migrations create
+            assert service["depends_on"]["web"]["condition"] == "service_healthy", name
 
 
 def test_the_image_serves_the_app_and_leaves_local_state_out():
