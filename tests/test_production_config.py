@@ -39,3 +39,9 @@ def test_a_web_process_pools_one_connection_per_thread():
     options = engine_options("postgresql+psycopg://u@h/db")
     assert options["pool_size"] == GUNICORN_THREADS and options["pool_pre_ping"]
     assert options["pool_recycle"] > 0 and options["max_overflow"] >= 0
+
+
+def test_a_job_lost_with_its_machine_is_redelivered_before_the_stale_sweep_fails_it():
+    from config import Config
+
+    assert Config.JOB_STALE_SECONDS > visibility_timeout(task_time_limits())
