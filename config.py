@@ -19,6 +19,11 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+def _optional_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else None
+
+
 # --- Task budgets: the time limits and the broker's visibility timeout derive from these ----
 # Training budgets in minutes (a story's retrain; the site's starter pretraining).
 TRAIN_MAX_MINUTES = _float("TRAIN_MAX_MINUTES", 2)
@@ -36,15 +41,17 @@ def task_time_limits(train_minutes: float = TRAIN_MAX_MINUTES, starter_minutes: 
                      generation_seconds: int = GENERATION_TIME_LIMIT,
                      overhead_seconds: int = TASK_OVERHEAD_SECONDS) -> dict[str, tuple[int, int]]:
     """(soft, hard) seconds per task name. A training task gets its budget plus the overhead;
-    ``starter`` is the longest job any worker may run (the starter pretraining)."""
+    the starter pretraining is the longest job any worker may run."""
     def limits(soft: float) -> tuple[int, int]:
         return int(soft), int(soft) + HARD_LIMIT_GRACE_SECONDS
 
     return {
         "relay.generate_candidates": limits(generation_seconds),
         "relay.learn_and_continue": limits(train_minutes * 60 + overhead_seconds),
-        "starter": limits(starter_minutes * 60 + overhead_seconds),
+        "relay.retrain_story": limits(train_minutes * 60 + overhead_seconds),
+        "relay.pretrain_starter": limits(starter_minutes * 60 + overhead_seconds),
         "relay.count_proposal_sentences": limits(60),
+        "relay.count_novel_sentences": limits(600),  # a 5 MB novel takes about a minute
         "relay.tick": limits(60),
     }
 
@@ -71,6 +78,8 @@ def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float
         "task_routes": {
             "relay.generate_candidates": {"queue": "gpu"},
             "relay.learn_and_continue": {"queue": "gpu"},
+            "relay.retrain_story": {"queue": "gpu"},
+            "relay.pretrain_starter": {"queue": "gpu"},
         },
         "task_annotations": {
             name: {"soft_time_limit": soft, "time_limit": hard}
@@ -160,6 +169,9 @@ class Config:
     PORT = _int("PORT", 5000)
 
     MAX_CONTENT_LENGTH = 1024 * 1024  # JSON and forms; novel uploads come with their own limit
+    # A novel upload (.txt) may be this large; only the upload routes accept a body this big.
+    NOVEL_MAX_BYTES = _int("NOVEL_MAX_BYTES", 5 * 1024 * 1024)
+    NOVEL_PREVIEW_CHARS = _int("NOVEL_PREVIEW_CHARS", 600)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
@@ -192,8 +204,21 @@ class Config:
     LEARN_STEPS = _int("LEARN_STEPS", 30)
     LEARN_SENTENCES = _int("LEARN_SENTENCES", 3)
     GENERATION_SEED = os.environ.get("GENERATION_SEED")
+    # Retrain (admin): wall-clock budget of the training loop. 2 minutes keeps request ->
+    # active version under 3 minutes on 2 CPU cores (bench/retrain_bench.py). TRAIN_STEPS, when
+    # set, is a step budget instead (tests use a few steps).
     TRAIN_MAX_MINUTES = TRAIN_MAX_MINUTES
+    TRAIN_STEPS = _optional_int("TRAIN_STEPS")
+    # Starter pretrain (admin, MODEL_NAME=starter): time budget, or STARTER_STEPS steps, of
+    # StarterConfig STARTER_CONFIG ("default", or "tiny" for tests and demos).
     STARTER_MAX_MINUTES = STARTER_MAX_MINUTES
+    STARTER_STEPS = _optional_int("STARTER_STEPS")
+    STARTER_CONFIG = os.environ.get("STARTER_CONFIG", "default")
+    # A retrained version becomes active by itself unless its loss on the story's held-out
+    # passages is worse than the active version's by more than this (relative: 0.05 = 5 %).
+    MODEL_ACTIVATE_THRESHOLD = _float("MODEL_ACTIVATE_THRESHOLD", 0.05)
+    # Share of the story's latest passages kept out of training to judge a new version.
+    HELDOUT_FRACTION = _float("HELDOUT_FRACTION", 0.1)
 
     CELERY = celery_settings(
         REDIS_URL, Path(BROKER_DIR), ROUND_TICK_SECONDS, key_prefix=REDIS_KEY_PREFIX,

@@ -1,7 +1,7 @@
 """릴레이 소설: the web site. ``create_app()`` wires things up and does nothing else."""
 from pathlib import Path
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 
 from app.extensions import celery_init_app, csrf, db, is_api_request, limiter, login, migrate
 from app.fields import use_korean_messages
@@ -35,15 +35,18 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     from app import models  # noqa: F401  (every table, for Alembic and relationships)
     from app.accounts.views import bp as accounts_bp
+    from app.admin.views import bp as admin_bp
     from app.accounts.cli import register_cli
     from app.api import bp as api_bp
     from app.api.legacy import bp as legacy_bp
     from app.health import bp as health_bp
+    from app.novels.views import bp as novels_bp
     from app.stories.views import bp as stories_bp
+    from app.training.views import bp as training_bp
 
     csrf.exempt(api_bp)  # session calls check CSRF themselves (app/api/auth.py); Bearer calls need none
     limiter.exempt(api_bp)  # the API's writes are limited by app/api/limits.py; reads are not limited
-    for blueprint in (accounts_bp, api_bp, legacy_bp, health_bp, stories_bp):
+    for blueprint in (accounts_bp, admin_bp, api_bp, legacy_bp, health_bp, novels_bp, stories_bp, training_bp):
         app.register_blueprint(blueprint)
     register_cli(app)
     register_error_pages(app)

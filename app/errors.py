@@ -7,15 +7,18 @@ class AppError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, code: str | None = None, fields: dict | None = None):
+    def __init__(self, message: str, code: str | None = None, fields: dict | None = None,
+                 details: dict | None = None):
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
         self.fields = fields
+        # Extra keys a client acts on, e.g. the id of the job that is already running.
+        self.details = details or {}
 
     def to_dict(self) -> dict:
-        body = {"code": self.code, "message": self.message}
+        body = {"code": self.code, "message": self.message, **self.details}
         if self.fields:
             body["fields"] = self.fields
         return {"error": body}
@@ -39,6 +42,10 @@ class NotFound(AppError):
 
 class Conflict(AppError):
     status, code = 409, "conflict"
+
+
+class TooLarge(AppError):
+    status, code = 413, "too_large"
 
 
 def first_validation_message(messages) -> str:

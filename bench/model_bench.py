@@ -42,6 +42,13 @@ def matmul_peak(dtype_name: str, n: int = 2048, repeats: int = 20) -> float:
     return best
 
 
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
 def peak_rss_mb() -> float:
     import resource
 
@@ -174,11 +181,17 @@ def main() -> None:
 
     from bench.corpus_split import corpus_dir
 
+    sys.stdout.reconfigure(line_buffering=True)  # figures appear as each phase ends
     corpus = corpus_dir()
     work = Path(tempfile.mkdtemp(prefix="model-bench-"))
     print(f"machine: {os.cpu_count()} cores; torch threads {__import__('torch').get_num_threads()}")
-    peaks = {"float32": matmul_peak("float32"), "bfloat16": matmul_peak("bfloat16")}
-    print(f"matmul peak: fp32 {peaks['float32']:.0f} GFLOP/s, bf16 {peaks['bfloat16']:.0f} GFLOP/s")
+    from model_server.starter import cpu_has_fast_bf16
+
+    peaks = {"float32": matmul_peak("float32")}
+    if cpu_has_fast_bf16():  # elsewhere bf16 is emulated, far slower than fp32, and never used
+        peaks["bfloat16"] = matmul_peak("bfloat16")
+    print(f"cpu: {cpu_model()}; bf16 matmuls: {'yes' if 'bfloat16' in peaks else 'no (fp32 only)'}")
+    print("matmul peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
 
     base = work / "starter"
     pre = run_phase("pretrain", out=base, minutes=args.minutes, data=args.data, heldout=args.heldout)

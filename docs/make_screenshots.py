@@ -52,6 +52,116 @@ def build_demo(app):
         return story.id
 
 
+def corpus_dir() -> Path:
+    from tests.conftest import find_corpus
+
+    return find_corpus()
+
+
+def build_library(app, story_id: int) -> None:
+    """Three corpus novels in the library (the texts stay outside the repository), votes for
+    the story, one novel and one passage hidden, 도윤 blocked, 민지 an admin."""
+    from app.accounts.models import User
+    from app.admin import services as admin
+    from app.extensions import db
+    from app.novels import services as novels
+
+    with app.app_context():
+        people = {u.username: u for u in db.session.scalars(db.select(User))}
+        folder = corpus_dir() / "novels"
+        uploaded = []
+        for filename, title, author, uploader in (("46_Sunrise.txt", "해돋이", "최서해", "서준"),
+                                                  ("36_Presence.txt", "존재", "작자 미상", "하늘"),
+                                                  ("17_Good_Sentences.txt", "좋은 문장", "작자 미상", "도윤")):
+            novel = novels.upload_novel(people[uploader], (folder / filename).read_bytes(), filename, title, author,
+                                        "저작권 만료 (퍼블릭 도메인)")
+            novels.count_novel_sentences(novel.id)
+            uploaded.append(novel.id)
+        story = novels._get_story(story_id)
+        story.training_quorum = 2
+        db.session.commit()
+        for name in ("민지", "서준", "하늘"):
+            novels.set_training_vote(story_id, uploaded[0], people[name], True)
+        novels.set_training_vote(story_id, uploaded[1], people["서준"], True)
+        people["민지"].role = "admin"
+        db.session.commit()
+        admin.set_novel_status(uploaded[2], "hidden")
+        admin.set_blocked(people["민지"], people["도윤"].id, True)
+        second = db.session.scalar(db.select(db.text("id FROM passages WHERE seq = 3 AND story_id = :s")
+                                             .bindparams(s=story_id)))
+        admin.set_passage_hidden(second, True)
+
+
+def novel_pages(browser, app, base: str, story_id: int, out: Path) -> None:
+    from app.extensions import db
+    from app.novels.models import Novel
+    from app.novels.services import count_novel_sentences
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR")
+    page = context.new_page()
+
+    def log_in(name):
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", "password123")
+        page.click("button[type=submit]")
+
+    log_in("하늘")
+    page.goto(f"{base}/novels/upload")
+    page.set_input_files("#file-input", str(corpus_dir() / "encodings" / "dongbaekkkot.euc-kr.txt"))
+    page.fill("input[name=title]", "동백꽃")
+    page.fill("input[name=author]", "김유정")
+    page.fill("input[name=licence]", "저작권 만료 (퍼블릭 도메인)")
+    page.click("#upload-button")
+    page.wait_for_selector("#upload-result:not([hidden])")
+    with app.app_context():  # the light worker's part
+        count_novel_sentences(db.session.scalar(db.select(Novel.id).where(Novel.title == "동백꽃")))
+        db.session.remove()
+    page.wait_for_function("document.getElementById('stat-sentences').dataset.pending === '0'", timeout=15000)
+    page.screenshot(path=str(out / "novel-upload.png"), full_page=True)
+    page.goto(f"{base}/novels")
+    page.screenshot(path=str(out / "novels.png"), full_page=True)
+    page.goto(f"{base}/stories/{story_id}/novels")
+    page.screenshot(path=str(out / "story-novels.png"), full_page=True)
+    page.click("text=로그아웃")
+    log_in("민지")
+    page.goto(f"{base}/admin?story={story_id}")
+    page.screenshot(path=str(out / "admin.png"), full_page=True)
+    context.close()
+
+
+def build_training_demo(app, story_id: int) -> None:
+    """Two versions (the first active, the second held) and a retrain half-way, with its loss curve."""
+    import math
+
+    from app.extensions import db
+    from app.jobs import services as jobs
+    from app.jobs.models import Job
+    from app.stories.models import Story
+    from app.training.models import ModelVersion
+
+    with app.app_context():
+        v1 = ModelVersion(story_id=story_id, name=f"이야기{story_id}-v1", base="starter", path="/demo/v1",
+                          data={"novels": ["novel-1:동백꽃", "novel-2:운수 좋은 날"], "passages": list(range(4))},
+                          metrics={"val_loss": 3.412, "active_val_loss": 3.951, "activated": True,
+                                   "decision": "검증 손실 3.951 → 3.412: 자동으로 적용했습니다."})
+        db.session.add(v1)
+        db.session.flush()
+        v2 = ModelVersion(story_id=story_id, name=f"이야기{story_id}-v2", base="starter", path="/demo/v2", parent_id=v1.id,
+                          held_for_admin=True, data={"novels": ["novel-3:메밀꽃 필 무렵"], "passages": list(range(4))},
+                          metrics={"val_loss": 3.702, "active_val_loss": 3.412, "activated": False,
+                                   "decision": "검증 손실 3.702이(가) 현재 버전의 3.412보다 5% 넘게 나빠 관리자 확인을 기다립니다."})
+        db.session.add(v2)
+        db.session.get(Story, story_id).active_model_version_id = v1.id
+        job = Job(kind="retrain", story_id=story_id, status="running", params={})
+        db.session.add(job)
+        db.session.commit()
+        points = [(s, 2.6 + 3.2 * math.exp(-s / 90) + 0.05 * math.sin(s / 3)) for s in range(2, 262, 2)]
+        jobs.record_progress(job.id, 0.95 * 260 / 420, {
+            "stage": "training", "step": 260, "total": 420, "loss": points[-1][1], "tokens_per_s": 2140.0,
+            "eta_s": 46.0, "elapsed_s": 74.0}, [(s, loss, 2140.0) for s, loss in points])
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
@@ -68,6 +178,11 @@ def main() -> None:
     with app.app_context():
         upgrade()
     story_id = build_demo(app)
+    build_training_demo(app, story_id)
+    with app.app_context():
+        from app.accounts import services as accounts
+
+        accounts.sign_up("관리자", "password123", role="admin")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -94,6 +209,21 @@ def main() -> None:
                 page.click("button.primary")
                 page.screenshot(path=str(out / "profile.png"))
             context.close()
+        # The training page as an admin sees it: progress, the loss curve, versions and buttons.
+        context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="ko-KR")
+        page = context.new_page()
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", "관리자")
+        page.fill("input[name=password]", "password123")
+        page.click("button[type=submit]")
+        page.goto(f"{base}/stories/{story_id}/training")
+        page.wait_for_selector("#loss-chart polyline")
+        page.wait_for_selector("#versions li")
+        page.wait_for_timeout(900)
+        page.screenshot(path=str(out / "training.png"), full_page=True)
+        context.close()
+        build_library(app, story_id)  # after the story's screenshots: it hides one of its passages
+        novel_pages(browser, app, base, story_id, out)
         browser.close()
     server.shutdown()
     print("wrote", ", ".join(str(p.relative_to(ROOT)) for p in sorted(out.glob("*.png"))))

@@ -20,6 +20,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from model_server.data import DataSource, read_texts
+from model_server.muon import Muon
 from model_server.progress import Cancelled, Progress, ProgressMeter
 from model_server.versions import atomic_dir
 
@@ -137,7 +138,8 @@ def make_optimizers(model: GPT2LMHeadModel, config: "StarterConfig") -> list[tor
     rest = [p for p in model.parameters() if id(p) not in in_blocks]
     embeddings = [p for p in rest if p.dim() == 2]
     others = [p for p in rest if p.dim() < 2]
-    muon = torch.optim.Muon(blocks, lr=config.muon_lr, weight_decay=config.weight_decay)
+    ns_dtype = torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
+    muon = Muon(blocks, lr=config.muon_lr, weight_decay=config.weight_decay, ns_dtype=ns_dtype)
     adamw = torch.optim.AdamW([{"params": embeddings, "weight_decay": config.weight_decay},
                                {"params": others, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.95))
     for optimizer in (muon, adamw):
@@ -165,7 +167,7 @@ class PretrainResult:
 def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Optional[float] = None,
              steps: Optional[int] = None, seed: int = 0, config: Optional[StarterConfig] = None,
              progress: Optional[Callable[[Progress], None]] = None,
-             should_cancel: Optional[Callable[[], bool]] = None) -> Path:
+             should_cancel: Optional[Callable[[], bool]] = None, progress_interval: float = 2.0) -> Path:
     """Train tokenizer and model on ``data`` for a time or step budget; save the base at ``out_dir``."""
     if (minutes is None) == (steps is None):
         raise ValueError("give exactly one budget: minutes or steps")
@@ -189,7 +191,7 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
     generator = torch.Generator().manual_seed(seed)
     use_bf16 = config.bf16 and cpu_has_fast_bf16()
     meter = ProgressMeter(total_steps=steps, total_seconds=minutes * 60 if minutes else None,
-                          callback=progress)
+                          callback=progress, interval=progress_interval)
 
     step = 0
     while not meter.finished(step):

@@ -51,6 +51,7 @@ class TrainSettings:
     neftune_alpha: Optional[float] = None   # NEFTune embedding noise; None is off
     val_fraction: float = 0.05        # tail of each text held out when no validation text is given
     quantize: Optional[str] = None    # none | 4bit | 8bit; None = QUANTIZE or the device default
+    progress_interval: float = 2.0    # seconds between progress callbacks (at most)
 
     def check(self) -> None:
         if (self.steps is None) == (self.minutes is None):
@@ -225,7 +226,8 @@ def train(base: str, data: Iterable[DataSource], out_dir: str | Path,
     neftune = add_neftune_noise(model, settings.neftune_alpha) if settings.neftune_alpha else None
     use_bf16 = loaded.quantize == "none" and not torch.cuda.is_available() and cpu_has_fast_bf16()
     device = next(model.parameters()).device
-    meter = ProgressMeter(settings.steps, settings.minutes * 60 if settings.minutes else None, progress)
+    meter = ProgressMeter(settings.steps, settings.minutes * 60 if settings.minutes else None, progress,
+                          interval=settings.progress_interval)
     # bitsandbytes repacks 4-bit weights for fast CPU inference on the first eval-mode forward
     # and cannot train after that, so a quantised run is only evaluated once it is trained.
     val_before = mean_loss(model, val_examples, pad_id) if loaded.quantize == "none" else None

@@ -130,7 +130,7 @@
     for (const p of data.passages) {
       if (container.querySelector(`[data-seq="${p.seq}"]`)) continue;
       const section = document.createElement("section");
-      section.className = `passage passage-${p.author_kind} fresh`;
+      section.className = `passage passage-${p.author_kind}${p.hidden ? " passage-hidden" : ""} fresh`;
       section.dataset.seq = p.seq;
       section.id = `p${p.seq}`;
       const text = document.createElement("p");
@@ -224,7 +224,7 @@
   settingsForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const settings = {};
-    for (const name of ["proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k"])
+    for (const name of ["proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k", "training_quorum"])
       settings[name] = Number(settingsForm.elements[name].value);
     try {
       await send("", { settings }, "PATCH");

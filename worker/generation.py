@@ -18,10 +18,11 @@ log = logging.getLogger(__name__)
 
 
 def story_context(story_id: int) -> str:
-    """The end of the story so far, as the model reads it."""
+    """The end of the story so far, as the model reads it; passages an admin hid are left out."""
     limit = current_app.config.get("CONTEXT_CHARS", 3000)
     texts = db.session.scalars(
-        select(Passage.text).where(Passage.story_id == story_id).order_by(Passage.seq.desc()).limit(50)
+        select(Passage.text).where(Passage.story_id == story_id, Passage.hidden.is_(False))
+        .order_by(Passage.seq.desc()).limit(50)
     ).all()
     context = "\n\n".join(reversed(texts))
     return context[-limit:]

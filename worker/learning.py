@@ -1,11 +1,10 @@
 """learn_and_continue (put_Human_txt): fine-tune the story's adapter on one human passage,
 record and activate the new version, then append the AI's continuation tagged with it."""
 import logging
-import shutil
 import time
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.database import transaction
 from app.extensions import db
@@ -17,6 +16,7 @@ from app.training.models import ModelVersion
 from app.training import services as training
 from worker.generation import story_context
 from worker import models
+from worker.folders import remove_leftovers
 from worker.models import generation_seed
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,11 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
     job = jobs.claim(job_id, celery_id, worker)
     if job is None:
         return "already done"
+    if db.session.scalar(select(Passage.hidden).where(Passage.id == job.params["passage_id"])):
+        # Hidden by an admin after the job was queued: never learn from it.
+        jobs.mark_failed(job, "관리자가 숨긴 글이라 학습하지 않았습니다.")
+        db.session.commit()
+        return "failed"
     base = training.resolve_base()
     if base is None:
         jobs.mark_waiting(job, machine.NO_MODEL_NOTICE)
@@ -42,12 +47,7 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
     passage_text, passage_name = passage.text, f"story-{story_id}-passage-{passage_id}"
     db.session.commit()
     out_dir = training.models_dir() / str(story_id) / f"job-{job_id}"
-    # Left by an earlier delivery that died: a version it wrote but never recorded, or the
-    # temporary folder it was writing (model_server.versions.atomic_dir).
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    for partial in out_dir.parent.glob(f".tmp-{out_dir.name}-*"):
-        shutil.rmtree(partial, ignore_errors=True)
+    remove_leftovers(out_dir)
 
     try:
         adapter_dir, metrics = _train(job_id, steps, base, passage_text, passage_name, from_adapter, out_dir,
@@ -57,9 +57,15 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
         texts = models.model_host(base).generate(str(adapter_dir), context, None, sentences, 1,
                                                  seed=generation_seed())
     except Exception as e:
-        log.exception("learning job %s failed", job_id)
+        from model_server.progress import Cancelled
+
         with transaction():
-            jobs.mark_failed(db.session.get(Job, job_id), f"{type(e).__name__}: {e}")
+            job = db.session.get(Job, job_id)
+            if isinstance(e, Cancelled):
+                jobs.mark_cancelled(job)
+                return "cancelled"
+            log.exception("learning job %s failed", job_id)
+            jobs.mark_failed(job, f"{type(e).__name__}: {e}")
         return "failed"
     return _record(job_id, story_id, base, parent_id, adapter_dir, metrics, passage_id, texts[0])
 
@@ -70,6 +76,12 @@ def _train(job_id: int, steps: int, base: str, text: str, name: str, from_adapte
 
     metrics: dict = {"worker": worker} if worker else {}
     last_report = [0.0]
+    last_check = [0.0, False]
+
+    def should_cancel() -> bool:  # an admin's cancel, read at most every 2 s
+        if time.monotonic() - last_check[0] >= 2.0:
+            last_check[:] = [time.monotonic(), jobs.cancel_requested(job_id)]
+        return last_check[1]
 
     def progress(p) -> None:
         metrics.update(step=p.step, total=p.total, loss=p.loss, tokens_per_s=p.tokens_per_s)
@@ -78,7 +90,8 @@ def _train(job_id: int, steps: int, base: str, text: str, name: str, from_adapte
             jobs.report_progress(job_id, 0.9 * p.step / max(1, p.total), dict(metrics))
 
     adapter_dir = train(base, [ModelTrainingText(name=name, text=text)], out_dir, from_adapter=from_adapter,
-                        settings=TrainSettings(steps=steps, seed=0), progress=progress)
+                        settings=TrainSettings(steps=steps, seed=0), progress=progress,
+                        should_cancel=should_cancel)
     return adapter_dir, metrics
 
 
@@ -89,9 +102,7 @@ def _record(job_id, story_id, base, parent_id, adapter_dir, metrics, passage_id,
         if job.status != "running":
             return "already recorded"
         story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
-        count = db.session.scalar(select(func.count()).select_from(ModelVersion)
-                                  .where(ModelVersion.story_id == story_id))
-        version = ModelVersion(story_id=story_id, name=f"이야기{story_id}-v{count + 1}", base=base,
+        version = ModelVersion(story_id=story_id, name=training.next_version_name(story_id), base=base,
                                parent_id=parent_id, path=str(adapter_dir),
                                data={"passages": [passage_id], "job": job_id}, metrics=metrics)
         db.session.add(version)

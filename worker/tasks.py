@@ -26,12 +26,47 @@ def learn_and_continue(self, job_id: int) -> None:
         db.session.remove()
 
 
+@shared_task(name="relay.retrain_story", bind=True, acks_late=True, reject_on_worker_lost=True)
+def retrain_story(self, job_id: int) -> None:
+    """Admin: a new adapter version of a story from its training set and its own passages."""
+    from worker.retraining import run_retrain, warm_up
+
+    try:
+        warm_up("model_server.training")
+        run_retrain(job_id, self.request.id)
+    finally:
+        db.session.remove()
+
+
+@shared_task(name="relay.pretrain_starter", bind=True, acks_late=True, reject_on_worker_lost=True)
+def pretrain_starter(self, job_id: int) -> None:
+    """Admin, MODEL_NAME=starter: the site's own base, pretrained on every visible novel."""
+    from worker.retraining import run_pretrain, warm_up
+
+    try:
+        warm_up("model_server.starter")
+        run_pretrain(job_id, self.request.id)
+    finally:
+        db.session.remove()
+
+
 @shared_task(name="relay.count_proposal_sentences")
 def count_proposal_sentences(proposal_id: int) -> int | None:
     from app.rounds.services import count_proposal_sentences as count
 
     try:
         return count(proposal_id)
+    finally:
+        db.session.remove()
+
+
+@shared_task(name="relay.count_novel_sentences")
+def count_novel_sentences(novel_id: int) -> int | None:
+    """An uploaded novel's sentences (about a minute for 5 MB), on the light queue."""
+    from app.novels.services import count_novel_sentences as count
+
+    try:
+        return count(novel_id)
     finally:
         db.session.remove()
 

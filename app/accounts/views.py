@@ -22,7 +22,9 @@ account_limit = limiter.limit(lambda: current_app.config["RATELIMIT_ACCOUNT"], m
 
 @login.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    # A user blocked while signed in is signed out by their next request.
+    user = db.session.get(User, int(user_id))
+    return None if user is None or user.blocked else user
 
 
 def _safe_next(default: str) -> str:

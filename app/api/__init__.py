@@ -23,4 +23,4 @@ def json_body() -> dict:
     return data
 
 
-from app.api import accounts, jobs, rounds, stories, openapi  # noqa: E402,F401  (registers resources)
+from app.api import accounts, admin, jobs, novels, rounds, stories, training, openapi  # noqa: E402,F401  (registers resources)

@@ -1,18 +1,28 @@
 from flask_restful import Resource
 
 from app.api import api
-from app.errors import NotFound
-from app.extensions import db
-from app.jobs.models import Job
-from app.jobs.schemas import JobSchema
+from app.api.auth import caller, login_required
+from app.api.limits import rate_limit
+from app.jobs import services
+from app.jobs.schemas import JobSchema, LossPointSchema
+
+JOB, POINTS = JobSchema(), LossPointSchema(many=True)
 
 
 class JobDetail(Resource):
+    """Polled every ~2 s by the training pages: status, progress, metrics and the loss curve."""
+
     def get(self, job_id: int):
-        job = db.session.get(Job, job_id)
-        if job is None:
-            raise NotFound("작업을 찾을 수 없습니다.")
-        return JobSchema().dump(job)
+        job = services.get_job(job_id)
+        return {**JOB.dump(job), "points": POINTS.dump(services.loss_points(job.id))}
+
+
+class JobCancel(Resource):
+    method_decorators = [rate_limit("RATELIMIT_WRITE"), login_required]
+
+    def post(self, job_id: int):
+        return JOB.dump(services.cancel(job_id, caller())), 200
 
 
 api.add_resource(JobDetail, "/jobs/<int:job_id>")
+api.add_resource(JobCancel, "/jobs/<int:job_id>/cancel")

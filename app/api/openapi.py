@@ -7,13 +7,18 @@ from flask_restful import Resource
 
 from app.accounts.schemas import CredentialsSchema, SignupOutSchema, TokenOutSchema
 from app.api import api
-from app.jobs.schemas import JobAcceptedSchema, JobSchema
+from app.admin.schemas import AdminUserSchema
+from app.jobs.schemas import JobAcceptedSchema, JobDetailSchema, JobSchema, LossPointSchema
+from app.novels.schemas import (NovelDetailSchema, NovelSchema, NovelUploadSchema, TrainingSetSchema,
+                                TrainingVoteInSchema, TrainingVoteOutSchema)
 from app.rounds.schemas import ProposalInSchema, ProposalOutSchema, RoundSchema, VoteInSchema, VoteOutSchema
 from app.stories.schemas import StoryCreateSchema, StorySchema, StorySettingsSchema, StorySummarySchema, PassageSchema
+from app.training.schemas import ModelVersionListSchema, ModelVersionSchema
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 STATUS_TEXT = {400: "잘못된 입력", 401: "로그인 필요", 403: "권한 없음", 404: "없는 id", 409: "단계가 맞지 않음/충돌",
-               429: "요청 과다"}
+               413: "파일이 너무 큼", 429: "요청 과다"}
+ADMIN_ERRORS = (401, 403, 404)
 
 # (path, method, summary, request schema, success status, response schema, error statuses, auth)
 OPERATIONS = [
@@ -32,7 +37,33 @@ OPERATIONS = [
      (400, 401, 404, 409, 429), True),
     ("/api/v1/stories/{story_id}/round/advance", "post", "다음 단계로 (주인/관리자; 실패한 생성은 재시도)", None, 200, "Round",
      (401, 403, 404, 409), True),
-    ("/api/v1/jobs/{job_id}", "get", "작업 상태", None, 200, "Job", (404,), False),
+    ("/api/v1/jobs/{job_id}", "get", "작업 상태와 진행, 손실 곡선(points, 최대 500개)", None, 200, "JobDetail", (404,), False),
+    ("/api/v1/jobs/{job_id}/cancel", "post", "작업 취소 (관리자; 실행 중이면 다음 단계에서 멈춤)", None, 200, "Job",
+     (401, 403, 404, 409), True),
+    ("/api/v1/stories/{story_id}/retrain", "post", "이야기 모델 재학습 (관리자)", None, 202, "JobAccepted",
+     (401, 403, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/models", "get", "이야기의 모델 버전 목록", None, 200, "ModelVersionList", (404,), False),
+    ("/api/v1/stories/{story_id}/models/{version_id}/activate", "post", "모델 버전 적용/되돌리기 (관리자)", None, 200,
+     "ModelVersion", (401, 403, 404, 429), True),
+    ("/api/v1/admin/starter", "post", "기본 모델(starter) 학습 (관리자, MODEL_NAME=starter)", None, 202, "JobAccepted",
+     (401, 403, 409, 429), True),
+    ("/api/v1/novels", "get", "소설 서재 (관리자에게는 숨긴 소설도)", None, 200, "NovelList", (), False),
+    ("/api/v1/novels", "post", "소설 올리기 (multipart: file, title, author, licence)", "NovelUpload", 201, "NovelDetail",
+     (400, 401, 403, 409, 413, 429), True),
+    ("/api/v1/novels/{novel_id}", "get", "소설 하나 (미리 보기 포함)", None, 200, "NovelDetail", (404,), False),
+    ("/api/v1/stories/{story_id}/training-set", "get", "이야기의 학습 세트", None, 200, "TrainingSet", (404,), False),
+    ("/api/v1/stories/{story_id}/training-set", "post", "학습 투표 (voted 없으면 토글)", "TrainingVoteIn", 200,
+     "TrainingVoteOut", (400, 401, 404, 409, 429), True),
+    ("/api/v1/admin/users", "get", "사용자 목록 (관리자)", None, 200, "AdminUserList", ADMIN_ERRORS, True),
+    ("/api/v1/admin/users/{user_id}/{action}", "post", "block | unblock | make-admin (관리자)", None, 200, "AdminUser",
+     (400,) + ADMIN_ERRORS, True),
+    ("/api/v1/admin/stories/{story_id}/passages", "get", "이야기의 모든 글, 숨긴 글 포함 (관리자)", None, 200,
+     "PassageList", ADMIN_ERRORS, True),
+    ("/api/v1/admin/passages/{passage_id}/{action}", "post", "hide | restore (관리자)", None, 200, "PassageModeration",
+     ADMIN_ERRORS, True),
+    ("/api/v1/admin/novels", "get", "모든 소설 (관리자)", None, 200, "NovelList", ADMIN_ERRORS, True),
+    ("/api/v1/admin/novels/{novel_id}/{action}", "post", "hide | restore (관리자)", None, 200, "NovelModeration",
+     ADMIN_ERRORS, True),
     ("/put_Human_txt", "post", "사람 글을 학습하고 이어 쓰기 (GET도 가능: Bearer만)", None, 202, "JobAccepted",
      (400, 401, 403, 404, 409), True),
 ]
@@ -48,6 +79,10 @@ def build_spec() -> dict:
         "StoryCreate": StoryCreateSchema, "Story": StorySchema, "StorySummary": StorySummarySchema,
         "ProposalIn": ProposalInSchema, "VoteIn": VoteInSchema, "VoteOut": VoteOutSchema, "Round": RoundSchema,
         "Job": JobSchema, "JobAccepted": JobAcceptedSchema,
+        "Novel": NovelSchema, "NovelDetail": NovelDetailSchema, "TrainingSet": TrainingSetSchema,
+        "TrainingVoteIn": TrainingVoteInSchema, "NovelUploadFields": NovelUploadSchema, "TrainingVoteOut": TrainingVoteOutSchema, "AdminUser": AdminUserSchema,
+        "LossPoint": LossPointSchema, "JobDetail": JobDetailSchema,
+        "ModelVersion": ModelVersionSchema, "ModelVersionList": ModelVersionListSchema,
     }.items():
         spec.components.schema(name, schema=schema)
     spec.components.schema("Error", {"type": "object", "properties": {"error": {
@@ -60,6 +95,17 @@ def build_spec() -> dict:
         "stories": {"type": "array", "items": ref("StorySummary")}}})
     spec.components.schema("PassageList", {"type": "object", "properties": {
         "passages": {"type": "array", "items": ref("Passage")}}})
+    spec.components.schema("NovelList", {"type": "object", "properties": {
+        "novels": {"type": "array", "items": ref("Novel")}}})
+    spec.components.schema("NovelUpload", {"allOf": [ref("NovelUploadFields"), {
+        "type": "object", "required": ["file"], "properties": {"file": {
+            "type": "string", "format": "binary", "description": ".txt: UTF-8, EUC-KR/CP949, UTF-16/32 (BOM)"}}}]})
+    spec.components.schema("AdminUserList", {"type": "object", "properties": {
+        "users": {"type": "array", "items": ref("AdminUser")}}})
+    spec.components.schema("PassageModeration", {"type": "object", "properties": {
+        name: {"type": "boolean" if name == "hidden" else "integer"} for name in ("id", "story_id", "seq", "hidden")}})
+    spec.components.schema("NovelModeration", {"type": "object", "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"}, "status": {"type": "string", "enum": ["visible", "hidden"]}}})
     spec.components.schema("StorySettingsPatch", {"type": "object", "properties": {"settings": ref("StorySettings")}})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
 
@@ -71,11 +117,15 @@ def build_spec() -> dict:
             operation["responses"][str(code)] = {"description": STATUS_TEXT[code],
                                                  "content": {"application/json": {"schema": ERROR}}}
         if request:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(request)}}}
+            media = "multipart/form-data" if request == "NovelUpload" else "application/json"
+            operation["requestBody"] = {"required": True, "content": {media: {"schema": ref(request)}}}
         if auth:
             operation["security"] = [{"bearer": []}]
         parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}}
-                      for p in ("story_id", "job_id") if "{" + p + "}" in path]
+                      for p in ("story_id", "job_id", "novel_id", "user_id", "passage_id", "version_id") if "{" + p + "}" in path]
+        if "{action}" in path:
+            parameters.append({"name": "action", "in": "path", "required": True,
+                               "schema": {"type": "string", "enum": summary.split(" (")[0].split(" | ")}})
         if path == "/put_Human_txt":
             parameters = [
                 {"name": "contents_id", "in": "query", "required": True, "schema": {"type": "integer"}},

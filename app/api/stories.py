@@ -14,9 +14,14 @@ write_limit = rate_limit("RATELIMIT_WRITE")
 WRITES = [write_limit, login_required]
 
 
+def shows_hidden() -> bool:
+    viewer = caller(required=False)
+    return viewer is not None and viewer.is_admin
+
+
 def story_body(story) -> dict:
     body = StorySchema().dump(story)
-    body["passages"] = PassageSchema(many=True).dump(services.passages_of(story.id))
+    body["passages"] = PassageSchema(many=True).dump(services.passages_of(story.id, show_hidden=shows_hidden()))
     return body
 
 
@@ -49,7 +54,8 @@ class PassageList(Resource):
     def get(self, story_id: int):
         services.get_story(story_id)
         after = request.args.get("after", 0, type=int)
-        return {"passages": PassageSchema(many=True).dump(services.passages_of(story_id, after_seq=after))}
+        return {"passages": PassageSchema(many=True).dump(services.passages_of(story_id, after_seq=after,
+                                                                                  show_hidden=shows_hidden()))}
 
 
 api.add_resource(StoryList, "/stories")

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import utcnow
@@ -11,6 +11,9 @@ from app.extensions import db
 JOB_KINDS = ("train", "retrain", "pretrain", "generate")
 # waiting: blocked on something outside the job (no base model yet); the tick re-queues it.
 JOB_STATUSES = ("queued", "waiting", "running", "succeeded", "failed", "cancelled")
+ACTIVE_STATUSES = ("queued", "waiting", "running")
+TRAINING_KINDS = ("train", "retrain")  # kinds that write a story's next adapter: one at a time
+_ACTIVE = "status IN ('queued', 'waiting', 'running')"
 
 
 class Job(db.Model):
@@ -21,6 +24,14 @@ class Job(db.Model):
             "status IN ('queued', 'waiting', 'running', 'succeeded', 'failed', 'cancelled')",
             name="ck_jobs_status",
         ),
+        # At most one unfinished training job per story, and one unfinished starter pretrain
+        # on the site: the services check first (for a clear 409), these settle any race.
+        Index("uq_jobs_one_training_per_story", "story_id", unique=True,
+              sqlite_where=text(f"kind IN ('train', 'retrain') AND {_ACTIVE}"),
+              postgresql_where=text(f"kind IN ('train', 'retrain') AND {_ACTIVE}")),
+        Index("uq_jobs_one_pretrain", "kind", unique=True,
+              sqlite_where=text(f"kind = 'pretrain' AND {_ACTIVE}"),
+              postgresql_where=text(f"kind = 'pretrain' AND {_ACTIVE}")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

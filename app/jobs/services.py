@@ -8,16 +8,22 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.database import utcnow
 from app.extensions import db
-from app.jobs.models import Job
+from app.errors import Conflict, Forbidden, NotFound
+from app.jobs.models import ACTIVE_STATUSES, Job, JobPoint
 
 log = logging.getLogger(__name__)
 
-TASK_FOR_KIND = {"generate": "relay.generate_candidates", "train": "relay.learn_and_continue"}
+TASK_FOR_KIND = {"generate": "relay.generate_candidates", "train": "relay.learn_and_continue",
+                 "retrain": "relay.retrain_story", "pretrain": "relay.pretrain_starter"}
 STALE_REASON = "작업이 응답하지 않아 중단되었습니다."
+CANCELLED_REASON = "관리자가 작업을 취소했습니다."
+# A generation job belongs to its round (the round retries it); the rest can be cancelled.
+CANCELLABLE_KINDS = ("train", "retrain", "pretrain")
+MAX_POINTS = 500
 
 
 def dispatch(job: Job) -> None:
@@ -85,6 +91,11 @@ def mark_failed(job: Job, reason: str) -> None:
     job.updated_at = job.finished_at = utcnow()
 
 
+def mark_cancelled(job: Job, reason: str = CANCELLED_REASON) -> None:
+    job.status, job.error = "cancelled", reason
+    job.updated_at = job.finished_at = utcnow()
+
+
 def mark_waiting(job: Job, reason: str) -> None:
     job.status, job.error = "waiting", reason
     job.updated_at = utcnow()
@@ -122,3 +133,73 @@ def requeue(job: Job) -> None:
     job.status, job.updated_at, job.celery_id = "queued", utcnow(), None
     db.session.commit()
     dispatch(job)
+
+
+def get_job(job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise NotFound("작업을 찾을 수 없습니다.")
+    return job
+
+
+def cancel(job_id: int, user) -> Job:
+    """Admin: a job not started yet is cancelled at once (a later delivery finds nothing to
+    do); a running one is asked to stop, and its worker stops at its next check."""
+    if not user.is_admin:
+        raise Forbidden("관리자만 작업을 취소할 수 있습니다.", code="admin_only")
+    with_lock = select(Job).where(Job.id == job_id).with_for_update()
+    job = db.session.scalar(with_lock)
+    if job is None:
+        db.session.rollback()
+        raise NotFound("작업을 찾을 수 없습니다.")
+    if job.kind not in CANCELLABLE_KINDS:
+        db.session.rollback()
+        raise Conflict("AI 후보 작성 작업은 취소할 수 없습니다. 라운드에서 다시 시도하세요.", code="not_cancellable")
+    if job.status not in ACTIVE_STATUSES:
+        db.session.rollback()
+        raise Conflict("이미 끝난 작업입니다.", code="job_finished", details={"status": job.status})
+    if job.status == "running":
+        job.cancel_requested = True
+    else:
+        mark_cancelled(job)
+    db.session.commit()
+    return job
+
+
+def record_progress(job_id: int, progress: float, metrics: dict, points: list[tuple[int, float, float]]) -> bool:
+    """A running job's progress, metrics and new loss points, in one transaction; returns
+    whether an admin has asked it to stop (the worker's should_cancel)."""
+    values = {"progress": max(0.0, min(1.0, progress)), "metrics": metrics, "updated_at": utcnow()}
+    db.session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(**values))
+    for step, loss, tokens_per_s in points:
+        db.session.add(JobPoint(job_id=job_id, step=step, loss=loss, tokens_per_s=tokens_per_s))
+    cancel_requested = db.session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+    db.session.commit()
+    return bool(cancel_requested)
+
+
+def cancel_requested(job_id: int) -> bool:
+    requested = db.session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+    db.session.commit()
+    return bool(requested)
+
+
+def clear_points(job_id: int) -> None:
+    """A new attempt of a job starts its loss curve again."""
+    db.session.execute(delete(JobPoint).where(JobPoint.job_id == job_id))
+    db.session.commit()
+
+
+def loss_points(job_id: int, limit: int = MAX_POINTS) -> list[dict]:
+    """The job's loss curve, evenly thinned to at most ``limit`` points (last point kept)."""
+    rows = db.session.execute(
+        select(JobPoint.step, JobPoint.loss).where(JobPoint.job_id == job_id).order_by(JobPoint.step, JobPoint.id)
+    ).all()
+    if len(rows) > limit:
+        stride = len(rows) / limit
+        rows = [rows[int(i * stride)] for i in range(limit - 1)] + [rows[-1]]
+    return [{"step": step, "loss": loss} for step, loss in rows]
+
+
+def recent_jobs(limit: int = 100) -> list[Job]:
+    return list(db.session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))

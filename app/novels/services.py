@@ -1,9 +1,206 @@
-"""Novels and the votes that pick which ones a story's model learns from."""
-from sqlalchemy import func, select
+"""Novels: uploading one, the library, and the votes that pick which ones a story's model
+learns from (its training set)."""
+import hashlib
+import unicodedata
 
+from flask import current_app
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import User
+from app.database import transaction
+from app.errors import Conflict, Invalid, NotFound, TooLarge
 from app.extensions import db
+from app.jobs import services as jobs
 from app.novels.models import Novel, TrainingVote
 from app.stories.models import Story
+
+
+class DuplicateNovel(Conflict):
+    """The same text is already in the library; the answer names the novel that has it."""
+
+    code = "duplicate_novel"
+
+    def __init__(self, novel: Novel):
+        super().__init__(f"이미 올라온 소설과 같은 글입니다: {novel.id}번 「{novel.title}」")
+        self.novel_id, self.novel_title = novel.id, novel.title
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        body["error"]["novel"] = {"id": self.novel_id, "title": self.novel_title}
+        return body
+
+
+# model_server.text's refusals (messages in English, for developers) as the site says them.
+TEXT_REFUSALS = {
+    "binary": ("binary_file", "텍스트 파일이 아닙니다. 이미지나 압축 파일 같은 이진 파일은 올릴 수 없습니다. .txt 파일을 올려 주세요."),
+    "undecodable": ("undecodable", "글자 인코딩을 알 수 없는 파일입니다. UTF-8이나 EUC-KR(CP949)로 저장한 .txt 파일을 올려 주세요."),
+    "empty": ("empty_file", "파일이 비어 있습니다."),
+}
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}MB".replace(".0MB", "MB")
+
+
+def too_large() -> TooLarge:
+    limit = current_app.config["NOVEL_MAX_BYTES"]
+    return TooLarge(f"파일이 너무 큽니다. {megabytes(limit)}까지 올릴 수 있습니다.", code="file_too_large")
+
+
+def display_filename(filename: str | None) -> str:
+    """The name as the uploader's computer called it, for people to read: never a path."""
+    name = unicodedata.normalize("NFC", filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:255] or "이름 없음"
+
+
+def upload_novel(uploader: User, data: bytes, filename: str | None, title: str, author: str, licence: str) -> Novel:
+    """Decode, clean and store an uploaded .txt file, or refuse it saying why.
+
+    Duplicates are found by the SHA-256 of the cleaned text, so the same novel in another
+    encoding, with other line ends or in NFD is the same novel. The sentence count is left to
+    a light worker (the Korean analyser costs a web process ~300 MB and a 5 MB novel about a
+    minute); ``sentences`` is None until it has counted."""
+    from model_server.text import TextError, clean, dialogue_share
+
+    if len(data) > current_app.config["NOVEL_MAX_BYTES"]:
+        raise too_large()
+    try:
+        decoded = clean(data)
+    except TextError as e:
+        code, message = TEXT_REFUSALS.get(e.code, ("not_text", "텍스트로 읽을 수 없는 파일입니다."))
+        raise Invalid(message, code=code) from e
+    text = decoded.text
+    if not text:
+        raise Invalid("정리하고 나니 남는 글이 없습니다 (장면 구분 기호나 빈 줄뿐입니다).", code="empty_file")
+    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    existing = db.session.scalar(select(Novel).where(Novel.sha256 == sha256))
+    if existing is not None:
+        raise DuplicateNovel(existing)
+    novel = Novel(
+        uploader_id=uploader.id, title=title, author=author, licence=licence,
+        original_filename=display_filename(filename), sha256=sha256, encoding=decoded.encoding,
+        size_bytes=len(data), chars=sum(1 for ch in text if not ch.isspace()),  # as model_server.text.stats counts
+        sentences=None, dialogue_share=dialogue_share(text), text=text, status="visible",
+    )
+    try:
+        with transaction():
+            db.session.add(novel)
+    except IntegrityError:
+        # Someone uploaded the same text between our look-up and our insert.
+        existing = db.session.scalar(select(Novel).where(Novel.sha256 == sha256))
+        if existing is None:
+            raise
+        raise DuplicateNovel(existing)
+    jobs.send_light_task("relay.count_novel_sentences", novel.id)
+    return novel
+
+
+def count_novel_sentences(novel_id: int) -> int | None:
+    """The worker's side of an upload: count sentences with the one judge of sentences."""
+    from model_server.text import count_sentences
+
+    text = db.session.scalar(select(Novel.text).where(Novel.id == novel_id))
+    db.session.rollback()  # no transaction stays open while the analyser works
+    if text is None:
+        return None
+    count = count_sentences(text)
+    db.session.execute(Novel.__table__.update().where(Novel.id == novel_id).values(sentences=count))
+    db.session.commit()
+    return count
+
+
+def preview(novel: Novel) -> str:
+    return novel.text[: current_app.config["NOVEL_PREVIEW_CHARS"]]
+
+
+# --- reading the library ---------------------------------------------------------------
+
+def _is_admin(viewer) -> bool:
+    return viewer is not None and viewer.is_admin
+
+
+def get_novel(novel_id: int, viewer) -> Novel:
+    """A novel as the viewer may see it: hidden novels exist only for admins."""
+    novel = db.session.get(Novel, novel_id)
+    if novel is None or (novel.status == "hidden" and not _is_admin(viewer)):
+        raise NotFound("소설을 찾을 수 없습니다.")
+    return novel
+
+
+def _votes_by_story(novel_ids: list[int], viewer, story_id: int | None = None) -> dict[int, list[dict]]:
+    """{novel id: [{story_id, story_title, quorum, votes, my_vote}]} for stories with votes."""
+    if not novel_ids:
+        return {}
+    mine = func.max(case((TrainingVote.user_id == (viewer.id if viewer else -1), 1), else_=0))
+    query = (
+        select(TrainingVote.novel_id, Story.id, Story.title, Story.training_quorum,
+               func.count(TrainingVote.id), mine)
+        .join(Story, Story.id == TrainingVote.story_id)
+        .where(TrainingVote.novel_id.in_(novel_ids))
+        .group_by(TrainingVote.novel_id, Story.id, Story.title, Story.training_quorum)
+        .order_by(Story.id)
+    )
+    if story_id is not None:
+        query = query.where(TrainingVote.story_id == story_id)
+    found: dict[int, list[dict]] = {}
+    for novel_id, sid, title, quorum, votes, my_vote in db.session.execute(query):
+        found.setdefault(novel_id, []).append(
+            {"story_id": sid, "story_title": title, "quorum": quorum, "votes": votes, "my_vote": bool(my_vote)})
+    return found
+
+
+def _row(novel: Novel, uploader: str, training: list[dict]) -> dict:
+    visible = novel.status == "visible"
+    for entry in training:
+        entry["in_training_set"] = visible and entry["votes"] >= entry["quorum"]
+    return {"novel": novel, "uploader": uploader, "training": training}
+
+
+def _visible_novels(viewer) -> list[tuple[Novel, str]]:
+    query = select(Novel, User.username).join(User, User.id == Novel.uploader_id).order_by(Novel.id.desc())
+    if not _is_admin(viewer):
+        query = query.where(Novel.status == "visible")
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def list_novels(viewer) -> list[dict]:
+    """Every novel the viewer may see (admins: hidden ones too), newest first, with its votes
+    per story. The text itself stays in the database."""
+    rows = _visible_novels(viewer)
+    votes = _votes_by_story([novel.id for novel, _ in rows], viewer)
+    return [_row(novel, name, votes.get(novel.id, [])) for novel, name in rows]
+
+
+def novel_detail(novel_id: int, viewer) -> dict:
+    novel = get_novel(novel_id, viewer)
+    return _row(novel, novel.uploader.username, _votes_by_story([novel.id], viewer).get(novel.id, []))
+
+
+# --- training-set votes ----------------------------------------------------------------
+
+def _get_story(story_id: int) -> Story:
+    story = db.session.get(Story, story_id)
+    if story is None:
+        raise NotFound("이야기를 찾을 수 없습니다.")
+    return story
+
+
+def story_novels(story_id: int, viewer) -> tuple[Story, list[dict]]:
+    """The story's page of novels: every novel the viewer may see with this story's votes."""
+    story = _get_story(story_id)
+    rows = _visible_novels(viewer)
+    votes = _votes_by_story([novel.id for novel, _ in rows], viewer, story_id=story.id)
+    result = []
+    for novel, uploader in rows:
+        entry = (votes.get(novel.id) or [{"story_id": story.id, "story_title": story.title,
+                                          "quorum": story.training_quorum, "votes": 0, "my_vote": False}])[0]
+        entry["in_training_set"] = novel.status == "visible" and entry["votes"] >= story.training_quorum
+        result.append({"novel": novel, "uploader": uploader, "vote": entry})
+    result.sort(key=lambda r: (not r["vote"]["in_training_set"], -r["vote"]["votes"], -r["novel"].id))
+    return story, result
 
 
 def training_set(story: Story) -> list[Novel]:
@@ -17,3 +214,40 @@ def training_set(story: Story) -> list[Novel]:
         .having(votes >= story.training_quorum)
         .order_by(Novel.id)
     ))
+
+
+def training_set_of(story_id: int) -> tuple[Story, list[dict]]:
+    story = _get_story(story_id)
+    novels = training_set(story)
+    counts = dict(db.session.execute(
+        select(TrainingVote.novel_id, func.count()).where(TrainingVote.story_id == story.id)
+        .group_by(TrainingVote.novel_id)
+    ).all())
+    return story, [{"id": n.id, "title": n.title, "author": n.author, "chars": n.chars, "votes": counts[n.id]}
+                   for n in novels]
+
+
+def set_training_vote(story_id: int, novel_id: int, user, voted: bool | None = None) -> dict:
+    """Vote that the story's model learns from the novel, or take the vote back. ``voted``
+    None toggles; True/False set it (idempotent). One row per (story, novel, user), kept so
+    by the UNIQUE constraint: a double click inserts nothing twice."""
+    with transaction():
+        story = _get_story(story_id)
+        novel = get_novel(novel_id, user)
+        if novel.status == "hidden":
+            raise Conflict("관리자가 숨긴 소설에는 투표할 수 없습니다.", code="novel_hidden")
+        mine = (TrainingVote.story_id == story.id) & (TrainingVote.novel_id == novel.id) & (TrainingVote.user_id == user.id)
+        if voted is None:
+            voted = db.session.scalar(select(TrainingVote.id).where(mine)) is None
+        if voted:
+            connection = db.session.connection()
+            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(TrainingVote.__table__)
+            connection.execute(insert.values(story_id=story.id, novel_id=novel.id, user_id=user.id)
+                               .on_conflict_do_nothing(index_elements=["story_id", "novel_id", "user_id"]))
+        else:
+            db.session.execute(delete(TrainingVote).where(mine))
+        votes = db.session.scalar(select(func.count()).select_from(TrainingVote)
+                                  .where(TrainingVote.story_id == story.id, TrainingVote.novel_id == novel.id))
+        quorum = story.training_quorum
+    return {"story_id": story_id, "novel_id": novel_id, "voted": voted, "votes": votes, "quorum": quorum,
+            "in_training_set": votes >= quorum}

@@ -12,3 +12,5 @@ class StoryForm(FlaskForm):
     choosing_minutes = IntegerField("후보 선택 시간(분)", default=0,
                                     validators=[Optional(), NumberRange(0, 10080, "0~10080분")])
     candidates_k = IntegerField("AI 후보 수 (1~5)", default=3, validators=[Optional(), NumberRange(1, 5, "1~5개")])
+    training_quorum = IntegerField("학습에 넣을 소설에 필요한 표 수", default=1,
+                                   validators=[Optional(), NumberRange(1, 1000, "1~1000표")])

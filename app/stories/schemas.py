@@ -8,6 +8,8 @@ class StorySettingsSchema(Schema):
     voting_minutes = fields.Integer(validate=korean_range(0, 10080, "분"))
     choosing_minutes = fields.Integer(validate=korean_range(0, 10080, "분"))
     candidates_k = fields.Integer(validate=korean_range(1, 5, "개"))
+    # Votes a novel needs to join the story's training set.
+    training_quorum = fields.Integer(validate=korean_range(1, 1000, "표"))
 
 
 class StoryCreateSchema(Schema):
@@ -23,6 +25,7 @@ class PassageSchema(Schema):
     author_kind = fields.String(metadata={"enum": ["human", "ai"]})
     author = fields.String()
     model_version = fields.String(allow_none=True)
+    hidden = fields.Boolean(metadata={"description": "관리자가 숨긴 글 (참여자에게는 본문 대신 안내 문구)"})
 
 
 class StorySchema(Schema):
@@ -31,7 +34,8 @@ class StorySchema(Schema):
     owner = fields.Function(lambda s: s.owner.username)
     settings = fields.Function(
         lambda s: {"proposing_minutes": s.proposing_minutes, "voting_minutes": s.voting_minutes,
-                   "choosing_minutes": s.choosing_minutes, "candidates_k": s.candidates_k}
+                   "choosing_minutes": s.choosing_minutes, "candidates_k": s.candidates_k,
+                   "training_quorum": s.training_quorum}
     )
     active_model_version = fields.Function(lambda s: s.active_model_version.name if s.active_model_version else None)
     created_at = UtcDateTime()

@@ -11,7 +11,8 @@ from app.rounds.models import Round
 from app.stories.models import Passage, Story
 from app.training.models import ModelVersion
 
-SETTING_NAMES = ("proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k")
+SETTING_NAMES = ("proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k", "training_quorum")
+HIDDEN_PLACEHOLDER = "관리자가 숨긴 글입니다."
 
 
 def create_story(owner: User, title: str, opening: str, settings: dict | None = None) -> Story:
@@ -62,18 +63,21 @@ def list_stories(limit: int = 100) -> list[dict]:
     ]
 
 
-def passages_of(story_id: int, after_seq: int = 0) -> list[dict]:
+def passages_of(story_id: int, after_seq: int = 0, show_hidden: bool = False) -> list[dict]:
     """Every passage in order with who wrote it; plain rows (no ORM objects) because a long
-    story's page renders a thousand of them."""
+    story's page renders a thousand of them. A passage an admin has hidden keeps its place
+    with a placeholder, so the sequence stays readable; admins (``show_hidden``) see its text."""
     rows = db.session.execute(
-        select(Passage.id, Passage.seq, Passage.text, Passage.author_kind, User.username, ModelVersion.name)
+        select(Passage.id, Passage.seq, Passage.text, Passage.author_kind, Passage.hidden, User.username,
+               ModelVersion.name)
         .outerjoin(User, User.id == Passage.author_id)
         .outerjoin(ModelVersion, ModelVersion.id == Passage.model_version_id)
         .where(Passage.story_id == story_id, Passage.seq > after_seq)
         .order_by(Passage.seq)
     ).all()
     return [
-        {"id": r.id, "seq": r.seq, "text": r.text, "author_kind": r.author_kind,
-         "author": r.username if r.author_kind == "human" else "AI", "model_version": r.name}
+        {"id": r.id, "seq": r.seq, "text": HIDDEN_PLACEHOLDER if r.hidden and not show_hidden else r.text,
+         "author_kind": r.author_kind, "author": r.username if r.author_kind == "human" else "AI",
+         "model_version": r.name, "hidden": r.hidden}
         for r in rows
     ]

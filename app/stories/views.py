@@ -26,7 +26,7 @@ def new():
     form = StoryForm()
     if form.validate_on_submit():
         settings = {name: getattr(form, name).data for name in
-                    ("proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k")
+                    ("proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k", "training_quorum")
                     if getattr(form, name).data is not None}
         try:
             data = StoryCreateSchema().load({"title": form.title.data, "opening": form.opening.data,
@@ -44,5 +44,5 @@ def show(story_id: int):
     story = services.get_story(story_id)
     user = current_user if current_user.is_authenticated else None
     round_state = RoundSchema().dump(rounds.snapshot(story_id, user))
-    return render_template("stories/show.html", story=story, passages=services.passages_of(story_id),
-                           round_state=round_state)
+    passages = services.passages_of(story_id, show_hidden=user is not None and user.is_admin)
+    return render_template("stories/show.html", story=story, passages=passages, round_state=round_state)

@@ -2,15 +2,18 @@
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.database import transaction
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.jobs import services as jobs
-from app.jobs.models import Job
+from app.jobs.models import ACTIVE_STATUSES, TRAINING_KINDS, Job
+from app.novels.models import Novel
 from app.stories.models import Passage, Story
+from app.training.models import ModelVersion
 
 
 def models_dir() -> Path:
@@ -39,12 +42,9 @@ def start_learning(passage_id: int, is_first: str, user: User) -> Job:
             raise Forbidden("이야기 주인이나 관리자만 학습을 시작할 수 있습니다.", code="not_owner")
         if passage.author_kind != "human":
             raise Invalid("사람이 쓴 글만 학습할 수 있습니다.", code="not_human_passage")
-        busy = db.session.scalar(
-            select(Job.id).where(Job.story_id == story.id, Job.kind == "train",
-                                 Job.status.in_(("queued", "waiting", "running")))
-        )
-        if busy is not None:
-            raise Conflict(f"이 이야기는 이미 학습 중입니다 (작업 {busy}).", code="already_training")
+        if passage.hidden:
+            raise Conflict("관리자가 숨긴 글은 학습할 수 없습니다.", code="passage_hidden")
+        refuse_if_training(story.id)
         job = Job(kind="train", story_id=story.id, created_by_id=user.id, params={
             "passage_id": passage.id, "is_first": is_first,
             "steps": current_app.config["LEARN_STEPS"], "sentences": current_app.config["LEARN_SENTENCES"],
@@ -52,3 +52,128 @@ def start_learning(passage_id: int, is_first: str, user: User) -> Job:
         db.session.add(job)
     jobs.dispatch(job)
     return job
+
+
+# ---------------------------------------------------------------- retrain and starter pretrain
+
+def training_job_of(story_id: int) -> int | None:
+    """The story's unfinished train/retrain job, if any: a story trains one version at a time."""
+    return db.session.scalar(select(Job.id).where(Job.story_id == story_id, Job.kind.in_(TRAINING_KINDS),
+                                                  Job.status.in_(ACTIVE_STATUSES)))
+
+
+def refuse_if_training(story_id: int) -> None:
+    busy = training_job_of(story_id)
+    if busy is not None:
+        raise Conflict(f"이 이야기는 이미 학습 중입니다 (작업 {busy}).", code="already_training",
+                       details={"job_id": busy})
+
+
+def pretrain_job() -> int | None:
+    return db.session.scalar(select(Job.id).where(Job.kind == "pretrain", Job.status.in_(ACTIVE_STATUSES)))
+
+
+def _budget(minutes_key: str, steps_key: str) -> dict:
+    steps = current_app.config.get(steps_key)
+    return {"steps": int(steps)} if steps else {"minutes": float(current_app.config[minutes_key])}
+
+
+def _require_admin(user, action: str) -> None:
+    if not user.is_admin:
+        raise Forbidden(f"관리자만 {action} 수 있습니다.", code="admin_only")
+
+
+def start_retrain(story_id: int, user) -> Job:
+    """Admin: retrain the story's adapter on its training set and its own passages."""
+    _require_admin(user, "재학습을 시작할")
+    config = current_app.config
+    try:
+        with transaction():
+            story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
+            if story is None:
+                raise NotFound("이야기를 찾을 수 없습니다.")
+            refuse_if_training(story.id)
+            job = Job(kind="retrain", story_id=story.id, created_by_id=user.id, params={
+                "budget": _budget("TRAIN_MAX_MINUTES", "TRAIN_STEPS"),
+                "threshold": config["MODEL_ACTIVATE_THRESHOLD"], "heldout_fraction": config["HELDOUT_FRACTION"],
+            })
+            db.session.add(job)
+    except IntegrityError:  # another request won the race (uq_jobs_one_training_per_story)
+        raise Conflict("이 이야기는 이미 학습 중입니다.", code="already_training")
+    jobs.dispatch(job)
+    return job
+
+
+def start_pretrain(user) -> Job:
+    """Admin, MODEL_NAME=starter only: pretrain the site's starter base on every visible novel."""
+    _require_admin(user, "기본 모델을 학습시킬")
+    config = current_app.config
+    if config["MODEL_NAME"] != "starter":
+        raise Conflict(f"MODEL_NAME이 '{config['MODEL_NAME']}'입니다. 기본 모델 학습은 MODEL_NAME=starter일 때만 "
+                       "할 수 있습니다.", code="not_starter")
+    if resolve_base() is not None:
+        raise Conflict("기본 모델이 이미 있습니다. 다시 학습하면 모든 이야기의 어댑터가 맞지 않게 되므로 "
+                       "덮어쓰지 않습니다.", code="starter_exists")
+    try:
+        with transaction():
+            busy = pretrain_job()
+            if busy is not None:
+                raise Conflict(f"기본 모델을 이미 학습 중입니다 (작업 {busy}).", code="already_pretraining",
+                               details={"job_id": busy})
+            novels = db.session.scalar(select(func.count()).select_from(Novel).where(Novel.status == "visible"))
+            if not novels:
+                raise Conflict("학습할 소설이 없습니다. 먼저 소설을 올려 주세요.", code="no_novels")
+            job = Job(kind="pretrain", created_by_id=user.id, params={
+                "budget": _budget("STARTER_MAX_MINUTES", "STARTER_STEPS"), "config": config["STARTER_CONFIG"],
+            })
+            db.session.add(job)
+    except IntegrityError:  # another admin won the race (uq_jobs_one_pretrain)
+        raise Conflict("기본 모델을 이미 학습 중입니다.", code="already_pretraining")
+    jobs.dispatch(job)
+    return job
+
+
+# ---------------------------------------------------------------- model versions
+
+def versions_of(story_id: int) -> list[dict]:
+    """The story's adapters, newest first, with which one writes its passages now."""
+    story = db.session.get(Story, story_id)
+    if story is None:
+        raise NotFound("이야기를 찾을 수 없습니다.")
+    rows = db.session.scalars(select(ModelVersion).where(ModelVersion.story_id == story_id)
+                              .order_by(ModelVersion.id.desc()))
+    return [{"id": v.id, "name": v.name, "parent": v.parent_id, "data": v.data, "metrics": v.metrics,
+             "created_at": v.created_at, "held_for_admin": v.held_for_admin,
+             "active": v.id == story.active_model_version_id} for v in rows]
+
+
+def latest_training_job(story_id: int) -> Job | None:
+    """The job the story's training page shows: the unfinished one, else the latest."""
+    query = select(Job).where(Job.story_id == story_id, Job.kind.in_(TRAINING_KINDS))
+    return (db.session.scalar(query.where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.id.desc()).limit(1))
+            or db.session.scalar(query.order_by(Job.id.desc()).limit(1)))
+
+
+def starter_status() -> dict:
+    """What the admin page says about the site's starter base."""
+    visible = db.session.scalar(select(func.count()).select_from(Novel).where(Novel.status == "visible"))
+    return {"model_name": current_app.config["MODEL_NAME"], "is_starter": current_app.config["MODEL_NAME"] == "starter",
+            "base": resolve_base(), "novels": visible, "job_id": pretrain_job()}
+
+
+def next_version_name(story_id: int) -> str:
+    count = db.session.scalar(select(func.count()).select_from(ModelVersion).where(ModelVersion.story_id == story_id))
+    return f"이야기{story_id}-v{count + 1}"
+
+
+def activate_version(story_id: int, version_id: int, user) -> ModelVersion:
+    """Admin: make a version of this story the active one (activate a held one, or roll back)."""
+    _require_admin(user, "모델 버전을 바꿀")
+    with transaction():
+        story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
+        version = db.session.get(ModelVersion, version_id)
+        if story is None or version is None or version.story_id != story_id:
+            raise NotFound("이 이야기의 모델 버전을 찾을 수 없습니다.")
+        story.active_model_version_id = version.id
+        version.held_for_admin = False
+    return version

@@ -18,6 +18,20 @@ def test_openapi_is_generated_from_the_schemas(anonymous):
     assert "409" in spec["paths"]["/api/v1/stories/{story_id}/round/votes"]["post"]["responses"]
 
 
+def test_openapi_describes_novels_training_votes_and_admin_calls(anonymous):
+    spec = anonymous.get("/api/v1/openapi.json").json
+    upload = spec["paths"]["/api/v1/novels"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    assert {"400", "409", "413"} <= set(upload["responses"])
+    fields = spec["components"]["schemas"]["NovelUploadFields"]
+    assert set(fields["required"]) == {"title", "author", "licence"}
+    assert "in_training_set" in spec["components"]["schemas"]["TrainingVoteOut"]["properties"]
+    action = spec["paths"]["/api/v1/admin/users/{user_id}/{action}"]["post"]
+    assert next(p for p in action["parameters"] if p["name"] == "action")["schema"]["enum"] == [
+        "block", "unblock", "make-admin"]
+    assert "403" in spec["paths"]["/api/v1/admin/novels/{novel_id}/{action}"]["post"]["responses"]
+
+
 def test_healthz_wants_a_recent_worker_heartbeat(client, db):
     from app.health import beat
 

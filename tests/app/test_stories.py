@@ -8,13 +8,16 @@ from tests.app.conftest import OPENING
 def test_create_story_returns_it_with_the_opening_passage(users):
     owner = users.make("owner")
     response = owner.post("/api/v1/stories", {"title": "느티나무", "opening": OPENING,
-                                               "settings": {"voting_minutes": 5, "candidates_k": 2}})
+                                               "settings": {"voting_minutes": 5, "candidates_k": 2,
+                                                            "training_quorum": 3}})
     assert response.status_code == 201
     story = response.json
     assert story["title"] == "느티나무" and story["owner"] == "owner"
-    assert story["settings"] == {"proposing_minutes": 0, "voting_minutes": 5, "choosing_minutes": 0, "candidates_k": 2}
+    assert story["settings"] == {"proposing_minutes": 0, "voting_minutes": 5, "choosing_minutes": 0, "candidates_k": 2,
+                                 "training_quorum": 3}
     assert story["passages"] == [{"id": story["passages"][0]["id"], "seq": 1, "text": OPENING,
-                                  "author_kind": "human", "author": "owner", "model_version": None}]
+                                  "author_kind": "human", "author": "owner", "model_version": None,
+                                  "hidden": False}]
     round_ = owner.get(f"/api/v1/stories/{story['id']}/round").json
     assert round_["number"] == 1 and round_["phase"] == "proposing" and round_["can_advance"] is True
 

@@ -1,0 +1,49 @@
+"""Retraining, model versions and the starter pretrain (admins start; everyone may watch)."""
+from flask_restful import Resource
+
+from app.api import api
+from app.api.auth import caller, login_required
+from app.api.limits import rate_limit
+from app.jobs.schemas import JobAcceptedSchema
+from app.training import services
+from app.training.schemas import ModelVersionListSchema, ModelVersionSchema
+
+WRITES = [rate_limit("RATELIMIT_WRITE"), login_required]
+
+
+class Retrain(Resource):
+    method_decorators = WRITES
+
+    def post(self, story_id: int):
+        job = services.start_retrain(story_id, caller())
+        return JobAcceptedSchema().dump({"job_id": job.id}), 202
+
+
+class ModelVersions(Resource):
+    def get(self, story_id: int):
+        latest = services.latest_training_job(story_id)
+        return ModelVersionListSchema().dump({"items": services.versions_of(story_id),
+                                              "job_id": latest.id if latest else None})
+
+
+class ActivateVersion(Resource):
+    method_decorators = WRITES
+
+    def post(self, story_id: int, version_id: int):
+        services.activate_version(story_id, version_id, caller())
+        version = next(v for v in services.versions_of(story_id) if v["id"] == version_id)
+        return ModelVersionSchema().dump(version), 200
+
+
+class StarterPretrain(Resource):
+    method_decorators = WRITES
+
+    def post(self):
+        job = services.start_pretrain(caller())
+        return JobAcceptedSchema().dump({"job_id": job.id}), 202
+
+
+api.add_resource(Retrain, "/stories/<int:story_id>/retrain")
+api.add_resource(ModelVersions, "/stories/<int:story_id>/models")
+api.add_resource(ActivateVersion, "/stories/<int:story_id>/models/<int:version_id>/activate")
+api.add_resource(StarterPretrain, "/admin/starter")

@@ -1,0 +1,77 @@
+"""Pages: the library, uploading a novel, one novel, and a story's vote on what it learns."""
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+
+from app.errors import AppError, first_validation_message
+from app.extensions import csrf, limiter
+from app.novels import services
+from app.novels.schemas import NovelUploadSchema
+from app.novels.services import DuplicateNovel, megabytes
+from app.novels.uploads import accepts_upload, uploaded_file
+
+bp = Blueprint("novels", __name__)
+
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (BOM)", "utf-16": "UTF-16", "utf-32": "UTF-32",
+                  "cp949": "EUC-KR (CP949)"}
+
+
+@bp.app_template_filter("encoding_name")
+def encoding_name(encoding: str) -> str:
+    return ENCODING_NAMES.get(encoding, encoding.upper())
+
+
+@bp.app_template_filter("filesize")
+def filesize(size: int) -> str:
+    return f"{size / 1024:.0f}KB" if size < 1024 * 1024 else megabytes(size)
+
+
+def viewer():
+    return current_user if current_user.is_authenticated else None
+
+
+@bp.route("/novels")
+def index():
+    return render_template("novels/index.html", rows=services.list_novels(viewer()))
+
+
+@bp.route("/novels/<int:novel_id>")
+def show(novel_id: int):
+    row = services.novel_detail(novel_id, viewer())
+    return render_template("novels/show.html", row=row, novel=row["novel"], preview=services.preview(row["novel"]))
+
+
+@bp.route("/novels/upload", methods=["GET", "POST"])
+@accepts_upload  # before the CSRF check below reads the (large) body
+@login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_WRITE"], methods=["POST"])
+def upload():
+    """The page works with a plain form; static/novels.js turns it into drag and drop that
+    posts to the API and shows the result in place."""
+    limit = megabytes(current_app.config["NOVEL_MAX_BYTES"])
+    if request.method == "GET":
+        return render_template("novels/upload.html", limit=limit, form={})
+    csrf.protect()  # exempted from the app-wide check, which would read the body under the 1 MB limit
+    form = {}
+    try:
+        data, filename, form = uploaded_file()
+        fields = NovelUploadSchema().load(form)
+        novel = services.upload_novel(current_user, data, filename, **fields)
+    except ValidationError as e:
+        return render_template("novels/upload.html", limit=limit, form=form,
+                               error=first_validation_message(e.messages)), 400
+    except AppError as e:
+        existing = e.novel_id if isinstance(e, DuplicateNovel) else None
+        return render_template("novels/upload.html", limit=limit, form=form, error=e.message,
+                               existing=existing), e.status
+    flash("소설을 올렸습니다. 문장 수는 잠시 뒤에 나타납니다.", "success")
+    return redirect(url_for("novels.show", novel_id=novel.id))
+
+
+csrf.exempt(upload)
+
+
+@bp.route("/stories/<int:story_id>/novels")
+def story_novels(story_id: int):
+    story, rows = services.story_novels(story_id, viewer())
+    return render_template("novels/story.html", story=story, rows=rows)

@@ -1,0 +1,73 @@
+"""What a retrain reads, and whether its result may replace the active version by itself.
+
+Plain values only (no ORM objects): the worker ends its transaction before the model runs.
+"""
+import math
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.novels.services import training_set
+from app.stories.models import Passage, Story
+
+# The human passages are trained on again as a text of their own with this sampling weight, so
+# they count three times as much as the AI's passages: the crowd's own writing is what the
+# story's model should sound like most.
+HUMAN_WEIGHT = 2.0
+# Fewer non-hidden passages than this and nothing is held out (the story is too young to judge).
+MIN_PASSAGES_FOR_HELDOUT = 4
+
+
+@dataclass
+class RetrainMaterial:
+    story_id: int
+    novels: list[tuple[str, str]]             # (label, cleaned text) of the story's training set
+    story_text: str                           # the trained passages in order, human and AI
+    human_text: str                           # the trained human passages again, weighted up
+    heldout_text: str                         # the story's last passages, never trained on
+    counts: dict = field(default_factory=dict)
+
+
+def heldout_count(passages: int, fraction: float) -> int:
+    """How many of the story's last passages judge a new version: about ``fraction``, at least
+    one, none while the story has fewer than MIN_PASSAGES_FOR_HELDOUT."""
+    if passages < MIN_PASSAGES_FOR_HELDOUT or fraction <= 0:
+        return 0
+    return max(1, math.floor(passages * fraction))
+
+
+def retrain_material(story_id: int, heldout_fraction: float) -> RetrainMaterial:
+    story = db.session.get(Story, story_id)
+    novels = [(f"novel-{n.id}:{n.title}", n.text) for n in training_set(story)]
+    rows = db.session.execute(
+        select(Passage.id, Passage.text, Passage.author_kind)
+        .where(Passage.story_id == story_id, Passage.hidden.is_(False)).order_by(Passage.seq)
+    ).all()
+    held = heldout_count(len(rows), heldout_fraction)
+    trained, heldout = rows[: len(rows) - held], rows[len(rows) - held:]
+    return RetrainMaterial(
+        story_id=story_id, novels=novels,
+        story_text="\n\n".join(r.text for r in trained),
+        human_text="\n\n".join(r.text for r in trained if r.author_kind == "human"),
+        heldout_text="\n\n".join(r.text for r in heldout),
+        counts={"novels": [label for label, _ in novels], "passages": [r.id for r in trained],
+                "heldout_passages": [r.id for r in heldout]},
+    )
+
+
+def activation_decision(new_loss: float | None, active_loss: float | None, threshold: float) -> tuple[bool, str]:
+    """Whether a new version becomes active by itself, and why (shown on the training page).
+
+    It waits for an admin only when both losses on the held-out passages are known and the new
+    one is worse than the active version's by more than ``threshold`` (relative)."""
+    if new_loss is None or not math.isfinite(new_loss):
+        return True, "검증 글에서 새 버전의 손실을 잴 수 없어 비교 없이 바로 적용했습니다."
+    if active_loss is None or not math.isfinite(active_loss):
+        # e.g. a 4-bit base: bitsandbytes cannot evaluate and then train, so train() skips it
+        return True, "현재 버전의 검증 손실을 잴 수 없어 비교 없이 바로 적용했습니다."
+    limit = active_loss * (1 + threshold)
+    if new_loss > limit:
+        return False, (f"검증 손실 {new_loss:.3f}이(가) 현재 버전의 {active_loss:.3f}보다 "
+                       f"{threshold:.0%} 넘게 나빠 관리자 확인을 기다립니다.")
+    return True, f"검증 손실 {active_loss:.3f} → {new_loss:.3f}: 자동으로 적용했습니다."

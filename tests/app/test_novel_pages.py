@@ -1,0 +1,105 @@
+"""The novel pages in Korean: upload (with the plain-form fallback), library, one novel, and a
+story's vote on what it learns."""
+import io
+
+import pytest
+
+from tests.app.test_novels import upload
+
+
+def post_form(browser, data: bytes, title="동백꽃", with_csrf=True):
+    form = {"file": (io.BytesIO(data), "dongbaekkkot.txt"), "title": title, "author": "김유정", "licence": "저작권 만료"}
+    if with_csrf:
+        form["csrf_token"] = browser.csrf
+    return browser.post("/novels/upload", data=form, content_type="multipart/form-data")
+
+
+def test_upload_page_needs_a_login_and_is_korean(users, client):
+    response = client.get("/novels/upload")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    html = users.signed_in("writer").get("/novels/upload").get_data(as_text=True)
+    for text in ("소설 올리기", "끌어다 놓거나", "저작권", 'enctype="multipart/form-data"', "novels.js", "5MB"):
+        assert text in html, text
+
+
+def test_plain_form_upload_shows_the_novel_with_its_numbers(users, encodings_dir):
+    browser = users.signed_in("writer")
+    response = post_form(browser, (encodings_dir / "dongbaekkkot.euc-kr.txt").read_bytes())
+    assert response.status_code == 302 and "/novels/" in response.headers["Location"]
+    html = browser.get(response.headers["Location"]).get_data(as_text=True)
+    for text in ("동백꽃", "EUC-KR (CP949)", "글자 수", "문장 수", "세는 중", "대사 비율", "미리 보기", "소설을 올렸습니다"):
+        assert text in html, text
+
+
+def test_plain_form_upload_refusals_are_korean_pages(users, encodings_dir, db):
+    browser = users.signed_in("writer")
+    assert post_form(browser, (encodings_dir / "dongbaekkkot.utf8.txt").read_bytes()).status_code == 302
+    duplicate = post_form(browser, (encodings_dir / "dongbaekkkot.euc-kr.txt").read_bytes(), title="다른 제목")
+    assert duplicate.status_code == 409
+    html = duplicate.get_data(as_text=True)
+    assert "이미 올라온 소설과 같은 글입니다" in html and "이미 있는 소설 보기" in html and 'value="다른 제목"' in html
+    binary = post_form(browser, b"\x89PNG\r\n\x1a\n" + bytes(300))
+    assert binary.status_code == 400 and "텍스트 파일이 아닙니다" in binary.get_data(as_text=True)
+    assert post_form(browser, b"x", with_csrf=False).status_code == 400  # CSRF still checked
+
+
+def test_plain_form_takes_files_over_the_sites_1mb_body_limit(users, app):
+    browser = users.signed_in("writer")
+    data = ("달빛이 고요히 강물 위에 내려앉았다.\n\n" * 40_000).encode("utf-8")
+    assert len(data) > app.config["MAX_CONTENT_LENGTH"]
+    assert post_form(browser, data).status_code == 302
+
+
+@pytest.mark.parametrize("site_overrides", [{"NOVEL_MAX_BYTES": 1000}])
+def test_plain_form_over_the_novel_limit_is_a_korean_413(users, site_overrides):
+    browser = users.signed_in("writer")
+    response = post_form(browser, ("가" * 50_000).encode("utf-8"))
+    assert response.status_code == 413 and "파일이 너무 큽니다" in response.get_data(as_text=True)
+
+
+def test_library_shows_novels_and_marks_hidden_ones_for_admins_only(users, make_story, client):
+    owner, story = make_story()
+    novel = upload(owner, "첫눈이 내리던 날 우리는 처음 만났다.".encode("utf-8"), title="첫눈").json
+    owner.post(f"/api/v1/stories/{story['id']}/training-set", {"novel_id": novel["id"]})
+    html = client.get("/novels").get_data(as_text=True)
+    for text in ("소설 서재", "첫눈", "올린 사람 owner", "느티나무 아래", "1 / 1표", "학습 세트"):
+        assert text in html, text
+    admin = users.make("boss", role="admin")
+    admin.post(f"/api/v1/admin/novels/{novel['id']}/hide")
+    assert "첫눈" not in client.get("/novels").get_data(as_text=True)
+    assert client.get(f"/novels/{novel['id']}").status_code == 404
+    admin_html = users.signed_in("boss2", role="admin").get("/novels").get_data(as_text=True)
+    assert "첫눈" in admin_html and "숨김 (관리자만 보임)" in admin_html
+
+
+def test_story_novels_page_shows_votes_against_the_quorum(users, make_story, client):
+    owner, story = make_story(training_quorum=2)
+    novel = upload(owner, "바닷가 마을의 등대지기는 매일 밤 불을 밝혔다.".encode("utf-8"), title="등대").json
+    owner.post(f"/api/v1/stories/{story['id']}/training-set", {"novel_id": novel["id"]})
+    anonymous_html = client.get(f"/stories/{story['id']}/novels").get_data(as_text=True)
+    for text in ("이 이야기가 배울 소설", "등대", "1 / 2표", "로그인</a>하면 투표할 수 있습니다"):
+        assert text in anonymous_html, text
+    assert "training-vote" not in anonymous_html
+    html = users.signed_in("reader").get(f"/stories/{story['id']}/novels").get_data(as_text=True)
+    assert "이 소설을 배우자" in html and "novels.js" in html
+    story_page = client.get(f"/stories/{story['id']}").get_data(as_text=True)
+    assert f"/stories/{story['id']}/novels" in story_page and "소설 서재" in story_page
+    assert client.get("/stories/999/novels").status_code == 404
+
+
+def test_quorum_is_a_setting_of_the_new_story_form_and_the_story_page(users):
+    browser = users.signed_in("writer")
+    assert "학습에 넣을 소설에 필요한 표 수" in browser.get("/stories/new").get_data(as_text=True)
+    response = browser.post("/stories/new", data={"csrf_token": browser.csrf, "title": "정족수", "opening": "열 글자가 넘는 첫 글입니다.",
+                                                  "candidates_k": "3", "training_quorum": "4"})
+    assert response.status_code == 302
+    html = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'name="training_quorum"' in html and 'value="4"' in html
+    bad = browser.post("/stories/new", data={"csrf_token": browser.csrf, "title": "t", "opening": "열 글자가 넘는 첫 글입니다.",
+                                             "training_quorum": "0"})
+    assert bad.status_code == 200 and "1~1000표" in bad.get_data(as_text=True)
+
+
+def test_admin_link_only_for_admins(users):
+    assert 'href="/admin"' not in users.signed_in("p").get("/").get_data(as_text=True)
+    assert 'href="/admin"' in users.signed_in("boss", role="admin").get("/").get_data(as_text=True)

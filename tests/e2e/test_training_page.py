@@ -1,0 +1,57 @@
+"""The story's training page in a real browser: the progress bar and the SVG loss curve update
+by themselves as the job writes progress, for a visitor who is not signed in."""
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def running_job(app, story_id: int) -> int:
+    from app.extensions import db
+    from app.jobs.models import Job
+
+    with app.app_context():
+        job = Job(kind="retrain", story_id=story_id, status="running", params={})
+        db.session.add(job)
+        db.session.commit()
+        return job.id
+
+
+def report(app, job_id: int, last_step: int, first_step: int = 1, total: int = 150) -> None:
+    import math
+
+    from app.jobs import services as jobs
+
+    points = [(s, 2.2 + 3.5 * math.exp(-s / 25) + 0.08 * math.sin(s), 1800.0) for s in range(first_step, last_step + 1)]
+    with app.app_context():
+        jobs.record_progress(job_id, 0.95 * last_step / total, {
+            "stage": "training", "step": last_step, "total": total, "loss": points[-1][1],
+            "tokens_per_s": 1800.0, "eta_s": (total - last_step) * 0.4, "elapsed_s": last_step * 0.4}, points)
+
+
+def test_progress_and_loss_curve_update_live_for_a_visitor(live_server, browser, app, tmp_path):
+    from app.accounts import services as accounts
+    from app.extensions import db
+    from app.stories import services
+
+    with app.app_context():
+        owner = accounts.sign_up("owner", "password123")
+        story_id = services.create_story(owner, "책방의 원고", "장마가 그친 저녁, 골목 끝 책방에 불이 켜졌다.").id
+        db.session.remove()
+    job_id = running_job(app, story_id)
+    report(app, job_id, 60)
+
+    page = browser.new_context(locale="ko-KR", viewport={"width": 1100, "height": 900}).new_page()
+    page.goto(f"{live_server}/stories/{story_id}/training")
+    page.wait_for_selector("#loss-chart polyline")
+    assert page.inner_text("#job-steps").startswith("60 / 150")
+    assert "실행 중" in page.inner_text("#job-status")
+    assert len(page.get_attribute("#loss-chart polyline", "points").split()) == 60
+    width = page.eval_on_selector("#job-progress span", "el => el.style.width")
+    assert width == "38%"
+
+    report(app, job_id, 120, first_step=61)  # the worker goes on; the page follows within ~2 s
+    page.wait_for_function("document.querySelector('#job-steps').textContent.startsWith('120 / 150')", timeout=6000)
+    assert len(page.get_attribute("#loss-chart polyline", "points").split()) == 120
+    assert "토큰/초" in page.inner_text("#job-speed") and "초" in page.inner_text("#job-eta")
+    page.wait_for_timeout(800)  # the bar eases to its width
+    page.screenshot(path=str(tmp_path / "training.png"), full_page=True)
