@@ -1,7 +1,8 @@
 """Configuration classes, read from environment variables.
 
 Embedded default: SQLite and the Celery broker live under ``instance/`` and need no server.
-Production: set DATABASE_URL (PostgreSQL) and REDIS_URL (broker and rate-limit storage).
+Production: set DATABASE_URL (PostgreSQL) and REDIS_URL (broker, results and rate-limit
+storage); docker-compose.yml sets every variable read here, and nothing else.
 """
 import os
 from pathlib import Path
@@ -23,9 +24,54 @@ def _optional_int(name: str) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
-def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float) -> dict:
+# --- Task budgets: the time limits and the broker's visibility timeout derive from these ----
+# Training budgets in minutes (a story's retrain; the site's starter pretraining).
+TRAIN_MAX_MINUTES = _float("TRAIN_MAX_MINUTES", 2)
+STARTER_MAX_MINUTES = _float("STARTER_MAX_MINUTES", 10)
+# What a training task does around its budget: load the base, write the version, generate the
+# continuation that follows put_Human_txt.
+TASK_OVERHEAD_SECONDS = _int("TASK_OVERHEAD_SECONDS", 300)
+# generate_candidates: K candidates in one batched call; its soft time limit in seconds.
+GENERATION_TIME_LIMIT = _int("GENERATION_TIME_LIMIT", 300)
+# Between a soft limit (the task fails its job cleanly) and the hard one (the child is killed).
+HARD_LIMIT_GRACE_SECONDS = 60
+
+
+def task_time_limits(train_minutes: float = TRAIN_MAX_MINUTES, starter_minutes: float = STARTER_MAX_MINUTES,
+                     generation_seconds: int = GENERATION_TIME_LIMIT,
+                     overhead_seconds: int = TASK_OVERHEAD_SECONDS) -> dict[str, tuple[int, int]]:
+    """(soft, hard) seconds per task name. A training task gets its budget plus the overhead;
+    the starter pretraining is the longest job any worker may run."""
+    def limits(soft: float) -> tuple[int, int]:
+        return int(soft), int(soft) + HARD_LIMIT_GRACE_SECONDS
+
+    return {
+        "relay.generate_candidates": limits(generation_seconds),
+        "relay.learn_and_continue": limits(train_minutes * 60 + overhead_seconds),
+        "relay.retrain_story": limits(train_minutes * 60 + overhead_seconds),
+        "relay.pretrain_starter": limits(starter_minutes * 60 + overhead_seconds),
+        "relay.count_proposal_sentences": limits(60),
+        "relay.count_novel_sentences": limits(600),  # a 5 MB novel takes about a minute
+        "relay.tick": limits(60),
+    }
+
+
+def visibility_timeout(time_limits: dict[str, tuple[int, int]]) -> int:
+    """Redis redelivers a late-acked message that has not been acknowledged after this many
+    seconds. It must outlast the longest job (its hard limit), or a job still running would be
+    delivered a second time; a message lost with its worker (a machine gone) waits this long."""
+    return max(hard for _soft, hard in time_limits.values()) + HARD_LIMIT_GRACE_SECONDS
+
+
+def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float, *,
+                    time_limits: dict[str, tuple[int, int]] | None = None, key_prefix: str = "",
+                    visibility_seconds: int | None = None) -> dict:
     """Celery settings (one dict, Flask's Celery pattern). Generation and training go to the
-    ``gpu`` queue; the deadline tick to the default queue."""
+    ``gpu`` queue; the deadline tick to the default queue.
+
+    ``key_prefix`` puts every Redis key of the broker and the results under a prefix (several
+    sites, or test runs, on one Redis); ``visibility_seconds`` overrides the derived timeout."""
+    time_limits = time_limits or task_time_limits()
     settings = {
         "task_ignore_result": True,
         "task_default_queue": "celery",
@@ -35,17 +81,39 @@ def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float
             "relay.retrain_story": {"queue": "gpu"},
             "relay.pretrain_starter": {"queue": "gpu"},
         },
-        # One long model job at a time per process; a second one waits in the broker, not in a prefetch buffer.
+        "task_annotations": {
+            name: {"soft_time_limit": soft, "time_limit": hard}
+            for name, (soft, hard) in time_limits.items() if name.startswith("relay.")
+        },
+        # One long model job at a time per process; a second one waits in the broker, not in a
+        # prefetch buffer, where another worker can take it. (The gpu tasks ack late.)
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,  # a broker restart is waited out, not fatal
         "beat_schedule": {
             "round-tick": {"task": "relay.tick", "schedule": tick_seconds},
         },
     }
     if redis_url:
-        settings["broker_url"] = redis_url
-        # Redis redelivers an unacknowledged (acks_late) message after this long.
-        settings["broker_transport_options"] = {"visibility_timeout": 3600}
+        timeout = visibility_seconds or visibility_timeout(time_limits)
+        transport = {
+            "visibility_timeout": timeout,
+            # How often a worker looks for messages whose worker died (kombu's default is every
+            # 100 s); a tenth of the timeout, at most every 10 s.
+            "unacked_restore_interval": max(1, min(10, timeout // 10)),
+            "unacked_restore_throttle": 1,
+            "socket_keepalive": True,
+            "health_check_interval": 10,
+        }
+        if key_prefix:
+            transport["global_keyprefix"] = key_prefix
+        settings.update(
+            broker_url=redis_url,
+            broker_transport_options=transport,
+            result_backend=redis_url,
+            result_backend_transport_options={"global_keyprefix": key_prefix} if key_prefix else {},
+            result_expires=3600,
+        )
     else:
         queue_dir = broker_dir / "queue"
         settings.update(
@@ -63,12 +131,38 @@ def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float
     return settings
 
 
+# --- Web processes (gunicorn.conf.py reads these) and their database pool ------------------
+WEB_CONCURRENCY = _int("WEB_CONCURRENCY", 4)      # gunicorn worker processes
+GUNICORN_THREADS = _int("GUNICORN_THREADS", 4)    # threads per worker process (gthread)
+
+
+def engine_options(database_url: str) -> dict:
+    """SQLAlchemy pool settings for a server database. A gunicorn process serves at most
+    GUNICORN_THREADS requests at once, so that many pooled connections (plus a small overflow
+    for the odd second session) is all it can use: the server sees at most
+    WEB_CONCURRENCY x (DB_POOL_SIZE + DB_MAX_OVERFLOW) connections from the web."""
+    if database_url.startswith("sqlite"):
+        return {}
+    return {
+        "pool_size": _int("DB_POOL_SIZE", GUNICORN_THREADS),
+        "max_overflow": _int("DB_MAX_OVERFLOW", 2),
+        "pool_timeout": _int("DB_POOL_TIMEOUT", 10),
+        # A connection cut by the server, a proxy or a restart is noticed at checkout and
+        # replaced, so the site recovers by itself after the database comes back.
+        "pool_pre_ping": True,
+        "pool_recycle": _int("DB_POOL_RECYCLE", 1800),
+    }
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'relay.sqlite'}"
     )
+    SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Prefix of every Redis key this site writes (broker, results, rate limits).
+    REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "")
     MODEL_NAME = os.environ.get("MODEL_NAME", "starter")
     DATA_DIR = os.environ.get("DATA_DIR", str(INSTANCE_DIR / "data"))
     BROKER_DIR = os.environ.get("BROKER_DIR", str(INSTANCE_DIR / "broker"))
@@ -83,6 +177,10 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
 
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_KEY_PREFIX = REDIS_KEY_PREFIX
+    # A Redis restart must not turn every write into a 500: limits fail open while it is away.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     # X-RateLimit-* headers on every response cost a second storage round trip per request;
     # a refused request still says when to come back (Retry-After, app/api/errors.py).
     RATELIMIT_HEADERS_ENABLED = False
@@ -94,8 +192,14 @@ class Config:
     # A queued or running job with no sign of life for this long is marked failed, so the round
     # can be retried instead of waiting for ever.
     JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", 1800)
+    # A queued job whose send to the broker failed (broker down) is sent again after this long.
+    JOB_RESEND_SECONDS = _int("JOB_RESEND_SECONDS", 30)
     # /healthz wants a worker heartbeat no older than this.
     WORKER_HEARTBEAT_SECONDS = _int("WORKER_HEARTBEAT_SECONDS", 60)
+    # Live round updates (server-sent events over Redis pub/sub): an open stream holds a thread,
+    # so a web process streams to at most this many pages (the others poll), each for this long.
+    SSE_MAX_STREAMS = _int("SSE_MAX_STREAMS", max(1, GUNICORN_THREADS // 2))
+    SSE_STREAM_SECONDS = _int("SSE_STREAM_SECONDS", 300)
     # put_Human_txt: training budget and continuation length.
     LEARN_STEPS = _int("LEARN_STEPS", 30)
     LEARN_SENTENCES = _int("LEARN_SENTENCES", 3)
@@ -103,11 +207,11 @@ class Config:
     # Retrain (admin): wall-clock budget of the training loop. 2 minutes keeps request ->
     # active version under 3 minutes on 2 CPU cores (bench/retrain_bench.py). TRAIN_STEPS, when
     # set, is a step budget instead (tests use a few steps).
-    TRAIN_MAX_MINUTES = _float("TRAIN_MAX_MINUTES", 2.0)
+    TRAIN_MAX_MINUTES = TRAIN_MAX_MINUTES
     TRAIN_STEPS = _optional_int("TRAIN_STEPS")
     # Starter pretrain (admin, MODEL_NAME=starter): time budget, or STARTER_STEPS steps, of
     # StarterConfig STARTER_CONFIG ("default", or "tiny" for tests and demos).
-    STARTER_MAX_MINUTES = _float("STARTER_MAX_MINUTES", 10.0)
+    STARTER_MAX_MINUTES = STARTER_MAX_MINUTES
     STARTER_STEPS = _optional_int("STARTER_STEPS")
     STARTER_CONFIG = os.environ.get("STARTER_CONFIG", "default")
     # A retrained version becomes active by itself unless its loss on the story's held-out
@@ -116,7 +220,11 @@ class Config:
     # Share of the story's latest passages kept out of training to judge a new version.
     HELDOUT_FRACTION = _float("HELDOUT_FRACTION", 0.1)
 
-    CELERY = celery_settings(REDIS_URL, Path(BROKER_DIR), ROUND_TICK_SECONDS)
+    CELERY = celery_settings(
+        REDIS_URL, Path(BROKER_DIR), ROUND_TICK_SECONDS, key_prefix=REDIS_KEY_PREFIX,
+        # Tests set a short one to see a dead worker's job come back; production derives it.
+        visibility_seconds=_int("BROKER_VISIBILITY_TIMEOUT", 0) or None,
+    )
 
 
 class ProductionConfig(Config):

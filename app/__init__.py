@@ -1,7 +1,7 @@
 """릴레이 소설: the web site. ``create_app()`` wires things up and does nothing else."""
 from pathlib import Path
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 
 from app.extensions import celery_init_app, csrf, db, is_api_request, limiter, login, migrate
 from app.fields import use_korean_messages

@@ -1,4 +1,6 @@
-"""GET /healthz: 200 once the database answers and a worker has shown a recent heartbeat."""
+"""GET /healthz: 200 once the database answers and a worker has shown a recent heartbeat.
+GET /livez: 200 while this web process serves and reaches the database (the container health
+check of a web process, which should not turn unhealthy because a worker is away)."""
 import os
 import socket
 from datetime import timedelta
@@ -26,6 +28,21 @@ def healthz():
             "worker": "ok" if worker_ok else "no recent heartbeat",
             "worker_last_seen": last_beat.isoformat() + "Z" if last_beat else None}
     return jsonify(body), 200 if worker_ok else 503
+
+
+@bp.route("/livez")
+def livez():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as e:
+        return jsonify({"status": "unavailable", "database": f"error: {type(e).__name__}"}), 503
+    return jsonify({"status": "ok", "database": "ok"}), 200
+
+
+def last_heartbeat_age() -> float | None:
+    """Seconds since the newest worker heartbeat (the tick writes one every ROUND_TICK_SECONDS)."""
+    last_beat = db.session.scalar(select(func.max(WorkerHeartbeat.updated_at)))
+    return None if last_beat is None else (utcnow() - last_beat).total_seconds()
 
 
 def beat(name: str | None = None) -> None:

@@ -18,9 +18,6 @@ def corpus_dir() -> Path:
     raise SystemExit("corpus not found: set RELAY_CORPUS_DIR to the folder holding novels/")
 
 
-    return {Path(t.name): t.text for t in read_texts([folder])}
-
-
 def load_split(data: str | None, heldout: str | None) -> tuple[list[str], list[str]]:
     """Training texts and held-out texts; a held-out text is never also trained on."""
     from model_server.data import read_texts

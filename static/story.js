@@ -1,5 +1,7 @@
 // The story page: polls the round about once a second (ETag, so an idle round costs a 304),
 // patches the panel in place (no flicker, half-typed input kept) and appends new passages.
+// Where the server streams round changes (EventSource on /events, Redis in production) a
+// change is fetched at once and polling slows down; polling stays as the fallback.
 (function () {
   "use strict";
   const storyEl = document.getElementById("story");
@@ -23,6 +25,7 @@
   let clockOffset = 0;
   let pollTimer = null;
   let failures = 0;
+  let live = false;  // an event stream is open: phase changes arrive at once
 
   function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
   function show(el, visible) { if (el.hidden === visible) el.hidden = !visible; }
@@ -163,8 +166,9 @@
     } catch (e) {
       failures += 1;
     }
-    // Back off while the server is unreachable; otherwise about once a second.
-    pollTimer = setTimeout(poll, failures ? Math.min(10000, 1000 * 2 ** failures) : 1000);
+    // Back off while the server is unreachable; otherwise about once a second (every 3 s while
+    // a stream is open: it announces phase changes, polling still brings the vote counts).
+    pollTimer = setTimeout(poll, failures ? Math.min(10000, 1000 * 2 ** failures) : live ? 3000 : 1000);
   }
 
   async function castVote(stage, id) {
@@ -230,8 +234,18 @@
     }
   });
 
+  function listen() {
+    if (!window.EventSource) return;
+    const source = new EventSource(api("/events"));
+    source.onopen = () => { live = true; };
+    source.addEventListener("round", () => poll());
+    // A 204 (no stream here) closes the source for good; a dropped stream reconnects by itself.
+    source.onerror = () => { live = false; };
+  }
+
   clockOffset = Date.parse(state.now) - Date.now();
   render();
   setInterval(renderCountdown, 1000);
   pollTimer = setTimeout(poll, 1000);
+  listen();
 })();

@@ -28,11 +28,11 @@ def story_context(story_id: int) -> str:
     return context[-limit:]
 
 
-def run_generation(round_id: int, celery_id: str | None) -> str:
+def run_generation(round_id: int, celery_id: str | None, worker: str | None = None) -> str:
     round_ = db.session.get(Round, round_id)
     if round_ is None or round_.phase != "generating" or round_.job_id is None:
         return "nothing to do"  # a redelivery for a round that has moved on
-    job = jobs.claim(round_.job_id, celery_id)
+    job = jobs.claim(round_.job_id, celery_id, worker)
     if job is None:
         return "already done"
     base = training.resolve_base()
@@ -50,8 +50,9 @@ def run_generation(round_id: int, celery_id: str | None) -> str:
     # whole life, and a generation takes seconds); only plain values are used until it is done.
     db.session.commit()
     try:
-        texts = models.model_host(base).generate(adapter_dir, context, params["keyword"], params["sentences"],
-                                                 params["k"], seed=params["seed"])
+        host = models.model_host(base)
+        texts = host.generate(adapter_dir, context, params["keyword"], params["sentences"],
+                              params["k"], seed=params["seed"])
     except Exception as e:  # GenerationError and anything else: the job fails, the round can be retried
         log.exception("generation for round %s failed", round_id)
         machine.generation_failed(job_id, _reason(e))
@@ -59,7 +60,8 @@ def run_generation(round_id: int, celery_id: str | None) -> str:
     if not texts:
         machine.generation_failed(job_id, "모델이 후보를 하나도 쓰지 못했습니다.")
         return "failed"
-    machine.finish_generation(job_id, texts, db.session.get(ModelVersion, version_id), params)
+    machine.finish_generation(job_id, texts, db.session.get(ModelVersion, version_id), params,
+                              metrics={"host": models.host_stats()})
     return "done"
 
 

@@ -1,7 +1,6 @@
 """learn_and_continue (put_Human_txt): fine-tune the story's adapter on one human passage,
 record and activate the new version, then append the AI's continuation tagged with it."""
 import logging
-import shutil
 import time
 
 from flask import current_app
@@ -17,13 +16,14 @@ from app.training.models import ModelVersion
 from app.training import services as training
 from worker.generation import story_context
 from worker import models
+from worker.folders import remove_leftovers
 from worker.models import generation_seed
 
 log = logging.getLogger(__name__)
 
 
-def run_learning(job_id: int, celery_id: str | None) -> str:
-    job = jobs.claim(job_id, celery_id)
+def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) -> str:
+    job = jobs.claim(job_id, celery_id, worker)
     if job is None:
         return "already done"
     if db.session.scalar(select(Passage.hidden).where(Passage.id == job.params["passage_id"])):
@@ -47,11 +47,11 @@ def run_learning(job_id: int, celery_id: str | None) -> str:
     passage_text, passage_name = passage.text, f"story-{story_id}-passage-{passage_id}"
     db.session.commit()
     out_dir = training.models_dir() / str(story_id) / f"job-{job_id}"
-    if out_dir.exists():  # left by an earlier delivery that died before recording it
-        shutil.rmtree(out_dir)
+    remove_leftovers(out_dir)
 
     try:
-        adapter_dir, metrics = _train(job_id, steps, base, passage_text, passage_name, from_adapter, out_dir)
+        adapter_dir, metrics = _train(job_id, steps, base, passage_text, passage_name, from_adapter, out_dir,
+                                      worker)
         context = story_context(story_id)
         db.session.commit()
         texts = models.model_host(base).generate(str(adapter_dir), context, None, sentences, 1,
@@ -70,10 +70,11 @@ def run_learning(job_id: int, celery_id: str | None) -> str:
     return _record(job_id, story_id, base, parent_id, adapter_dir, metrics, passage_id, texts[0])
 
 
-def _train(job_id: int, steps: int, base: str, text: str, name: str, from_adapter: str | None, out_dir):
+def _train(job_id: int, steps: int, base: str, text: str, name: str, from_adapter: str | None, out_dir,
+           worker: str | None = None):
     from model_server.training import TrainSettings, TrainingText as ModelTrainingText, train
 
-    metrics: dict = {}
+    metrics: dict = {"worker": worker} if worker else {}
     last_report = [0.0]
     last_check = [0.0, False]
 

@@ -7,17 +7,29 @@ from sqlalchemy import select
 from app.extensions import db
 from app.training.models import ModelVersion
 
+import os
+
 _host = None
+_base_loads = 0
 
 
 def model_host(base: str):
     """The process's ModelHost for ``base`` (loads the base once; adapters switch per call)."""
-    global _host
+    global _host, _base_loads
     if _host is None or _host.base != base:
         from model_server.host import ModelHost
 
         _host = ModelHost(base)
+        _base_loads += 1
     return _host
+
+
+def host_stats() -> dict:
+    """What this process's host has loaded so far, kept in each generation job's metrics: one
+    base load per process while adapters switch per story is the point of the host."""
+    return {"pid": os.getpid(), "base_loads": _base_loads,
+            "adapter_loads": _host.adapter_loads if _host is not None else 0,
+            "adapters_cached": len(_host.adapters) if _host is not None else 0}
 
 
 def base_version(base: str) -> ModelVersion:

@@ -22,6 +22,7 @@ from app.stories.models import Story, TrainingText
 from app.training import services as training
 from app.training.material import HUMAN_WEIGHT, RetrainMaterial, activation_decision, retrain_material
 from app.training.models import ModelVersion
+from worker.folders import remove_leftovers
 from worker.reporting import JobReporter
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,6 @@ def warm_up(module: str) -> None:
     import importlib
 
     importlib.import_module(module)
-
-
-def remove_leftovers(target: Path, only_partial: bool = False) -> None:
-    """What an earlier delivery of this job left when it died: the half-written ``.tmp-*``
-    folder of atomic_dir and (unless ``only_partial``) a version it wrote but never recorded."""
-    for partial in target.parent.glob(f".tmp-{target.name}-*"):
-        shutil.rmtree(partial, ignore_errors=True)
-    if not only_partial and target.exists():
-        shutil.rmtree(target)
 
 
 def finite(metrics: dict) -> dict:

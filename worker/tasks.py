@@ -10,7 +10,7 @@ def generate_candidates(self, round_id: int) -> None:
     from worker.generation import run_generation
 
     try:
-        run_generation(round_id, self.request.id)
+        run_generation(round_id, self.request.id, self.request.hostname)
     finally:
         db.session.remove()
 
@@ -21,7 +21,7 @@ def learn_and_continue(self, job_id: int) -> None:
     from worker.learning import run_learning
 
     try:
-        run_learning(job_id, self.request.id)
+        run_learning(job_id, self.request.id, self.request.hostname)
     finally:
         db.session.remove()
 

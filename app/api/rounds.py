@@ -1,13 +1,14 @@
 import hashlib
 import json
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask_restful import Resource
 
-from app.api import api, json_body
+from app.api import api, bp, json_body
 from app.api.auth import caller, login_required
 from app.api.limits import rate_limit
-from app.rounds import services
+from app.rounds import events, services
+from app.stories.services import get_story
 from app.rounds.schemas import ProposalInSchema, ProposalOutSchema, RoundSchema, VoteInSchema, VoteOutSchema
 
 # Schemas are stateless once built; the hot paths (votes, polling) reuse one instance each.
@@ -65,3 +66,15 @@ api.add_resource(CurrentRound, "/stories/<int:story_id>/round")
 api.add_resource(Proposals, "/stories/<int:story_id>/round/proposals")
 api.add_resource(Votes, "/stories/<int:story_id>/round/votes")
 api.add_resource(Advance, "/stories/<int:story_id>/round/advance")
+
+
+@bp.route("/stories/<int:story_id>/events")
+def round_events(story_id: int):
+    """Server-sent events: ``round`` whenever the story's round changes (then GET the round).
+    204 when this server cannot stream (no Redis, or its streams are all taken): poll instead."""
+    get_story(story_id)  # 404 for an unknown story
+    stream = events.open_stream(story_id)
+    if stream is None:
+        return Response(status=204)
+    return Response(stream, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

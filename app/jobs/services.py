@@ -27,12 +27,16 @@ MAX_POINTS = 500
 
 
 def dispatch(job: Job) -> None:
-    """Send a committed job to its Celery task; a broker failure leaves it for the tick."""
+    """Send a committed job to its Celery task; a broker failure leaves it for the tick.
+
+    ``ignore_result``: the job row is the result. Without it send_task subscribes to the Redis
+    result backend for every call, and while Redis is away that retries for about 20 s and
+    then leaves the backend broken until the process restarts."""
     celery = current_app.extensions["celery"]
     # generate_candidates takes its round (the round knows its current job); the others the job.
     task_args = [job.round_id] if job.kind == "generate" else [job.id]
     try:
-        result = celery.send_task(TASK_FOR_KIND[job.kind], args=task_args)
+        result = celery.send_task(TASK_FOR_KIND[job.kind], args=task_args, ignore_result=True)
     except Exception:  # the broker is down: the tick re-sends queued jobs without a celery id
         log.exception("could not send job %s to the broker", job.id)
         return
@@ -43,14 +47,15 @@ def dispatch(job: Job) -> None:
 def send_light_task(name: str, *args) -> None:
     """A small task without a job row (the default queue); losing one costs only a detail."""
     try:
-        current_app.extensions["celery"].send_task(name, args=list(args))
+        current_app.extensions["celery"].send_task(name, args=list(args), ignore_result=True)
     except Exception:
         log.exception("could not send %s%s to the broker", name, args)
 
 
-def claim(job_id: int, celery_id: str | None) -> Job | None:
+def claim(job_id: int, celery_id: str | None, worker: str | None = None) -> Job | None:
     """Mark a job running for this delivery; None when it is already finished (a redelivery
-    after success or failure has nothing to do)."""
+    after success or failure has nothing to do). ``worker``: the Celery node that took it,
+    kept in the job's metrics (which machine ran what, after a redelivery too)."""
     claimed = db.session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status.in_(("queued", "waiting", "running")))
@@ -58,7 +63,13 @@ def claim(job_id: int, celery_id: str | None) -> Job | None:
                 celery_id=celery_id)
     ).rowcount
     db.session.commit()
-    return db.session.get(Job, job_id) if claimed else None
+    if not claimed:
+        return None
+    job = db.session.get(Job, job_id)
+    if worker:
+        job.metrics = {**(job.metrics or {}), "worker": worker}
+        db.session.commit()
+    return job
 
 
 def report_progress(job_id: int, progress: float, metrics: dict | None = None) -> None:
@@ -105,8 +116,9 @@ def stale_jobs(now: datetime) -> list[int]:
     ))
 
 
-def unsent_jobs(now: datetime, grace_seconds: int = 30) -> list[Job]:
-    """Queued jobs whose send to the broker failed (no celery id) a while ago."""
+def unsent_jobs(now: datetime) -> list[Job]:
+    """Queued jobs whose send to the broker failed (no celery id) JOB_RESEND_SECONDS ago."""
+    grace_seconds = current_app.config.get("JOB_RESEND_SECONDS", 30)
     return list(db.session.scalars(
         select(Job).where(Job.status == "queued", Job.celery_id.is_(None),
                           Job.created_at < now - timedelta(seconds=grace_seconds))

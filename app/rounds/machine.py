@@ -18,6 +18,7 @@ from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import Job
+from app.rounds import events
 from app.rounds.models import Candidate, Proposal, Round, Vote
 from app.stories.models import Passage, Story, TrainingText
 from app.training.models import ModelVersion
@@ -142,6 +143,7 @@ def advance(story_id: int, *, by_deadline: bool = False, now: datetime | None = 
             _close_and_open_next(story, round_, now)
         else:
             raise Conflict("이미 끝난 라운드입니다.", code="round_closed")
+    events.publish(story_id, change="advanced")
     if dispatch is not None:
         jobs.dispatch(dispatch)
     return round_
@@ -169,7 +171,8 @@ def _new_generation_job(story: Story, round_: Round, proposal: Proposal) -> Job:
     return job
 
 
-def finish_generation(job_id: int, texts: list[str], model_version: ModelVersion, params: dict) -> bool:
+def finish_generation(job_id: int, texts: list[str], model_version: ModelVersion, params: dict,
+                      metrics: dict | None = None) -> bool:
     """The worker's K candidates arrive: store them and open ``choosing``. False (and nothing
     written) when the round has moved on or another delivery of the job got there first."""
     with transaction():
@@ -180,7 +183,9 @@ def finish_generation(job_id: int, texts: list[str], model_version: ModelVersion
         for text in texts:
             db.session.add(Candidate(round_id=round_.id, text=text, model_version_id=model_version.id, params=params))
         _enter(round_, "choosing", utcnow())
-        jobs.mark_succeeded(job, metrics={"candidates": len(texts)})
+        jobs.mark_succeeded(job, metrics={**(metrics or {}), "candidates": len(texts)})
+        story_id = story.id
+    events.publish(story_id, change="candidates")
     return True
 
 
@@ -192,6 +197,8 @@ def generation_blocked(job_id: int, notice: str = NO_MODEL_NOTICE) -> None:
         jobs.mark_waiting(job, notice)
         if round_.job_id == job.id and round_.phase == "generating":
             round_.notice = notice
+        story_id = job.story_id
+    events.publish(story_id, change="waiting")
 
 
 def generation_failed(job_id: int, reason: str) -> None:
@@ -201,3 +208,5 @@ def generation_failed(job_id: int, reason: str) -> None:
         jobs.mark_failed(job, reason)
         if round_.job_id == job.id and round_.phase == "generating":
             round_.notice = f"AI 후보 작성에 실패했습니다: {reason} — 이야기 주인이 다시 시도할 수 있습니다."
+        story_id = job.story_id
+    events.publish(story_id, change="failed")

@@ -110,3 +110,8 @@ def test_a_database_that_does_not_answer_is_a_503_not_a_crash(make_story, anonym
     assert response.status_code == 503 and response.json["error"]["code"] == "unavailable"
     page = anonymous.client.get(f"/stories/{story['id']}")
     assert page.status_code == 503 and "잠시 후 다시 시도해 주세요" in page.get_data(as_text=True)
+
+
+def test_without_redis_the_event_stream_tells_the_page_to_poll(client, make_story):
+    _owner, story = make_story()
+    assert client.get(f"/api/v1/stories/{story['id']}/events").status_code == 204

@@ -165,7 +165,7 @@ def test_a_job_the_broker_never_got_is_sent_again(story_in_phase, db, app):
 def fake_training(monkeypatch, tmp_path):
     trained = []
 
-    def train(job_id, steps, base, text, name, from_adapter, out_dir):
+    def train(job_id, steps, base, text, name, from_adapter, out_dir, worker=None):
         out_dir.mkdir(parents=True)
         (out_dir / "version.json").write_text("{}")
         trained.append({"text": text, "from_adapter": from_adapter, "out_dir": out_dir, "steps": steps})

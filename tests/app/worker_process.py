@@ -21,10 +21,14 @@ def worker_env(app, **extra) -> dict:
     return env
 
 
-def start_worker(app, log_path: Path, queues: str = "celery,gpu", beat: bool = False, **extra) -> subprocess.Popen:
+def start_worker(app, log_path: Path, queues: str = "celery,gpu", beat: bool = False, name: str | None = None,
+                 **extra) -> subprocess.Popen:
+    """``name``: the Celery node name (``-n``), needed when several workers run side by side."""
     command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", queues,
                "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
                "--loglevel", "info"]
+    if name:
+        command += ["-n", name]
     if beat:
         command += ["--beat", "--schedule", str(log_path.parent / "beat-schedule")]
     log = open(log_path, "wb")

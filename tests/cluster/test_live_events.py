@@ -1,0 +1,42 @@
+"""Server-sent events of round changes, over the real Redis pub/sub."""
+import http.client
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = [pytest.mark.redis]
+
+
+def open_events(base: str, story_id: int):
+    url = urlsplit(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=20)
+    conn.request("GET", f"/api/v1/stories/{story_id}/events", headers={"Accept": "text/event-stream"})
+    return conn, conn.getresponse()
+
+
+def test_a_phase_change_reaches_an_open_event_stream(app, live_server, make_story, users):
+    owner, story = make_story()
+    conn, response = open_events(live_server, story["id"])
+    try:
+        assert response.status == 200 and response.headers["Content-Type"].startswith("text/event-stream")
+        assert response.readline() == b"retry: 3000\n"  # subscribed: the stream has begun
+        assert users.make("p1").post(f"/api/v1/stories/{story['id']}/round/proposals",
+                                     {"keyword": "비", "sentences": 1}).status_code == 201
+        assert owner.post(f"/api/v1/stories/{story['id']}/round/advance").json["phase"] == "voting"
+        lines = []
+        while not lines or not lines[-1].startswith(b"data:"):
+            lines.append(response.readline().strip())
+        assert b"event: round" in lines and f'"story_id": {story["id"]}'.encode() in lines[-1]
+    finally:
+        conn.close()
+
+
+def test_without_a_free_stream_the_page_is_told_to_poll(app, live_server, make_story):
+    _owner, story = make_story()
+    app.config["SSE_MAX_STREAMS"] = 0
+    conn, response = open_events(live_server, story["id"])
+    assert response.status == 204  # EventSource gives up; the page keeps polling
+    conn.close()
+    conn, response = open_events(live_server, 999999)
+    assert response.status == 404
+    conn.close()

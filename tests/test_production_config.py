@@ -1,0 +1,47 @@
+"""config.py's production settings: limits and the visibility timeout derive from the budgets."""
+from pathlib import Path
+
+from config import celery_settings, engine_options, task_time_limits, visibility_timeout
+
+
+def test_the_visibility_timeout_outlasts_the_longest_job_and_follows_the_budgets():
+    limits = task_time_limits()
+    settings = celery_settings("redis://127.0.0.1:6379/0", Path("/tmp"), 5)
+    timeout = settings["broker_transport_options"]["visibility_timeout"]
+    assert timeout > max(hard for _soft, hard in limits.values())
+    assert timeout > limits["starter"][1] > limits["relay.learn_and_continue"][1]
+    longer = task_time_limits(train_minutes=120)
+    assert visibility_timeout(longer) > 120 * 60  # a bigger budget moves it, no magic number
+    soft, hard = limits["relay.generate_candidates"]
+    assert soft < hard < limits["relay.learn_and_continue"][0]  # generation is the short one
+
+
+def test_gpu_tasks_ack_late_one_at_a_time_with_time_limits(tmp_path):
+    from app import create_app
+
+    app = create_app({"CELERY": celery_settings("redis://127.0.0.1:6379/0", tmp_path, 5)})
+    celery = app.extensions["celery"]
+    import worker.tasks  # noqa: F401
+
+    assert celery.conf.worker_prefetch_multiplier == 1 and celery.conf.result_backend.startswith("redis://")
+    for name in ("relay.generate_candidates", "relay.learn_and_continue"):
+        task = celery.tasks[name]
+        assert task.acks_late and task.reject_on_worker_lost
+        assert celery.amqp.router.route({}, name)["queue"].name == "gpu"
+        soft, hard = task_time_limits()[name]
+        assert (task.soft_time_limit, task.time_limit) == (soft, hard)
+
+
+def test_a_web_process_pools_one_connection_per_thread():
+    from config import GUNICORN_THREADS
+
+    assert engine_options("sqlite:///x.db") == {}
+    options = engine_options("postgresql+psycopg://u@h/db")
+    assert options["pool_size"] == GUNICORN_THREADS and options["pool_pre_ping"]
+    assert options["pool_recycle"] > 0 and options["max_overflow"] >= 0
+
+
+def test_a_job_lost_with_its_machine_is_redelivered_before_the_stale_sweep_fails_it():
+    from config import Config
+
+    assert Config.JOB_STALE_SECONDS > visibility_timeout(task_time_limits())
