@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) -> str:
-    job = jobs.claim(job_id, celery_id, worker)
+    job, base = training.claim_with_base(job_id, celery_id, worker)
     if job is None:
         return "already done"
     if db.session.scalar(select(Passage.hidden).where(Passage.id == job.params["passage_id"])):
@@ -31,10 +31,7 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
         jobs.mark_failed(job, "관리자가 숨긴 글이라 학습하지 않았습니다.")
         db.session.commit()
         return "failed"
-    base = training.resolve_base()
     if base is None:
-        jobs.mark_waiting(job, machine.NO_MODEL_NOTICE)
-        db.session.commit()
         return "waiting for a base model"
     story = db.session.get(Story, job.story_id)
     passage = db.session.get(Passage, job.params["passage_id"])

@@ -17,7 +17,6 @@ from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import Job
 from app.novels.models import Novel
-from app.rounds import machine
 from app.stories.models import Story, TrainingText
 from app.training import services as training
 from app.training.material import HUMAN_WEIGHT, RetrainMaterial, activation_decision, retrain_material
@@ -44,14 +43,11 @@ def finite(metrics: dict) -> dict:
 
 # ---------------------------------------------------------------- retrain a story's adapter
 
-def run_retrain(job_id: int, celery_id: str | None) -> str:
-    job = jobs.claim(job_id, celery_id)
+def run_retrain(job_id: int, celery_id: str | None, worker: str | None = None) -> str:
+    job, base = training.claim_with_base(job_id, celery_id, worker)
     if job is None:
         return "already done"
-    base = training.resolve_base()
     if base is None:
-        jobs.mark_waiting(job, machine.NO_MODEL_NOTICE)
-        db.session.commit()
         return "waiting for a base model"
     story = db.session.get(Story, job.story_id)
     active = story.active_model_version
@@ -149,10 +145,10 @@ def _not_trained(job_id: int, error: Exception) -> str:
 
 # ---------------------------------------------------------------- pretrain the starter base
 
-def run_pretrain(job_id: int, celery_id: str | None) -> str:
+def run_pretrain(job_id: int, celery_id: str | None, worker: str | None = None) -> str:
     from model_server.paths import starter_dir
 
-    job = jobs.claim(job_id, celery_id)
+    job = jobs.claim(job_id, celery_id, worker)
     if job is None:
         return "already done"
     params = dict(job.params)

@@ -33,7 +33,7 @@ def retrain_story(self, job_id: int) -> None:
 
     try:
         warm_up("model_server.training")
-        run_retrain(job_id, self.request.id)
+        run_retrain(job_id, self.request.id, self.request.hostname)
     finally:
         db.session.remove()
 
@@ -45,7 +45,7 @@ def pretrain_starter(self, job_id: int) -> None:
 
     try:
         warm_up("model_server.starter")
-        run_pretrain(job_id, self.request.id)
+        run_pretrain(job_id, self.request.id, self.request.hostname)
     finally:
         db.session.remove()
 

@@ -177,3 +177,19 @@ def activate_version(story_id: int, version_id: int, user) -> ModelVersion:
         story.active_model_version_id = version.id
         version.held_for_admin = False
     return version
+
+
+def claim_with_base(job_id: int, celery_id: str | None, worker: str | None) -> tuple[Job | None, str | None]:
+    """A training job claimed for this delivery, and the base it trains on. ``(None, None)``:
+    nothing to do (a redelivery of a finished job); ``(job, None)``: no base model yet, so
+    the job now waits for one (the tick re-queues it once an admin has trained the starter)."""
+    job = jobs.claim(job_id, celery_id, worker)
+    if job is None:
+        return None, None
+    base = resolve_base()
+    if base is None:
+        from app.rounds.machine import NO_MODEL_NOTICE
+
+        jobs.mark_waiting(job, NO_MODEL_NOTICE)
+        db.session.commit()
+    return job, base
