@@ -9,7 +9,7 @@ def test_the_visibility_timeout_outlasts_the_longest_job_and_follows_the_budgets
     settings = celery_settings("redis://127.0.0.1:6379/0", Path("/tmp"), 5)
     timeout = settings["broker_transport_options"]["visibility_timeout"]
     assert timeout > max(hard for _soft, hard in limits.values())
-    assert timeout > limits["starter"][1] > limits["relay.learn_and_continue"][1]
+    assert timeout > limits["relay.pretrain_starter"][1] > limits["relay.retrain_story"][1]
     longer = task_time_limits(train_minutes=120)
     assert visibility_timeout(longer) > 120 * 60  # a bigger budget moves it, no magic number
     soft, hard = limits["relay.generate_candidates"]
@@ -24,7 +24,7 @@ def test_gpu_tasks_ack_late_one_at_a_time_with_time_limits(tmp_path):
     import worker.tasks  # noqa: F401
 
     assert celery.conf.worker_prefetch_multiplier == 1 and celery.conf.result_backend.startswith("redis://")
-    for name in ("relay.generate_candidates", "relay.learn_and_continue"):
+    for name in ("relay.generate_candidates", "relay.learn_and_continue", "relay.retrain_story", "relay.pretrain_starter"):
         task = celery.tasks[name]
         assert task.acks_late and task.reject_on_worker_lost
         assert celery.amqp.router.route({}, name)["queue"].name == "gpu"
