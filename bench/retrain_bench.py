@@ -9,12 +9,9 @@ page does). Without --base it first pretrains a starter base (default StarterCon
 corpus novels for --pretrain-minutes, and says so. Figures only; nothing is asserted.
 """
 import argparse
-import hashlib
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.app.worker_process import start_worker, stop_worker  # noqa: E402  (the tests' real worker process)
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "novels"
 if not CORPUS.is_dir():
@@ -84,14 +83,12 @@ def seed(app, novel_path: Path) -> tuple[str, int]:
     from app.accounts import services as accounts
     from app.database import transaction
     from app.extensions import db
-    from app.novels.models import Novel, TrainingVote
+    from app.novels import services as novels
     from app.rounds import machine
     from app.stories import services as stories
     from app.stories.models import Story
-    from model_server.text import clean
 
     raw = novel_path.read_bytes()
-    decoded = clean(raw)
     with app.app_context():
         admin = accounts.sign_up("admin", "password123", role="admin")
         token = accounts.issue_token(admin)
@@ -100,27 +97,11 @@ def seed(app, novel_path: Path) -> tuple[str, int]:
             story = db.session.get(Story, story.id)
             for text in STORY[1:]:
                 machine.append_passage(story, text, author=admin)
-        novel = Novel(uploader_id=admin.id, title=novel_path.stem, author="작자 미상", licence="corpus",
-                      original_filename=novel_path.name, sha256=hashlib.sha256(decoded.text.encode()).hexdigest(),
-                      encoding=decoded.encoding, size_bytes=len(raw), chars=len(decoded.text), dialogue_share=0.0,
-                      text=decoded.text)
-        db.session.add(novel)
-        db.session.flush()
-        db.session.add(TrainingVote(story_id=story.id, novel_id=novel.id, user_id=admin.id))
-        db.session.commit()
+        novel = novels.upload_novel(admin, raw, novel_path.name, novel_path.stem, "작자 미상", "corpus")
+        novels.set_training_vote(story.id, novel.id, admin, True)
         print(f"site: story {story.id} with {len(STORY)} passages, novel {novel_path.name} "
-              f"({len(raw):,} bytes, {len(decoded.text):,} characters) in its training set", flush=True)
+              f"({len(raw):,} bytes, {novel.chars:,} characters) in its training set", flush=True)
         return token, story.id
-
-
-def start_worker(app, log_path: Path) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], BROKER_DIR=app.config["BROKER_DIR"],
-               DATA_DIR=app.config["DATA_DIR"], MODEL_NAME="starter", SECRET_KEY="bench", PYTHONPATH=str(ROOT))
-    env.pop("REDIS_URL", None)
-    command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", "celery,gpu",
-               "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "info"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
 
 
 def wait_for_worker(app, timeout: float = 180) -> None:
@@ -174,15 +155,7 @@ def main() -> None:
         versions = client.get(f"/api/v1/stories/{story_id}/models", headers=headers).json["items"]
         finished = time.monotonic()
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(worker.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        stop_worker(worker, grace=5)
     if job["status"] != "succeeded":
         print(f"job {job_id} {job['status']}: {job.get('error')}\n--- worker log ---\n"
               f"{log.read_text(errors='replace')[-3000:]}")
