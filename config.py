@@ -148,8 +148,9 @@ def engine_options(database_url: str) -> dict:
         "max_overflow": _int("DB_MAX_OVERFLOW", 2),
         "pool_timeout": _int("DB_POOL_TIMEOUT", 10),
         # A connection cut by the server, a proxy or a restart is noticed at checkout and
-        # replaced, so the site recovers by itself after the database comes back.
-        "pool_pre_ping": True,
+        # replaced, so the site recovers by itself after the database comes back. That check
+        # looks at the socket (app.database), not pool_pre_ping's round trip per request.
+        "pool_pre_ping": False,
         "pool_recycle": _int("DB_POOL_RECYCLE", 1800),
     }
 

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.accounts.models import ApiToken, User
+from app.database import autocommit_connection
 from app.errors import Conflict, Forbidden, Unauthorized
 from app.extensions import db
 
@@ -72,7 +73,8 @@ _TOKEN_QUERY = (
 
 
 def user_for_token(token: str) -> Caller | None:
-    row = db.session.connection().execute(_TOKEN_QUERY, {"token_hash": hash_token(token)}).first()
+    with autocommit_connection() as connection:
+        row = connection.execute(_TOKEN_QUERY, {"token_hash": hash_token(token)}).first()
     return Caller(*row) if row else None
 
 

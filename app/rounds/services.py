@@ -7,7 +7,7 @@ from sqlalchemy import DateTime, Integer, bindparam, func, literal_column, null,
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.accounts.models import User
-from app.database import transaction, utcnow
+from app.database import autocommit_connection, transaction, utcnow
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.jobs import services as jobs
@@ -71,10 +71,10 @@ def vote(story_id: int, user: User, proposal_id: int | None = None, candidate_id
     stage = "proposal" if proposal_id is not None else "candidate"
     target_id = proposal_id if stage == "proposal" else candidate_id
     with transaction():
-        connection = db.session.connection()
-        statement = _vote_statement(connection.dialect.name, stage)
-        row = connection.execute(statement, {"story_id": story_id, "user_id": user.id, "target_id": target_id,
-                                             "now": utcnow()}).first()
+        with autocommit_connection() as connection:
+            statement = _vote_statement(connection.dialect.name, stage)
+            row = connection.execute(statement, {"story_id": story_id, "user_id": user.id, "target_id": target_id,
+                                                 "now": utcnow()}).first()
         if row is None:
             _explain_refused_vote(story_id, stage, target_id)
     return {"round_id": row.round_id, "stage": stage, "proposal_id": proposal_id, "candidate_id": candidate_id}

@@ -166,7 +166,7 @@ def test_a_dropped_database_connection_answers_503_then_recovers_by_itself(datab
     proxy = CuttableProxy()
     url = database_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
     assert url != database_url
-    # The production pool settings (pool_pre_ping: a dead pooled connection is replaced at checkout).
+    # The production pool settings: a dead pooled connection is replaced at checkout (app.database).
     app = create_app(site_config(tmp_path, url, SQLALCHEMY_ENGINE_OPTIONS=engine_options(url)))
     client = app.test_client()
     try:
@@ -191,7 +191,7 @@ def test_a_dropped_database_connection_answers_503_then_recovers_by_itself(datab
         assert client.post("/api/v1/auth/signup", json={"username": "back", "password": "password123"}).status_code == 201
 
         # Cut while idle (a database restart between two requests): the pooled connections are
-        # dead but nobody has noticed; pool_pre_ping replaces them, so no one sees an error.
+        # dead but nobody has noticed; the checkout replaces them, so no one sees an error.
         proxy.cut()
         proxy.restore()
         assert client.get("/api/v1/stories").status_code == 200
