@@ -40,13 +40,16 @@ TEXT_REFUSALS = {
 }
 
 
-def megabytes(size: int) -> str:
+def file_size(size: int) -> str:
+    """A size as people read it: KB below a megabyte (a 50 KB limit is not "0MB"), else MB."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))}KB"
     return f"{size / (1024 * 1024):.1f}MB".replace(".0MB", "MB")
 
 
 def too_large() -> TooLarge:
     limit = current_app.config["NOVEL_MAX_BYTES"]
-    return TooLarge(f"파일이 너무 큽니다. {megabytes(limit)}까지 올릴 수 있습니다.", code="file_too_large")
+    return TooLarge(f"파일이 너무 큽니다. {file_size(limit)}까지 올릴 수 있습니다.", code="file_too_large")
 
 
 def display_filename(filename: str | None) -> str:

@@ -7,7 +7,7 @@ from app.errors import AppError, first_validation_message
 from app.extensions import csrf, limiter
 from app.novels import services
 from app.novels.schemas import NovelUploadSchema
-from app.novels.services import DuplicateNovel, megabytes
+from app.novels.services import DuplicateNovel, file_size
 from app.novels.uploads import accepts_upload, uploaded_file
 
 bp = Blueprint("novels", __name__)
@@ -21,9 +21,7 @@ def encoding_name(encoding: str) -> str:
     return ENCODING_NAMES.get(encoding, encoding.upper())
 
 
-@bp.app_template_filter("filesize")
-def filesize(size: int) -> str:
-    return f"{size / 1024:.0f}KB" if size < 1024 * 1024 else megabytes(size)
+bp.add_app_template_filter(file_size, "filesize")
 
 
 def viewer():
@@ -48,7 +46,7 @@ def show(novel_id: int):
 def upload():
     """The page works with a plain form; static/novels.js turns it into drag and drop that
     posts to the API and shows the result in place."""
-    limit = megabytes(current_app.config["NOVEL_MAX_BYTES"])
+    limit = file_size(current_app.config["NOVEL_MAX_BYTES"])
     if request.method == "GET":
         return render_template("novels/upload.html", limit=limit, form={})
     csrf.protect()  # exempted from the app-wide check, which would read the body under the 1 MB limit

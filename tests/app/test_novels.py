@@ -86,13 +86,20 @@ def test_file_over_the_limit_is_413_in_json(uploader, db, site_overrides):
     just_over = ("가" * 700).encode("utf-8")  # 2,100 bytes: over the file limit, under the body limit
     response = upload(uploader, just_over)
     assert response.status_code == 413 and response.json["error"]["code"] == "file_too_large"
-    assert "2KB" not in response.json["error"]["message"] and "까지" in response.json["error"]["message"]
+    assert "2KB까지" in response.json["error"]["message"]  # a limit under 1 MB is said in KB, never "0MB"
     far_over = ("가" * 100_000).encode("utf-8")  # over the body limit too: werkzeug stops reading it
     response = upload(uploader, far_over)
     assert response.status_code == 413 and response.json["error"]["code"] == "file_too_large"
     assert response.content_type.startswith("application/json")
     assert novel_count(db) == 0
     assert upload(uploader, ("나" * 600).encode("utf-8")).status_code == 201  # under it is fine
+
+
+def test_sizes_are_said_in_kb_below_a_megabyte_and_in_mb_above():
+    from app.novels.services import file_size
+
+    assert [file_size(n) for n in (300, 50 * 1024, 1024 * 1024, 1536 * 1024, 5 * 1024 * 1024)] == \
+        ["1KB", "50KB", "1MB", "1.5MB", "5MB"]
 
 
 def test_an_upload_larger_than_the_sites_body_limit_is_accepted(uploader, app):
