@@ -2,8 +2,9 @@
 
     python bench/model_bench.py [--minutes 10] [--data DIR] [--heldout DIR] [--skip-gru]
 
-In one run, on this machine: a plain torch matmul peak; the starter pretrained for a fixed
-time (tokens/s, model FLOP utilisation against that peak, peak RSS); held-out bits per
+In one run, on this machine: a plain torch matmul peak; the starter pretrained within a time
+budget (it stops sooner after StarterConfig.max_epochs passes over a small corpus; tokens/s,
+model FLOP utilisation against that peak, peak RSS); held-out bits per
 character of the starter and of the original project's GRU trained for the same time on the
 same data; LoRA incremental training tokens/s; generation latency for K=3 candidates of 3
 sentences; adapter switch time; the resident memory of a worker holding the base and 8
@@ -197,7 +198,8 @@ def main() -> None:
     pre = run_phase("pretrain", out=base, minutes=args.minutes, data=args.data, heldout=args.heldout)
     achieved = pre["flops_per_token"] * pre["tokens_per_s"] / 1e9
     peak = peaks["bfloat16" if pre["bf16"] else "float32"]
-    print(f"starter pretrain: {args.minutes:g} min, {pre['steps']} steps, {pre['tokens_per_s']:.0f} tokens/s, "
+    print(f"starter pretrain: {args.minutes:g}-min budget, stopped after {pre['seconds'] / 60:.1f} min and "
+          f"{pre['epochs']:.1f} passes over the text, {pre['steps']} steps, {pre['tokens_per_s']:.0f} tokens/s, "
           f"{achieved:.0f} GFLOP/s = MFU {100 * achieved / peak:.0f}% of the {'bf16' if pre['bf16'] else 'fp32'} "
           f"matmul peak ({100 * achieved / peaks['float32']:.0f}% of fp32), peak RSS {pre['peak_rss_mb']:.0f} MB")
     held = run_phase("heldout", base=base, data=args.data, heldout=args.heldout)

@@ -29,9 +29,10 @@ class Muon(torch.optim.Optimizer):
     """Nesterov momentum, orthogonalised; for 2D weight matrices only."""
 
     def __init__(self, params, lr: float = 0.02, momentum: float = 0.95, weight_decay: float = 0.0,
-                 ns_steps: int = 5, ns_dtype: torch.dtype = torch.float32):
+                 ns_steps: int = 5, ns_dtype: torch.dtype = torch.float32, fan_out_dim: int = 0):
+        # fan_out_dim: 0 for nn.Linear weights (out, in); 1 for GPT-2's Conv1D weights (in, out)
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay,
-                                  "ns_steps": ns_steps})
+                                  "ns_steps": ns_steps, "fan_out_dim": fan_out_dim})
         self.ns_dtype = ns_dtype
 
     @torch.no_grad()
@@ -45,6 +46,7 @@ class Muon(torch.optim.Optimizer):
                 update = p.grad.lerp(momentum, group["momentum"])
                 update = orthogonalise(update, group["ns_steps"], self.ns_dtype)
                 # Same step size rule as torch.optim.Muon ("original"): taller matrices step more.
-                scale = max(1.0, p.size(0) / p.size(1)) ** 0.5
+                fan_out = p.size(group["fan_out_dim"])
+                scale = max(1.0, fan_out / (p.numel() // fan_out)) ** 0.5
                 p.mul_(1 - group["lr"] * group["weight_decay"])
                 p.add_(update.to(p.dtype), alpha=-group["lr"] * scale)

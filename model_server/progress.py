@@ -24,7 +24,8 @@ class ProgressMeter:
     """Tracks a step or wall-clock budget and calls back at most every ``interval`` seconds."""
 
     def __init__(self, total_steps: Optional[int], total_seconds: Optional[float],
-                 callback: Optional[Callable[[Progress], None]] = None, interval: float = 2.0):
+                 callback: Optional[Callable[[Progress], None]] = None, interval: float = 2.0,
+                 step_cap: Optional[int] = None):
         if (total_steps is None) == (total_seconds is None):
             raise ValueError("give exactly one budget: steps or seconds")
         if total_steps is not None and total_steps < 1:
@@ -32,6 +33,8 @@ class ProgressMeter:
         if total_seconds is not None and total_seconds <= 0:
             raise ValueError("the time budget must be positive")
         self.total_steps, self.total_seconds = total_steps, total_seconds
+        # with a time budget: also done after this many steps, whichever comes first
+        self.step_cap = step_cap if total_seconds is not None else None
         self.callback, self.interval = callback, interval
         self.started = time.monotonic()
         self.tokens = 0
@@ -49,7 +52,8 @@ class ProgressMeter:
     def fraction(self, step: int) -> float:
         if self.total_steps is not None:
             return step / self.total_steps
-        return self.elapsed / self.total_seconds
+        by_time = self.elapsed / self.total_seconds
+        return max(by_time, step / self.step_cap) if self.step_cap else by_time
 
     def finished(self, step: int) -> bool:
         return self.fraction(step) >= 1.0

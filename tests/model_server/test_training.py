@@ -120,3 +120,12 @@ def test_a_killed_training_run_leaves_no_version(tiny_base, novel_paths, tmp_pat
 def test_an_existing_version_is_never_overwritten(first_version, tiny_base, novel_paths):
     with pytest.raises(FileExistsError):
         train(str(tiny_base), [novel_paths[1]], first_version, settings=quick(steps=1))
+
+
+def test_learning_rate_schedules_warm_up_then_end_at_the_floor():
+    from model_server.starter import cosine_lr
+
+    warm = [cosine_lr(0.0, step, 1.0, warmup=4, min_ratio=0.1) for step in range(4)]
+    assert warm == [0.25, 0.5, 0.75, 1.0]
+    cosine = [cosine_lr(p, 10, 1.0, warmup=4, min_ratio=0.1) for p in (0.0, 0.5, 1.0)]
+    assert cosine == pytest.approx([1.0, 0.55, 0.1])
