@@ -11,6 +11,7 @@ novel it read last). It writes a complete version folder or nothing:
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -50,6 +51,8 @@ class TrainSettings:
     replay_chars: int = 200_000       # how much text a version keeps for its children to replay
     neftune_alpha: Optional[float] = None   # NEFTune embedding noise; None is off
     val_fraction: float = 0.05        # tail of each text held out when no validation text is given
+    max_epochs: float = 4.0           # a time budget ends after this many passes over the new text:
+                                      # a minute is ~100 passes over a short novel, which only overfit
     quantize: Optional[str] = None    # none | 4bit | 8bit; None = QUANTIZE or the device default
     progress_interval: float = 2.0    # seconds between progress callbacks (at most)
 
@@ -226,8 +229,10 @@ def train(base: str, data: Iterable[DataSource], out_dir: str | Path,
     neftune = add_neftune_noise(model, settings.neftune_alpha) if settings.neftune_alpha else None
     use_bf16 = loaded.quantize == "none" and not torch.cuda.is_available() and cpu_has_fast_bf16()
     device = next(model.parameters()).device
+    new_per_batch = settings.batch_size * ((1 - settings.replay_share) if replay_examples else 1)
+    epoch_cap = math.ceil(settings.max_epochs * len(new_examples) / new_per_batch)
     meter = ProgressMeter(settings.steps, settings.minutes * 60 if settings.minutes else None, progress,
-                          interval=settings.progress_interval)
+                          interval=settings.progress_interval, step_cap=epoch_cap)
     # bitsandbytes repacks 4-bit weights for fast CPU inference on the first eval-mode forward
     # and cannot train after that, so a quantised run is only evaluated once it is trained.
     val_before = mean_loss(model, val_examples, pad_id) if loaded.quantize == "none" else None
