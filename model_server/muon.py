@@ -46,7 +46,7 @@ class Muon(torch.optim.Optimizer):
                 update = p.grad.lerp(momentum, group["momentum"])
                 update = orthogonalise(update, group["ns_steps"], self.ns_dtype)
                 # Same step size rule as torch.optim.Muon ("original"): taller matrices step more.
-                fan_out = p.size(group["fan_out_dim"])
-                scale = max(1.0, fan_out / (p.numel() // fan_out)) ** 0.5
+                fan_out, fan_in = p.size(group["fan_out_dim"]), p.size(1 - group["fan_out_dim"])
+                scale = max(1.0, fan_out / fan_in) ** 0.5
                 p.mul_(1 - group["lr"] * group["weight_decay"])
                 p.add_(update.to(p.dtype), alpha=-group["lr"] * scale)

@@ -196,9 +196,10 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
     optimizers = make_optimizers(model, config)
     generator = torch.Generator().manual_seed(seed)
     use_bf16 = config.bf16 and cpu_has_fast_bf16()
-    epoch_cap = math.ceil(config.max_epochs * len(train_ids) / (config.batch_size * config.n_ctx))
+    passes_per_step = config.batch_size * config.n_ctx / len(train_ids)
     meter = ProgressMeter(total_steps=steps, total_seconds=minutes * 60 if minutes else None,
-                          callback=progress, interval=progress_interval, step_cap=epoch_cap)
+                          callback=progress, interval=progress_interval,
+                          step_cap=math.ceil(config.max_epochs / passes_per_step))
 
     step = 0
     while not meter.finished(step):
@@ -222,7 +223,7 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
 
     model.eval()
     val_loss = stream_loss(model, val_ids, config.n_ctx)
-    metrics = {"steps": step, "epochs": step * config.batch_size * config.n_ctx / len(train_ids),
+    metrics = {"steps": step, "epochs": step * passes_per_step,
                "train_loss": meter.last_loss, "val_loss": val_loss,
                "tokens_per_s": meter.tokens_per_s, "seconds": meter.elapsed,
                "flops_per_token": flops_per_token(model), "bf16": use_bf16,
