@@ -143,7 +143,7 @@ def make_optimizers(model: GPT2LMHeadModel, config: "StarterConfig") -> list[tor
     rest = [p for p in model.parameters() if id(p) not in in_blocks]
     embeddings = [p for p in rest if p.dim() == 2]
     others = [p for p in rest if p.dim() < 2]
-    ns_dtype = torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
+    ns_dtype = torch.bfloat16 if blocks[0].is_cuda or cpu_has_fast_bf16() else torch.float32
     muon = Muon(blocks, lr=config.muon_lr, weight_decay=config.weight_decay, ns_dtype=ns_dtype,
                 fan_out_dim=1)  # GPT-2's Conv1D keeps its weights as (in, out)
     adamw = torch.optim.AdamW([{"params": embeddings, "weight_decay": config.weight_decay},
@@ -191,11 +191,12 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
         raise ValueError(f"too little text to pretrain on: {len(stream)} tokens")
     train_ids, val_ids = stream[:-n_val], stream[-n_val:]
 
-    model = build_model(config, tokenizer)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = build_model(config, tokenizer).to(device)
     model.train()
     optimizers = make_optimizers(model, config)
     generator = torch.Generator().manual_seed(seed)
-    use_bf16 = config.bf16 and cpu_has_fast_bf16()
+    use_bf16 = config.bf16 and (device == "cuda" or cpu_has_fast_bf16())
     passes_per_step = config.batch_size * config.n_ctx / len(train_ids)
     meter = ProgressMeter(total_steps=steps, total_seconds=minutes * 60 if minutes else None,
                           callback=progress, interval=progress_interval,
@@ -210,8 +211,8 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
             for group in optimizer.param_groups:
                 group["lr"] = group["peak_lr"] * scale
         starts = torch.randint(0, len(train_ids) - config.n_ctx - 1, (config.batch_size,), generator=generator)
-        x = torch.stack([train_ids[s: s + config.n_ctx] for s in starts.tolist()])
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+        x = torch.stack([train_ids[s: s + config.n_ctx] for s in starts.tolist()]).to(device)
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=use_bf16):
             loss = model(input_ids=x, labels=x).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -222,14 +223,14 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
         meter.update(step, loss.item(), tokens=x.numel())
 
     model.eval()
-    val_loss = stream_loss(model, val_ids, config.n_ctx)
+    val_loss = stream_loss(model, val_ids.to(device), config.n_ctx)
     metrics = {"steps": step, "epochs": step * passes_per_step,
                "train_loss": meter.last_loss, "val_loss": val_loss,
                "tokens_per_s": meter.tokens_per_s, "seconds": meter.elapsed,
                "flops_per_token": flops_per_token(model), "bf16": use_bf16,
                "chars_per_token": sum(len(t.text) for t in texts) / len(stream)}
     with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp)
+        model.to("cpu").save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "starter.json").write_text(json.dumps({
             "config": asdict(config), "seed": seed, "metrics": metrics,

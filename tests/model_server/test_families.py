@@ -23,7 +23,7 @@ def test_lora_trains_and_serves_on_each_architecture_family(kind, tiny_base, nov
     assert set(config["target_modules"]) == set(LORA_TARGETS[kind])
     host = ModelHost(str(base))
     model = host.activate(adapter)
-    ids = tokenizer("바다는 잔잔하였다.", return_tensors="pt")["input_ids"]
+    ids = tokenizer("바다는 잔잔하였다.", return_tensors="pt")["input_ids"].to(model.device)
     with torch.no_grad():
         with_adapter = model(input_ids=ids).logits
         with model.disable_adapter():
