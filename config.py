@@ -134,13 +134,18 @@ def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float
 # --- Web processes (gunicorn.conf.py reads these) and their database pool ------------------
 WEB_CONCURRENCY = _int("WEB_CONCURRENCY", 4)      # gunicorn worker processes
 GUNICORN_THREADS = _int("GUNICORN_THREADS", 4)    # threads per worker process (gthread)
+# Where gunicorn logs each request ("-": standard output); off unless set. Formatting the line
+# cost about 6 % of a vote's CPU, and the TLS proxy in front of the site logs requests anyway.
+GUNICORN_ACCESS_LOG = os.environ.get("GUNICORN_ACCESS_LOG") or None
 
 
 def engine_options(database_url: str) -> dict:
     """SQLAlchemy pool settings for a server database. A gunicorn process serves at most
     GUNICORN_THREADS requests at once, so that many pooled connections (plus a small overflow
-    for the odd second session) is all it can use: the server sees at most
-    WEB_CONCURRENCY x (DB_POOL_SIZE + DB_MAX_OVERFLOW) connections from the web."""
+    for the odd second session) is all it can use. Each process has two such pools on
+    PostgreSQL, the session's and one in autocommit for votes and token lookups (app.database),
+    so the server sees at most 2 x WEB_CONCURRENCY x (DB_POOL_SIZE + DB_MAX_OVERFLOW)
+    connections from the web; the autocommit pool opens its connections only when used."""
     if database_url.startswith("sqlite"):
         return {}
     return {
@@ -188,6 +193,9 @@ class Config:
     RATELIMIT_WRITE = os.environ.get("RATELIMIT_WRITE", "30/minute;300/hour")
     RATELIMIT_VOTE = os.environ.get("RATELIMIT_VOTE", "60/minute")
     RATELIMIT_ACCOUNT = os.environ.get("RATELIMIT_ACCOUNT", "10/minute;50/hour")
+    # How long each web process remembers a participant's API token (app/accounts/services.py):
+    # a token replaced or a user blocked in another process stops working within this time.
+    TOKEN_CACHE_SECONDS = float(os.environ.get("TOKEN_CACHE_SECONDS", 5))
 
     ROUND_TICK_SECONDS = float(os.environ.get("ROUND_TICK_SECONDS", 5))
     # A queued or running job with no sign of life for this long is marked failed, so the round

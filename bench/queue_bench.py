@@ -211,10 +211,9 @@ class Site:
     def drop(self) -> None:
         import psycopg
 
-        from app.extensions import db
+        from app.database import dispose_engines
 
-        with self.app.app_context():
-            db.engine.dispose()
+        dispose_engines(self.app)
         with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
 

@@ -166,13 +166,14 @@ def site_overrides() -> dict:
 @pytest.fixture
 def app(tmp_path, database_url, site_overrides):
     from app import create_app
+    from app.database import dispose_engines
     from app.extensions import db as _db
 
     app = create_app(site_config(tmp_path, database_url, **site_overrides))
     yield app
     with app.app_context():
         _db.session.remove()
-        _db.engine.dispose()
+    dispose_engines(app)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@
 from celery.signals import worker_process_init, worker_ready
 
 from app import create_app
-from app.extensions import db
+from app.database import dispose_engines
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
@@ -18,8 +18,7 @@ import worker.tasks  # noqa: E402,F401  (registers the tasks)
 @worker_process_init.connect
 def _fresh_connections(**_kwargs):
     # A forked child must not share the parent's database connections.
-    with flask_app.app_context():
-        db.engine.dispose(close=False)
+    dispose_engines(flask_app, close=False)
 
 
 @worker_ready.connect

@@ -5,6 +5,7 @@ one rule each; the rules about *what* may be done (an admin cannot block themsel
 from sqlalchemy import func, select
 
 from app.accounts.models import User
+from app.accounts.services import forget_cached_tokens
 from app.database import transaction
 from app.errors import Invalid, NotFound
 from app.extensions import db
@@ -30,6 +31,7 @@ def set_blocked(admin, user_id: int, blocked: bool) -> User:
     with transaction():
         user = _user(user_id)
         user.blocked = blocked
+    forget_cached_tokens(user_id)
     return user
 
 
@@ -37,6 +39,7 @@ def make_admin(user_id: int) -> User:
     with transaction():
         user = _user(user_id)
         user.role = "admin"
+    forget_cached_tokens(user_id)
     return user
 
 

@@ -70,12 +70,12 @@ def vote(story_id: int, user: User, proposal_id: int | None = None, candidate_id
         raise Invalid("proposal_id 또는 candidate_id 중 하나만 보내 주세요.", code="vote_target")
     stage = "proposal" if proposal_id is not None else "candidate"
     target_id = proposal_id if stage == "proposal" else candidate_id
-    with transaction():
-        with autocommit_connection() as connection:
-            statement = _vote_statement(connection.dialect.name, stage)
-            row = connection.execute(statement, {"story_id": story_id, "user_id": user.id, "target_id": target_id,
-                                                 "now": utcnow()}).first()
-        if row is None:
+    with autocommit_connection() as connection:
+        statement = _vote_statement(connection.dialect.name, stage)
+        row = connection.execute(statement, {"story_id": story_id, "user_id": user.id, "target_id": target_id,
+                                             "now": utcnow()}).first()
+    if row is None:
+        with transaction():  # read why, then let go of the round's share lock
             _explain_refused_vote(story_id, stage, target_id)
     return {"round_id": row.round_id, "stage": stage, "proposal_id": proposal_id, "candidate_id": candidate_id}
 

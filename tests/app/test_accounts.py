@@ -126,3 +126,38 @@ def test_create_admin_creates_then_promotes(runner, users, db):
     db.session.expire_all()
     assert db.session.scalar(select(User.role).where(User.username == "plain")) == "admin"
     assert runner.invoke(args=["create-admin", "nobody_yet"]).exit_code != 0  # a new admin needs a password
+
+
+def test_a_participants_token_is_remembered_briefly_and_forgotten_when_replaced(users, app, db):
+    from app.accounts import services
+    from app.accounts.models import ApiToken, User
+
+    kim = users.make("kim")
+    assert services.user_for_token(kim.token).username == "kim"
+    # Deleted behind the site's back: this process still remembers it, within the TTL...
+    db.session.execute(db.delete(ApiToken).where(ApiToken.user_id == kim.user_id))
+    db.session.commit()
+    assert services.user_for_token(kim.token).id == kim.user_id
+    # ...but the site's own way of revoking tokens forgets it at once.
+    new_token = services.replace_tokens(db.session.get(User, kim.user_id))
+    assert services.user_for_token(kim.token) is None
+    assert services.user_for_token(new_token).id == kim.user_id
+
+
+def test_admins_and_a_zero_ttl_are_never_served_from_memory(users, app, db):
+    from app.accounts import services
+    from app.accounts.models import ApiToken
+
+    boss = users.make("boss", role="admin")
+    assert services.user_for_token(boss.token).is_admin
+    db.session.execute(db.delete(ApiToken).where(ApiToken.user_id == boss.user_id))
+    db.session.commit()
+    assert services.user_for_token(boss.token) is None
+
+    app.config["TOKEN_CACHE_SECONDS"] = 0
+    app.extensions.pop("relay.token_cache", None)
+    lee = users.make("lee")
+    assert services.user_for_token(lee.token).username == "lee"
+    db.session.execute(db.delete(ApiToken).where(ApiToken.user_id == lee.user_id))
+    db.session.commit()
+    assert services.user_for_token(lee.token) is None

@@ -197,8 +197,7 @@ def test_a_dropped_database_connection_answers_503_then_recovers_by_itself(datab
         assert client.get("/api/v1/stories").status_code == 200
         assert json.loads(client.get("/healthz").data)["database"] == "ok"
     finally:
-        from app.extensions import db
+        from app.database import dispose_engines
 
-        with app.app_context():
-            db.engine.dispose()
+        dispose_engines(app)
         proxy.close()
