@@ -4,6 +4,7 @@
 
 Starts gunicorn (4 workers) on PostgreSQL in a schema of its own (REDIS_URL, when set or
 reachable at 127.0.0.1:6379, carries the rate limits as in production), then:
+  0. warm-up: --warmup seconds of the paced load below, reported but not counted;
   1. paced load: --clients clients, each one user, voting and re-voting at --rate votes/s in
      all for --seconds: achieved votes/s, p50 and p99 latency, errors;
   2. saturation: the same clients voting back to back for --saturation seconds: votes/s;
@@ -167,7 +168,7 @@ async def page_load(port, story_id, count):
 
 def worker_memory(master_pid: int):
     rows = []
-    for pid in map(int, subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True).stdout.split()):
+    for pid in worker_pids(master_pid):
         status = Path(f"/proc/{pid}/status").read_text()
         rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
         maps = Path(f"/proc/{pid}/maps").read_text()
@@ -175,16 +176,23 @@ def worker_memory(master_pid: int):
     return rows
 
 
+def process_cpu(pid: int | str) -> float:
+    """CPU time (user + system) one process has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pattern: str) -> float:
     """CPU time (user + system) used so far by processes whose command line matches."""
-    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
-    for pid in subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-        except (FileNotFoundError, IndexError):
-            pass
-    return total
+    pids = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+    return sum(process_cpu(pid) for pid in pids)
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    return [int(p) for p in subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True).stdout.split()]
 
 
 def machine_load() -> str:
@@ -198,6 +206,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--saturation", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=5, help="seconds of paced votes before measuring")
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--rate", type=float, default=400, help="offered votes per second in the paced run")
     parser.add_argument("--proposals", type=int, default=5)
@@ -238,12 +247,23 @@ def main() -> None:
         print(f"gunicorn: {args.workers} workers x {os.environ.get('BENCH_THREADS', '4')} threads on PostgreSQL; rate limits in "
               f"{'Redis' if redis else 'memory'}; {args.clients} clients, each one user; {len(proposal_ids)} proposals")
 
+        # Warm-up, not measured: every worker thread opens its database connections and
+        # prepares its statements, as a server that has been up for a while already has.
+        warm, warm_ack, warm_errors, warm_elapsed = asyncio.run(
+            vote_load(args.port, story_id, proposal_ids, users, args.warmup, args.rate, paced=True))
+        print(f"warm-up ({args.warmup:.0f} s, not counted): {len(warm) / warm_elapsed:.0f} votes/s, "
+              f"p99 {1000 * percentile(warm, 99):.1f} ms, errors {len(warm_errors)}")
+        workers_before = {pid: process_cpu(pid) for pid in worker_pids(server.pid)}
         lat, last_ack, errors, elapsed = asyncio.run(
             vote_load(args.port, story_id, proposal_ids, users, args.seconds, args.rate, paced=True))
+        worker_busy = [(process_cpu(pid) - before) / elapsed for pid, before in workers_before.items()]
+        last_ack = {**warm_ack, **last_ack}
         ok = len(lat) - len(errors)
         print(f"paced votes ({args.rate:.0f}/s offered, {args.seconds:.0f} s): {ok / elapsed:.0f} votes/s, "
               f"p50 {1000 * percentile(lat, 50):.1f} ms, p99 {1000 * percentile(lat, 99):.1f} ms, "
               f"max {1000 * max(lat):.1f} ms, errors {len(errors)}")
+        # A worker runs Python on one core at most (its GIL): one busier than the rest queues.
+        print("  each worker's CPU during it: " + ", ".join(f"{100 * b:.0f} %" for b in sorted(worker_busy)))
         components = {"gunicorn": f"gunicorn.*{args.port}", "postgres": "postgres:", "redis": "redis-server"}
         cpu_before = {name: cpu_seconds(pattern) for name, pattern in components.items()}
         client_before = time.process_time()
