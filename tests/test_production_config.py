@@ -47,3 +47,19 @@ def test_a_job_lost_with_its_machine_is_redelivered_before_the_stale_sweep_fails
     from config import Config
 
     assert Config.JOB_STALE_SECONDS > visibility_timeout(task_time_limits())
+
+
+def test_gunicorn_closes_a_keep_alive_connection_now_and_then():
+    import random
+    import runpy
+    from types import SimpleNamespace
+
+    settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    random.seed(7)
+    requests = [SimpleNamespace(must_close=False) for _ in range(4000)]
+    for req in requests:
+        settings["pre_request"](None, req)
+    closed = sum(req.must_close for req in requests) / len(requests)
+    # About one request in KEEPALIVE_REQUESTS ends its connection, so clients spread over workers.
+    assert abs(closed - 1 / settings["KEEPALIVE_REQUESTS"]) < 0.015
+    assert settings["worker_class"] == "gthread"

@@ -115,3 +115,16 @@ def test_a_database_that_does_not_answer_is_a_503_not_a_crash(make_story, anonym
 def test_without_redis_the_event_stream_tells_the_page_to_poll(client, make_story):
     _owner, story = make_story()
     assert client.get(f"/api/v1/stories/{story['id']}/events").status_code == 204
+
+
+def test_limiter_middleware_runs_only_when_there_are_default_limits(tmp_path, database_url):
+    from app import create_app
+    from app.extensions import limiter
+    from tests.conftest import site_config
+
+    def hooks(**overrides):
+        app = create_app(site_config(tmp_path, database_url, RATELIMIT_ENABLED=True, **overrides))
+        return app.before_request_funcs.get(None, [])
+
+    assert limiter._check_request_limit not in hooks()  # every limit here sits on its view
+    assert limiter._check_request_limit in hooks(RATELIMIT_DEFAULT="1000/hour")
