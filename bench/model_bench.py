@@ -208,7 +208,8 @@ def main() -> None:
         gru = run_phase("gru", minutes=args.minutes, data=args.data, heldout=args.heldout)
         print(f"GRU baseline ({args.minutes:g} min, {gru['steps']} steps, {gru['chars_per_s']:.0f} chars/s): "
               f"held-out bpc {gru['bpc']:.3f}")
-        print(f"starter vs GRU: {100 * (1 - held['bpc'] / gru['bpc']):.1f}% lower bpc (target: at least 10%)")
+        gain = 100 * (1 - held["bpc"] / gru["bpc"])
+        print(f"starter vs GRU: {abs(gain):.1f}% {'lower' if gain >= 0 else 'higher'} bpc (target: at least 10% lower)")
 
     lora = run_phase("lora", base=base, out=work / "lora", corpus=corpus)
     print(f"LoRA incremental training: {lora['tokens_per_s']:.0f} tokens/s ({lora['steps']} steps in 1 min; "
