@@ -143,7 +143,7 @@ def make_optimizers(model: GPT2LMHeadModel, config: "StarterConfig") -> list[tor
     rest = [p for p in model.parameters() if id(p) not in in_blocks]
     embeddings = [p for p in rest if p.dim() == 2]
     others = [p for p in rest if p.dim() < 2]
-    ns_dtype = torch.bfloat16 if blocks[0].is_cuda or cpu_has_fast_bf16() else torch.float32
+    ns_dtype = torch.bfloat16 if fast_bf16(blocks[0].device) else torch.float32
     muon = Muon(blocks, lr=config.muon_lr, weight_decay=config.weight_decay, ns_dtype=ns_dtype,
                 fan_out_dim=1)  # GPT-2's Conv1D keeps its weights as (in, out)
     adamw = torch.optim.AdamW([{"params": embeddings, "weight_decay": config.weight_decay},
@@ -196,7 +196,7 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
     model.train()
     optimizers = make_optimizers(model, config)
     generator = torch.Generator().manual_seed(seed)
-    use_bf16 = config.bf16 and (device == "cuda" or cpu_has_fast_bf16())
+    use_bf16 = config.bf16 and fast_bf16(device)
     passes_per_step = config.batch_size * config.n_ctx / len(train_ids)
     meter = ProgressMeter(total_steps=steps, total_seconds=minutes * 60 if minutes else None,
                           callback=progress, interval=progress_interval,
@@ -250,6 +250,12 @@ def stream_loss(model: GPT2LMHeadModel, ids: torch.Tensor, n_ctx: int) -> float:
         total += model(input_ids=window, labels=window).loss.item() * (window.size(1) - 1)
         count += window.size(1) - 1
     return total / count
+
+
+def fast_bf16(device: torch.device | str) -> bool:
+    """Whether bf16 matmuls pay off on ``device``: on CUDA, and on CPUs that have them in
+    hardware; elsewhere they are emulated, far slower than fp32."""
+    return torch.device(device).type == "cuda" or cpu_has_fast_bf16()
 
 
 def cpu_has_fast_bf16() -> bool:
