@@ -63,3 +63,16 @@ def test_gunicorn_closes_a_keep_alive_connection_now_and_then():
     # About one request in KEEPALIVE_REQUESTS ends its connection, so clients spread over workers.
     assert abs(closed - 1 / settings["KEEPALIVE_REQUESTS"]) < 0.015
     assert settings["worker_class"] == "gthread"
+
+
+def test_a_gunicorn_worker_freezes_what_the_app_loaded_out_of_the_collectors_reach():
+    import gc
+    import runpy
+
+    settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        settings["post_worker_init"](None)
+        assert gc.get_freeze_count() > 1000  # the test process's own modules and objects
+    finally:
+        gc.unfreeze()
