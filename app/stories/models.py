@@ -67,6 +67,8 @@ class Passage(db.Model):
     # Hidden by an admin: not shown, not learned from; kept so it can be restored.
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Any change to the row moves it; the story page's cache of rendered passages keys on it.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     author: Mapped[User | None] = relationship()
     model_version = relationship("ModelVersion")

@@ -9,6 +9,7 @@ from app.rounds import services as rounds
 from app.rounds.schemas import RoundSchema
 from app.stories import services
 from app.stories.forms import StoryForm
+from app.stories.page_cache import passages_html
 from app.stories.schemas import StoryCreateSchema
 
 bp = Blueprint("stories", __name__)
@@ -44,5 +45,5 @@ def show(story_id: int):
     story = services.get_story(story_id)
     user = current_user if current_user.is_authenticated else None
     round_state = RoundSchema().dump(rounds.snapshot(story_id, user))
-    passages = services.passages_of(story_id, show_hidden=user is not None and user.is_admin)
-    return render_template("stories/show.html", story=story, passages=passages, round_state=round_state)
+    html = passages_html(story_id, show_hidden=user is not None and user.is_admin)
+    return render_template("stories/show.html", story=story, passages_html=html, round_state=round_state)

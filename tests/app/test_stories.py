@@ -140,3 +140,36 @@ def test_passages_after_a_seq(make_story, anonymous):
     path = f"/api/v1/stories/{story['id']}/passages"
     assert [p["seq"] for p in anonymous.get(path).json["passages"]] == [1]
     assert anonymous.get(path + "?after=1").json["passages"] == []
+
+
+def test_story_page_renders_its_passages_once_until_one_is_added_hidden_or_restored(app, make_story, users, client,
+                                                                                        monkeypatch):
+    from app.extensions import db
+    from app.rounds import machine
+    from app.stories import page_cache
+    from app.stories.models import Story
+
+    renders = []
+    real_passages_of = page_cache.passages_of
+    monkeypatch.setattr(page_cache, "passages_of", lambda *a, **kw: renders.append(a) or real_passages_of(*a, **kw))
+    owner, story = make_story()
+    page = f"/stories/{story['id']}"
+    assert OPENING in client.get(page).get_data(as_text=True)
+    assert OPENING in client.get(page).get_data(as_text=True)
+    assert len(renders) == 1
+
+    with app.app_context():  # its own context: one held across requests would share the pages' g
+        row = db.session.get(Story, story["id"])
+        second_id = machine.append_passage(row, "두 번째 글이 방금 붙었다.", author=row.owner).id
+        db.session.commit()
+    assert "두 번째 글이 방금 붙었다." in client.get(page).get_data(as_text=True)
+
+    admin = users.make("admin1", role="admin")
+    admin.post(f"/api/v1/admin/passages/{second_id}/hide")
+    hidden_page = client.get(page).get_data(as_text=True)
+    assert "두 번째 글이 방금 붙었다." not in hidden_page and "관리자가 숨긴 글입니다." in hidden_page
+    admin_page = users.signed_in("admin2", role="admin").get(page).get_data(as_text=True)
+    assert "두 번째 글이 방금 붙었다." in admin_page and "숨김 (관리자만 보임)" in admin_page
+    admin.post(f"/api/v1/admin/passages/{second_id}/restore")
+    assert "두 번째 글이 방금 붙었다." in client.get(page).get_data(as_text=True)
+    assert len(renders) == 5  # first view, after the append, hidden (participant, admin), restored
