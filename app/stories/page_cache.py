@@ -42,5 +42,7 @@ class RenderedPassages:
 
 
 def passages_html(story_id: int, show_hidden: bool) -> Markup:
-    cache = current_app.extensions.setdefault("relay.rendered_passages", RenderedPassages())
-    return cache.get(story_id, show_hidden)
+    extensions = current_app.extensions
+    if "relay.rendered_passages" not in extensions:
+        extensions.setdefault("relay.rendered_passages", RenderedPassages())
+    return extensions["relay.rendered_passages"].get(story_id, show_hidden)
