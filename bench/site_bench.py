@@ -196,8 +196,8 @@ def worker_pids(master_pid: int) -> list[int]:
 
 
 def python_loop_ms() -> float:
-    """CPU time of a fixed pure-Python loop. The host's speed changes from run to run (the
-    same loop on an idle machine took 600 to 760 ms), and every figure here moves with it."""
+    """CPU time of a fixed pure-Python loop. The host's speed changes from run to run (this
+    loop took 189 to 319 ms across one evening's runs), and every figure here moves with it."""
     started = time.process_time()
     total = 0
     for i in range(3_000_000):

@@ -49,12 +49,17 @@ def test_a_job_lost_with_its_machine_is_redelivered_before_the_stale_sweep_fails
     assert Config.JOB_STALE_SECONDS > visibility_timeout(task_time_limits())
 
 
+def gunicorn_settings() -> dict:
+    import runpy
+
+    return runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+
+
 def test_gunicorn_closes_a_keep_alive_connection_now_and_then():
     import random
-    import runpy
     from types import SimpleNamespace
 
-    settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    settings = gunicorn_settings()
     random.seed(7)
     requests = [SimpleNamespace(must_close=False) for _ in range(4000)]
     for req in requests:
@@ -67,9 +72,8 @@ def test_gunicorn_closes_a_keep_alive_connection_now_and_then():
 
 def test_a_gunicorn_worker_freezes_what_the_app_loaded_out_of_the_collectors_reach():
     import gc
-    import runpy
 
-    settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    settings = gunicorn_settings()
     gc.unfreeze()
     try:
         settings["post_worker_init"](None)
