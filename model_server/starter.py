@@ -171,6 +171,12 @@ def cosine_lr(progress: float, step: int, peak: float, warmup: int, min_ratio: f
     return peak * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def random_batches(n_tokens: int, n_ctx: int, batch_size: int, generator: torch.Generator):
+    """Batches of window starts drawn at random (the tiny test base reads its text this way)."""
+    while True:
+        yield torch.randint(0, n_tokens - n_ctx - 1, (batch_size,), generator=generator).tolist()
+
+
 def pass_batches(n_tokens: int, n_ctx: int, batch_size: int, generator: torch.Generator):
     """Batches of window starts: each pass covers the whole stream once, in a shuffled order,
     from a random offset, so no stretch of text is read more often than another."""
@@ -251,7 +257,8 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
                           step_cap=math.ceil(config.max_epochs / passes_per_step))
 
     averaged = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
-    window_starts = pass_batches(len(train_ids), config.n_ctx, config.batch_size, generator) if config.by_pass else None
+    window_starts = (pass_batches if config.by_pass else random_batches)(
+        len(train_ids), config.n_ctx, config.batch_size, generator)
     step = 0
     while not meter.finished(step):
         if should_cancel is not None and should_cancel():
@@ -260,9 +267,7 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
         for optimizer in optimizers:
             for group in optimizer.param_groups:
                 group["lr"] = group["peak_lr"] * scale
-        starts = next(window_starts) if window_starts is not None else torch.randint(
-            0, len(train_ids) - config.n_ctx - 1, (config.batch_size,), generator=generator).tolist()
-        x = torch.stack([train_ids[s: s + config.n_ctx] for s in starts]).to(device)
+        x = torch.stack([train_ids[s: s + config.n_ctx] for s in next(window_starts)]).to(device)
         with torch.autocast(device, dtype=torch.bfloat16, enabled=use_bf16):
             loss = model(input_ids=x, labels=x).loss
         loss.backward()
