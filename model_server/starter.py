@@ -200,15 +200,15 @@ class WeightAverage:
     run averages its own steps rather than the random weights it started from."""
 
     def __init__(self, model: torch.nn.Module, decay: float):
-        self.params = list(model.parameters())
-        self.shadow = [p.detach().clone() for p in self.params]
+        self.params = [p.detach() for p in model.parameters()]  # views of the weights themselves
+        self.shadow = [p.clone() for p in self.params]
         self.decay, self.updates = decay, 0
 
     @torch.no_grad()
     def update(self) -> None:
         self.updates += 1
         decay = min(self.decay, (self.updates - 1) / self.updates)
-        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1 - decay)
+        torch._foreach_lerp_(self.shadow, self.params, 1 - decay)
 
     @torch.no_grad()
     def copy_to_model(self) -> None:
