@@ -196,6 +196,13 @@ class Config:
     # How long each web process remembers a participant's API token (app/accounts/services.py):
     # a token replaced or a user blocked in another process stops working within this time.
     TOKEN_CACHE_SECONDS = float(os.environ.get("TOKEN_CACHE_SECONDS", 5))
+    # PostgreSQL's synchronous_commit for votes (the autocommit pool, app/database.py). "off":
+    # a vote is acknowledged before its WAL record reaches the disk. On this site's virtual disk
+    # a flush now and then took ~100 ms, and every vote committed meanwhile waited for it (the
+    # site bench's p99: 32-319 ms "on", 26-41 ms "off", runs interleaved). The price: if the
+    # database server itself crashes, the votes of its last ~0.6 s may be missing afterwards
+    # (never half-written); anyone can vote again. "on" keeps every acknowledged vote.
+    VOTE_SYNCHRONOUS_COMMIT = os.environ.get("VOTE_SYNCHRONOUS_COMMIT", "off")
 
     ROUND_TICK_SECONDS = float(os.environ.get("ROUND_TICK_SECONDS", 5))
     # A queued or running job with no sign of life for this long is marked failed, so the round

@@ -29,7 +29,29 @@ def configure_engines(app: Flask) -> None:
         engine = create_engine(db.engine.url, isolation_level="AUTOCOMMIT",
                                **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         configure_engine(engine)
+        _set_on_connect(engine, "synchronous_commit", _commit_mode(app.config.get("VOTE_SYNCHRONOUS_COMMIT", "on")))
         app.extensions[AUTOCOMMIT_ENGINE] = engine
+
+
+COMMIT_MODES = ("on", "off", "local", "remote_write", "remote_apply")
+
+
+def _commit_mode(value: str) -> str:
+    mode = str(value).strip().lower()
+    if mode not in COMMIT_MODES:
+        raise ValueError(f"VOTE_SYNCHRONOUS_COMMIT must be one of {', '.join(COMMIT_MODES)}, not {value!r}")
+    return mode
+
+
+def _set_on_connect(engine: Engine, name: str, value: str) -> None:
+    """A session setting on every connection the engine opens (for the connection's life)."""
+
+    @event.listens_for(engine, "connect")
+    def _set(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, %s, false)", (name, value))
+        if not dbapi_connection.autocommit:
+            dbapi_connection.commit()
 
 
 def dispose_engines(app: Flask, close: bool = True) -> None:
