@@ -229,6 +229,8 @@ def main() -> None:
 
     import psycopg
 
+    from config import Config
+
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"relay-bench-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -262,7 +264,7 @@ def main() -> None:
         asyncio.run(page_load(args.port, long_story_id, 5))  # warm every worker a little
         print(f"gunicorn: {args.workers} workers x {os.environ.get('BENCH_THREADS', '4')} threads on PostgreSQL; rate limits in "
               f"{'Redis' if redis else 'memory'}; votes commit with synchronous_commit="
-              f"{env.get('VOTE_SYNCHRONOUS_COMMIT', 'off')}; {args.clients} clients, each one user; {len(proposal_ids)} proposals")
+              f"{Config.VOTE_SYNCHRONOUS_COMMIT}; {args.clients} clients, each one user; {len(proposal_ids)} proposals")
 
         # Warm-up, not measured: every worker thread opens its database connections and
         # prepares its statements, as a server that has been up for a while already has.
