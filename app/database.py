@@ -29,7 +29,7 @@ def configure_engines(app: Flask) -> None:
         engine = create_engine(db.engine.url, isolation_level="AUTOCOMMIT",
                                **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         configure_engine(engine)
-        _set_on_connect(engine, "synchronous_commit", _commit_mode(app.config.get("VOTE_SYNCHRONOUS_COMMIT", "on")))
+        _set_on_connect(engine, "synchronous_commit", _commit_mode(app.config["VOTE_SYNCHRONOUS_COMMIT"]))
         app.extensions[AUTOCOMMIT_ENGINE] = engine
 
 

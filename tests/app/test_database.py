@@ -1,6 +1,6 @@
 """The engines' settings on PostgreSQL: votes commit without waiting for the disk, unless told to."""
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 pytestmark = pytest.mark.postgres
 
@@ -52,8 +52,7 @@ def test_an_asynchronous_vote_is_stored_and_read_back_by_another_connection(app,
         rounds.vote(story.id, voter, proposal_id=proposal_id)
         voter_id = voter.id
         db.session.remove()
-    schema = pg_schema.split("search_path%3D")[1]
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test") as conn:
-        conn.execute(f'SET search_path TO "{schema}"')
+    libpq_url = make_url(pg_schema).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq_url) as conn:  # the schema's search_path comes with the URL
         rows = conn.execute("SELECT user_id, proposal_id FROM votes WHERE stage = 'proposal'").fetchall()
     assert rows == [(voter_id, proposal_id)]
