@@ -13,7 +13,6 @@ def context_window(model) -> int:
     return min(int(window), 2048)
 
 
-@torch.no_grad()
 def bits_per_char(model, tokenizer, texts: Iterable[str], stride: int | None = None,
                   batch_size: int = 8) -> float:
     """Sliding-window bits per character over the whole of each text.
@@ -22,6 +21,22 @@ def bits_per_char(model, tokenizer, texts: Iterable[str], stride: int | None = N
     ``stride`` tokens (default half the window), so each scored token sees at least
     ``window - stride`` tokens before it, except at the start of a text.
     """
+    total_bits, total_chars = 0.0, 0
+    for text in texts:
+        if not text:
+            continue
+        logprobs = token_logprobs(model, tokenizer, text, stride, batch_size)
+        total_bits -= logprobs.sum().item() / math.log(2)
+        total_chars += len(text)
+    if total_chars == 0:
+        raise ValueError("no text to evaluate")
+    return total_bits / total_chars
+
+
+@torch.no_grad()
+def token_logprobs(model, tokenizer, text: str, stride: int | None = None, batch_size: int = 8) -> torch.Tensor:
+    """The natural-log probability the model gives each token of ``text`` (after a BOS), in order,
+    on the CPU: what ``bits_per_char`` sums, and what an ensemble of models averages."""
     window = context_window(model)
     stride = stride or window // 2
     if not window // 2 <= stride <= window:
@@ -29,31 +44,23 @@ def bits_per_char(model, tokenizer, texts: Iterable[str], stride: int | None = N
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    total_bits, total_chars = 0.0, 0
-    for text in texts:
-        if not text:
-            continue
-        bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-        ids = [bos] + tokenizer(text, add_special_tokens=False)["input_ids"]
-        # (window start, first position it scores, window end); earlier positions were scored already
-        spans, scored_up_to = [], 1
-        for start in range(0, len(ids), stride):
-            end = min(start + window, len(ids))
-            spans.append((start, scored_up_to, end))
-            scored_up_to = end
-            if end == len(ids):
-                break
-        for i in range(0, len(spans), batch_size):
-            total_bits += _score_spans(model, ids, spans[i: i + batch_size], device)
-        total_chars += len(text)
+    bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    ids = [bos] + tokenizer(text, add_special_tokens=False)["input_ids"]
+    # (window start, first position it scores, window end); earlier positions were scored already
+    spans, scored_up_to = [], 1
+    for start in range(0, len(ids), stride):
+        end = min(start + window, len(ids))
+        spans.append((start, scored_up_to, end))
+        scored_up_to = end
+        if end == len(ids):
+            break
+    scored = [_score_spans(model, ids, spans[i: i + batch_size], device) for i in range(0, len(spans), batch_size)]
     if was_training:
         model.train()
-    if total_chars == 0:
-        raise ValueError("no text to evaluate")
-    return total_bits / total_chars
+    return torch.cat(scored)
 
 
-def _score_spans(model, ids: list[int], spans: list[tuple[int, int, int]], device) -> float:
+def _score_spans(model, ids: list[int], spans: list[tuple[int, int, int]], device) -> torch.Tensor:
     longest = max(end - start for start, _, end in spans)
     batch = torch.zeros(len(spans), longest, dtype=torch.long)
     mask = torch.zeros(len(spans), longest, dtype=torch.long)
@@ -62,9 +69,9 @@ def _score_spans(model, ids: list[int], spans: list[tuple[int, int, int]], devic
         mask[row, : end - start] = 1
     logits = model(input_ids=batch.to(device), attention_mask=mask.to(device)).logits.float()
     logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
-    bits = 0.0
+    rows = []
     for row, (start, first, end) in enumerate(spans):
         targets = torch.tensor(ids[first:end], device=device)
         positions = torch.arange(first - start - 1, end - start - 1, device=device)
-        bits -= logprobs[row, positions, targets].sum().item() / math.log(2)
-    return bits
+        rows.append(logprobs[row, positions, targets].cpu())
+    return torch.cat(rows)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from model_server.evaluate import bits_per_char
+from model_server.evaluate import bits_per_char, token_logprobs
 
 pytestmark = pytest.mark.slow
 
@@ -41,3 +41,20 @@ def test_stride_below_half_the_window_is_refused(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     with pytest.raises(ValueError, match="stride"):
         bits_per_char(model, tokenizer, ["가나다"], stride=model.config.n_positions // 2 - 1)
+
+
+def test_token_logprobs_score_each_token_once_in_order(model_and_tokenizer, novel_texts):
+    model, tokenizer = model_and_tokenizer
+    short = novel_texts[1][:60]
+    ids = [tokenizer.eos_token_id] + tokenizer(short, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([ids])).logits[0, :-1]
+    direct = torch.log_softmax(logits.float(), -1)[torch.arange(len(ids) - 1), torch.tensor(ids[1:])]
+    assert torch.allclose(token_logprobs(model, tokenizer, short), direct, atol=1e-4)
+
+    long = novel_texts[1][:3000]  # many windows: still one figure per token, and they sum to bpc
+    logprobs = token_logprobs(model, tokenizer, long)
+    assert len(logprobs) == len(tokenizer(long, add_special_tokens=False)["input_ids"])
+    assert (logprobs <= 0).all()
+    bpc = -logprobs.sum().item() / math.log(2) / len(long)
+    assert bpc == pytest.approx(bits_per_char(model, tokenizer, [long]), rel=1e-6)
