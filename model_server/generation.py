@@ -290,8 +290,9 @@ def advance(row: Row, vocabulary: Vocabulary, token: int, keyword: str | None, k
 
 
 def finish(row: Row, vocabulary: Vocabulary, sentences: int) -> str:
-    """The row's text cut after its ``sentences``-th sentence."""
-    text = vocabulary.decode(row.generated).strip()
+    """The row's text cut after its ``sentences``-th sentence, in the stored form (``normalize``:
+    the model sometimes starts a line with a space, which the stored story never has)."""
+    text = ktext.normalize(vocabulary.decode(row.generated))
     pieces = ktext.sentences(text)
     if len(pieces) <= sentences:
         return text

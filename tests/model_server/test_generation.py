@@ -2,7 +2,7 @@ import pytest
 
 from model_server import text as ktext
 from model_server.errors import GenerationError
-from model_server.generation import Vocabulary, check_candidate, story_tail, well_formed
+from model_server.generation import Row, Vocabulary, check_candidate, finish, story_tail, well_formed
 from model_server.host import ModelHost
 from model_server.training import TrainSettings, train
 
@@ -28,6 +28,14 @@ def test_every_candidate_keeps_keyword_and_sentence_count(host, story, keyword, 
         assert ktext.contains_keyword(candidate, keyword)
         assert well_formed(candidate)
         assert not candidate.lstrip().startswith("하고")
+        assert candidate == ktext.normalize(candidate)  # as the story stores it
+
+
+def test_a_finished_row_loses_the_indentation_and_extra_spaces_the_model_wrote(host):
+    raw = "그는 웃었다.\n 바다가  보였다.\n  배가 떠났다."
+    row = Row(generated=host.tokenizer(raw, add_special_tokens=False)["input_ids"])
+    assert finish(row, host.vocabulary, 2) == "그는 웃었다.\n바다가 보였다."
+    assert finish(row, host.vocabulary, 3) == "그는 웃었다.\n바다가 보였다.\n배가 떠났다."
 
 
 def test_generation_without_keyword_keeps_the_count(host, story):
