@@ -54,13 +54,14 @@ def parse_variant(spec: str) -> tuple[str, dict]:
 
 
 def run_one(name: str, changes: dict, seed: int, args: argparse.Namespace) -> dict:
-    """Pretrain one variant with one seed in this (worker) process and score it on the held-out text."""
+    """Pretrain one variant with one seed in this (worker) process and score it on the held-out
+    text; its per-token log-probabilities come back too, for the ensemble."""
     import torch
 
     torch.set_num_threads(args.threads)
     from bench.corpus_split import load_split
     from model_server.data import TrainingText
-    from model_server.evaluate import bits_per_char
+    from model_server.evaluate import token_logprobs
     from model_server.loading import load_base
     from model_server.starter import StarterConfig, pretrain
 
@@ -72,28 +73,25 @@ def run_one(name: str, changes: dict, seed: int, args: argparse.Namespace) -> di
              config=StarterConfig(**changes))
     seconds = time.perf_counter() - started
     base = load_base(str(out), quantize="none")
+    logprobs = torch.cat([token_logprobs(base.model, base.tokenizer, text) for text in heldout])
+    chars = sum(len(text) for text in heldout)
     metrics = json.loads((out / "starter.json").read_text())["metrics"]
-    return {"variant": name, "seed": seed, "dir": str(out), "seconds": seconds,
-            "passes": metrics["epochs"], "steps": metrics["steps"],
-            "bpc": bits_per_char(base.model, base.tokenizer, heldout)}
+    return {"variant": name, "seed": seed, "seconds": seconds, "passes": metrics["epochs"],
+            "steps": metrics["steps"], "logprobs": logprobs, "chars": chars,
+            "bpc": bits_per_char(logprobs, chars)}
 
 
-def ensemble_bpc(dirs: list[str], args: argparse.Namespace) -> float:
-    """Bits per character of the models in ``dirs`` as one: the mean of their probabilities.
-    They must share a tokenizer, as runs of one variant on the same data do."""
+def bits_per_char(logprobs, chars: int) -> float:
+    return -logprobs.sum().item() / math.log(2) / chars
+
+
+def ensemble_bpc(runs: list[dict]) -> float:
+    """Bits per character of several runs as one model: the mean of their probabilities. They
+    share a tokenizer (runs of one variant on the same data do), so their tokens line up."""
     import torch
 
-    from bench.corpus_split import load_split
-    from model_server.evaluate import token_logprobs
-    from model_server.loading import load_base
-
-    _, heldout = load_split(args.data, args.heldout)
-    per_model = []
-    for path in dirs:
-        base = load_base(path, quantize="none")
-        per_model.append(torch.cat([token_logprobs(base.model, base.tokenizer, text) for text in heldout]))
-    mixed = torch.logsumexp(torch.stack(per_model), dim=0) - math.log(len(per_model))
-    return -mixed.sum().item() / math.log(2) / sum(len(text) for text in heldout)
+    stacked = torch.stack([r["logprobs"] for r in runs])
+    return bits_per_char(torch.logsumexp(stacked, dim=0) - math.log(len(runs)), runs[0]["chars"])
 
 
 def main() -> None:
@@ -130,8 +128,7 @@ def main() -> None:
         line = (f"{name:<16} {len(scores):>4} {statistics.mean(scores):>7.4f} "
                 f"{statistics.stdev(scores) if len(scores) > 1 else 0:>6.4f} {min(scores):>7.4f} {max(scores):>7.4f}")
         if args.ensemble:
-            ensemble = ensemble_bpc([r["dir"] for r in runs], args) if len(runs) > 1 else scores[0]
-            line += f" {ensemble:>8.4f}"
+            line += f" {ensemble_bpc(runs):>8.4f}"
         print(line + "  " + (",".join(f"{k}={v}" for k, v in variants[name].items()) or "(defaults)"))
     print(f"(bases in {args.out})")
 
