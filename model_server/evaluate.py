@@ -73,5 +73,5 @@ def _score_spans(model, ids: list[int], spans: list[tuple[int, int, int]], devic
     for row, (start, first, end) in enumerate(spans):
         targets = torch.tensor(ids[first:end], device=device)
         positions = torch.arange(first - start - 1, end - start - 1, device=device)
-        rows.append(logprobs[row, positions, targets].cpu())
-    return torch.cat(rows)
+        rows.append(logprobs[row, positions, targets])
+    return torch.cat(rows).cpu()
