@@ -57,8 +57,9 @@ class StarterConfig:
     # learning rate reaches its floor there. Without decay and averaging more passes overfit
     # (10 minutes, ~9 passes at random windows, scored worse on unseen novels than 5 minutes,
     # ~4). With them (AVX512-BF16 machine, dropout 0): 5 passes 4.059, 8 passes 4.022; a wider
-    # model (384) that read 4.4 passes in the 10 minutes scored 4.086. On the AVX2-FMA machine
-    # the 10 minutes end first, at ~4.85 passes.
+    # model (384) that read 4.4 passes in the 10 minutes scored 4.086. On AVX2-FMA machines
+    # the 10 minutes end first, at 4.85-5.6 passes. These are single runs; the seed alone moves
+    # one by up to 0.06 at 8 passes (bench/starter_sweep.py, README).
     max_epochs: float = 8.0
     # Held-out bits per character after 4 passes, each setting added to the one before
     # (AVX2-FMA machine, bench/corpus_split.py's unseen novels): none 4.243; decoupled weight
