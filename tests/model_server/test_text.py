@@ -257,6 +257,23 @@ def test_quoted_speech_with_its_hago_tag_is_one_sentence(speech):
     assert korean.sentences(speech) == [speech]
 
 
+def test_narration_before_speech_is_its_own_sentence():
+    assert korean.sentences('바람이 불었다.\n"어디 가오?" 하고 그가 물었다.') == [
+        "바람이 불었다.", '"어디 가오?" 하고 그가 물었다.']
+    assert korean.sentences('그는 웃었다. "어디 가오?" 하고 물었다.') == ["그는 웃었다.", '"어디 가오?" 하고 물었다.']
+
+
+def test_no_sentence_of_a_dialogue_novel_ends_on_the_next_ones_opening_quote(novels_dir):
+    # Kiwi alone, over this novel's long paragraphs of dialogue, ended sentences with '\n"'
+    # and ran narration on into the speech after it.
+    novel = korean.normalize((novels_dir / "01_Ms._B_and_Love_Letters.txt").read_text(encoding="utf-8"))
+    found = korean.sentences(novel)
+    assert not [s for s in found if re.search(r'\s"$', s)]
+    run_on = [s for s in found for m in re.finditer(r'[.!?]\s+"', s) if s[:m.start()].count('"') % 2 == 0]
+    assert not run_on
+    assert without_whitespace("".join(found)) == without_whitespace(novel)
+
+
 def test_sentences_keep_the_callers_quote_marks():
     text = "\u201c가자!\u201d \u201c싫어!\u201d 그는 웃었다."
     assert korean.sentences(text) == ["\u201c가자!\u201d", "\u201c싫어!\u201d", "그는 웃었다."]
