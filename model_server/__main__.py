@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--keyword", required=True)
     gen.add_argument("--sentences", type=int, required=True)
     gen.add_argument("--candidates", type=int, default=3)
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--seed", type=int, help="the same seed gives the same candidates (default: fresh each run)")
 
     evaluate = commands.add_parser("eval", help="bits per character on text")
     evaluate.add_argument("--base", required=True)

@@ -14,8 +14,10 @@ from pathlib import Path
 
 from peft import PeftModel
 
-from model_server.generation import GenerationSettings, Vocabulary, generate
+from model_server.generation import GenerationSettings, generate
+from model_server.lexicon import Layer, Lexicon, load_layer
 from model_server.loading import load_base
+from model_server.vocabulary import Vocabulary
 
 
 class ModelHost:
@@ -28,8 +30,11 @@ class ModelHost:
         self.model = loaded.model            # the plain base until the first adapter arrives
         self.tokenizer = loaded.tokenizer
         self.vocabulary = Vocabulary(self.tokenizer)
+        # the words the base read, when it keeps them (the starter does); None: any word
+        self.base_words = load_layer(base) if Path(base).is_dir() else None
         self.max_adapters = max_adapters
         self.adapters: OrderedDict[str, str] = OrderedDict()  # adapter dir -> peft adapter name
+        self.adapter_words: dict[str, Layer | None] = {}      # adapter dir -> the words it read
         self.adapter_loads = 0
         self._peft: PeftModel | None = None
         self._lock = threading.Lock()
@@ -56,14 +61,25 @@ class ModelHost:
                 self._peft.load_adapter(key, adapter_name=name)
             self.adapter_loads += 1
             self.adapters[key] = name
+            self.adapter_words[key] = load_layer(key)
         self._peft.set_adapter(self.adapters[key])
         self._evict()
         return self._peft
 
     def _evict(self) -> None:
         while len(self.adapters) > self.max_adapters:
-            _, name = self.adapters.popitem(last=False)
+            key, name = self.adapters.popitem(last=False)
+            self.adapter_words.pop(key, None)
             self._peft.delete_adapter(name)
+
+    def lexicon(self, adapter_dir: str | Path | None) -> Lexicon | None:
+        """The words the base and the story's adapter read; None for a base that keeps none."""
+        if self.base_words is None:
+            return None
+        layers = [self.base_words]
+        if adapter_dir is not None and self.adapter_words.get(str(Path(adapter_dir).resolve())) is not None:
+            layers.append(self.adapter_words[str(Path(adapter_dir).resolve())])
+        return Lexicon(layers)
 
     @contextlib.contextmanager
     def _bare(self):
@@ -79,10 +95,10 @@ class ModelHost:
                  settings: GenerationSettings | None = None) -> list[str]:
         with self._lock:
             if adapter_dir is None:
-                with self._bare() as model:
+                with self._bare() as model:  # a bare base never learned the control line
                     return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
-                                    settings, self.vocabulary)
+                                    settings, self.vocabulary, self.lexicon(None), control=False)
             model = self.activate(adapter_dir)
             return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
-                            settings, self.vocabulary)
+                            settings, self.vocabulary, self.lexicon(adapter_dir))
 

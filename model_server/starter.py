@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from model_server.data import DataSource, read_texts
+from model_server.lexicon import save_words
 from model_server.muon import Muon
 from model_server.progress import Cancelled, Progress, ProgressMeter
 from model_server.versions import atomic_dir
@@ -30,42 +30,29 @@ PAD = "<|pad|>"
 
 @dataclass
 class StarterConfig:
-    # Defaults chosen by measurement on 2 CPU cores (bench/model_bench.py, README): at this
-    # budget a small, wide-enough model trained by Muon beats bigger ones that see fewer tokens.
+    # Defaults chosen by measurement on 2 CPU cores (bench/model_bench.py, bench/starter_sweep.py):
+    # at this budget a small, wide-enough model trained by Muon beats bigger ones that see fewer
+    # tokens, and the corpus, not compute, is what holds it back.
     # tokenizer: BPE over Hangul letters with byte fallback, so unseen hanja or emoji still
-    # round-trip. 4,000 (~2 characters per token) beat 2,000 and 8,000 on held-out novels after
-    # 5 minutes on an AVX512-BF16 machine (4.24 against 4.29 and 4.35 bits per character).
+    # round-trip; 4,000 tokens (about 2 characters each) beat smaller and larger vocabularies.
     vocab_size: int = 4000
     jamo: bool = True           # BPE over Hangul letters rather than whole syllables
     # model shape (GPT-2)
     n_layer: int = 4
     n_head: int = 4
     n_embd: int = 256
-    n_ctx: int = 128            # tokens of context (~260 characters); 256 did no better
-    # With the decay, averaging and passes below, none: weight decay and the weights' average
-    # regularise enough. AVX2-FMA machine, 10 minutes (~4.85 passes): 0.05 scored 4.082 bpc,
-    # 0.1 4.105 (4.106 with another seed); at ~4.2 passes 0.2 was worse than 0.1 (4.188, 4.144).
-    # AVX512-BF16 machine, 5 passes: 0.05 4.073, 0.0 4.059.
-    dropout: float = 0.0
+    n_ctx: int = 128            # tokens of context (~260 characters); a longer one did no better
+    dropout: float = 0.0        # weight decay and the weights' average regularise enough
     # optimisation
-    batch_size: int = 8
+    batch_size: int = 8         # larger batches train faster per token but take fewer steps per pass, and score worse
     lr: float = 6e-3            # AdamW peak (embeddings, norms, biases)
     muon_lr: float = 0.02       # Muon peak (matrices in the blocks); both decay by cosine
     min_lr_ratio: float = 0.1
     warmup_steps: int = 50
     # A time budget ends early once the training text has been read this many times, and the
-    # learning rate reaches its floor there. Without decay and averaging more passes overfit
-    # (10 minutes, ~9 passes at random windows, scored worse on unseen novels than 5 minutes,
-    # ~4). With them (AVX512-BF16 machine, dropout 0): 5 passes 4.059, 8 passes 4.022; a wider
-    # model (384) that read 4.4 passes in the 10 minutes scored 4.086. On AVX2-FMA machines
-    # the 10 minutes end first, at 4.85-5.6 passes. These are single runs; the seed alone moves
-    # one by up to 0.06 at 8 passes (bench/starter_sweep.py, README).
+    # learning rate reaches its floor there; more passes overfit these few novels.
     max_epochs: float = 8.0
-    # Held-out bits per character after 4 passes, each setting added to the one before
-    # (AVX2-FMA machine, bench/corpus_split.py's unseen novels): none 4.243; decoupled weight
-    # decay 0.1: 4.222, 0.3: 4.215, 0.6: 4.226; the weights' moving average: 4.193; every
-    # window once per pass rather than windows drawn at random: 4.155.
-    weight_decay: float = 0.3
+    weight_decay: float = 0.3   # decoupled, on matrices and embeddings
     ema_decay: float = 0.995    # save an exponential moving average of the weights (0: the last)
     by_pass: bool = True        # read every window once per pass, in a shuffled order
     grad_clip: float = 1.0
@@ -297,6 +284,7 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
     with atomic_dir(out_dir) as tmp:
         model.to("cpu").save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        save_words(tmp, [t.text for t in texts])  # what generation may write (model_server.lexicon)
         (tmp / "starter.json").write_text(json.dumps({
             "config": asdict(config), "seed": seed, "metrics": metrics,
             "data": [{"name": t.name, "sha256": t.sha256, "chars": len(t.text)} for t in texts],

@@ -7,6 +7,7 @@ novel it read last). It writes a complete version folder or nothing:
     adapter_model.safetensors, adapter_config.json   the LoRA weights (peft)
     replay.jsonl                                     text the next version replays
     version.json                                     base, parent, data, settings, metrics
+    lexicon.json                                     the words it read, and its parent's (a starter's adapters)
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from peft import PeftModel, get_peft_model
 
 from model_server.data import DataSource, TrainingText, read_texts
 from model_server.examples import IGNORE, Example, continuation_examples, control_examples
+from model_server.lexicon import LEXICON_FILE, save_words
 from model_server.loading import build_lora_config, load_base
 from model_server.progress import Cancelled, Progress, ProgressMeter
 from model_server.starter import cosine_lr, cpu_has_fast_bf16
@@ -284,6 +286,8 @@ def train(base: str, data: Iterable[DataSource], out_dir: str | Path,
             for piece in replay:
                 f.write(json.dumps({"name": piece.name, "text": piece.text}, ensure_ascii=False) + "\n")
         (tmp / VERSION_FILE).write_text(json.dumps(version, ensure_ascii=False, indent=2), encoding="utf-8")
+        if (Path(base) / LEXICON_FILE).is_file():  # a base that writes from its lexicon (the starter)
+            save_words(tmp, [t.text for t in texts + heldout], inherit=parent)
     return Path(out_dir)
 
 
