@@ -43,7 +43,7 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     version = story.active_model_version or base_version(base)
     adapter_dir = version.path if version.story_id is not None else None
     params = {"keyword": job.params["keyword"], "sentences": job.params["sentences"], "k": job.params["k"],
-              "seed": generation_seed(), "model_version": version.name}
+              "seed": generation_seed(job.id), "model_version": version.name}
     context = story_context(story.id)
     job_id, version_id = job.id, version.id
     # End the transaction before the model runs (SQLite holds its write lock for a transaction's

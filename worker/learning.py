@@ -52,7 +52,7 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
         context = story_context(story_id)
         db.session.commit()
         texts = models.model_host(base).generate(str(adapter_dir), context, None, sentences, 1,
-                                                 seed=generation_seed())
+                                                 seed=generation_seed(job_id))
     except Exception as e:
         from model_server.progress import Cancelled
 

@@ -1,13 +1,13 @@
 """The model of this worker process: one ModelHost, built on first use, kept for later tasks.
 
 Only worker processes import this module's torch-heavy targets (inside the functions)."""
+import os
+
 from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
 from app.training.models import ModelVersion
-
-import os
 
 _host = None
 _base_loads = 0
@@ -47,6 +47,9 @@ def base_version(base: str) -> ModelVersion:
     return row
 
 
-def generation_seed() -> int | None:
-    seed = current_app.config.get("GENERATION_SEED")
-    return int(seed) if seed not in (None, "") else None
+def generation_seed(job_id: int) -> int:
+    """The seed of a generation job: its id, so that every round and every retry (a new job)
+    samples afresh, and what a job wrote can be written again. GENERATION_SEED shifts every
+    job's seed, for a site whose job ids start over (a test database)."""
+    shift = current_app.config.get("GENERATION_SEED")
+    return (int(shift) if shift not in (None, "") else 0) * 2**32 + job_id

@@ -27,7 +27,7 @@ class FakeHost:
 
     def generate(self, adapter_dir, story_text, keyword, sentences, k, seed=None):
         self.calls.append({"adapter_dir": adapter_dir, "story_text": story_text, "keyword": keyword,
-                           "sentences": sentences, "k": k})
+                           "sentences": sentences, "k": k, "seed": seed})
         if self.fail:
             raise self.fail
         return [f"{keyword or '이어서'} 이야기 후보 {i}." for i in range(k)]
@@ -104,6 +104,24 @@ def test_generation_error_fails_the_job_and_the_owner_can_retry(story_in_phase, 
     assert owner.post(f"/api/v1/stories/{story['id']}/round/advance").status_code == 200
     assert run_generation(round_id, None) == "done"
     assert owner.get(f"/api/v1/stories/{story['id']}/round").json["phase"] == "choosing"
+
+
+def test_a_retry_samples_with_a_seed_of_its_own_kept_in_the_candidates(story_in_phase, model, db):
+    """Seeded from the job, a retry (a new job) never repeats the failed stream, and each
+    candidate says which seed wrote it."""
+    from app.rounds.models import Candidate
+    from worker.generation import run_generation
+
+    owner, story, _ = story_in_phase("generating")
+    round_id = current_round(db, story["id"]).id
+    model.fail = GenerationError("no luck")
+    assert run_generation(round_id, None) == "failed"
+    model.fail = None
+    assert owner.post(f"/api/v1/stories/{story['id']}/round/advance").status_code == 200
+    assert run_generation(round_id, None) == "done"
+    first, retry = (call["seed"] for call in model.calls)
+    assert first is not None and retry is not None and first != retry
+    assert {c.params["seed"] for c in db.session.scalars(select(Candidate))} == {retry}
 
 
 def test_without_a_base_the_round_waits_and_resumes_by_itself(story_in_phase, model, db, app):
