@@ -55,7 +55,7 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
                               params["k"], seed=params["seed"])
     except Exception as e:  # GenerationError and anything else: the job fails, the round can be retried
         log.exception("generation for round %s failed", round_id)
-        machine.generation_failed(job_id, _reason(e))
+        machine.generation_failed(job_id, _reason(e, params))
         return "failed"
     if not texts:
         machine.generation_failed(job_id, "모델이 후보를 하나도 쓰지 못했습니다.")
@@ -65,8 +65,11 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     return "done"
 
 
-def _reason(e: Exception) -> str:
-    """The model server's own errors explain themselves; anything else names its type."""
-    if any(cls.__name__ == "ModelServerError" for cls in type(e).__mro__):
-        return str(e) or type(e).__name__
-    return f"{type(e).__name__}: {e}"
+def _reason(e: Exception, params: dict) -> str:
+    """Why the round has no candidates, in Korean: the model server's own messages are for
+    developers (English) and stay in the worker's log."""
+    if any(cls.__name__ == "GenerationError" for cls in type(e).__mro__):
+        asked = f"키워드 「{params['keyword']}」, " if params.get("keyword") else ""
+        return (f"{asked}{params['sentences']}문장으로 후보를 {params['k']}개 쓰지 못했습니다. "
+                "키워드가 낯설거나 문장이 많으면 그럴 수 있습니다.")
+    return f"AI가 후보를 쓰다가 오류가 났습니다 ({type(e).__name__})."

@@ -20,13 +20,14 @@ log = logging.getLogger(__name__)
 
 
 class JobReporter:
-    def __init__(self, job_id: int, interval: float = 1.0, training_share: float = 0.95):
+    def __init__(self, job_id: int, interval: float = 1.0, training_share: float = 0.95, worker: str | None = None):
         self.app = current_app._get_current_object()
         self.job_id, self.interval, self.training_share = job_id, interval, training_share
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._progress = 0.0
-        self._metrics: dict = {"stage": "preparing"}
+        # which Celery node runs it stays in the metrics the reports replace (after a redelivery too)
+        self._metrics: dict = {"stage": "preparing", **({"worker": worker} if worker else {})}
         self._points: list[tuple[int, float, float]] = []
         self._cancel = False
         self._stop = threading.Event()

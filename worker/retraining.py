@@ -1,28 +1,25 @@
 """retrain_story and pretrain_starter: the admin's training jobs.
 
-Same shape as learning.py: claim the job, read what it needs as plain values and end the
-transaction, train with progress (worker/reporting.py), then record the result in one
-transaction. A cancelled run leaves no version and no folder behind.
+A retrain trains and records a story's version the way put_Human_txt does (worker/versions.py);
+the starter pretrain writes the site's base. A cancelled run leaves no version and no folder.
 """
 import json
 import logging
-import math
-import shutil
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.database import transaction
 from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import Job
 from app.novels.models import Novel
-from app.stories.models import Story, TrainingText
+from app.stories.models import Story
 from app.training import services as training
-from app.training.material import HUMAN_WEIGHT, RetrainMaterial, activation_decision, retrain_material
-from app.training.models import ModelVersion
+from app.training.material import HUMAN_WEIGHT, RetrainMaterial, retrain_material
 from worker.folders import remove_leftovers
 from worker.reporting import JobReporter
+from worker.versions import decide, finite, not_trained, record_version, train_version
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +31,6 @@ def warm_up(module: str) -> None:
     import importlib
 
     importlib.import_module(module)
-
-
-def finite(metrics: dict) -> dict:
-    """JSON columns take no NaN or infinity (PostgreSQL refuses them): those become None."""
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
 
 
 # ---------------------------------------------------------------- retrain a story's adapter
@@ -57,90 +49,28 @@ def run_retrain(job_id: int, celery_id: str | None, worker: str | None = None) -
     params = dict(job.params)
     material = retrain_material(story.id, params["heldout_fraction"])
     story_id = story.id
-    db.session.commit()  # plain values from here on (see learning.py)
+    db.session.commit()  # plain values from here on: an ORM object touched later reopens a transaction
     jobs.clear_points(job_id)
     out_dir = training.models_dir() / str(story_id) / f"job-{job_id}"
     remove_leftovers(out_dir)
 
     try:
-        with JobReporter(job_id) as reporter:
-            _train(base, material, out_dir, from_adapter, params["budget"], reporter)
+        train_version(job_id, base, _texts(material), material.heldout_text, out_dir, from_adapter, params["budget"],
+                      worker)
     except Exception as e:
-        return _not_trained(job_id, e)
-    return _record_retrain(job_id, story_id, base, parent_id, out_dir, material, params["threshold"])
+        return not_trained(job_id, e)
+    decision = decide(out_dir, len(material.counts["heldout_passages"]), params["threshold"])
+    return record_version(job_id, story_id, base, parent_id, out_dir, decision, material.counts)
 
 
-def _train(base: str, material: RetrainMaterial, out_dir: Path, from_adapter: str | None, budget: dict,
-           reporter: JobReporter) -> None:
-    from model_server.training import TrainSettings, TrainingText as Text, train
+def _texts(material: RetrainMaterial) -> list:
+    from model_server.training import TrainingText as Text
 
     texts = [Text(label, text) for label, text in material.novels]
     texts.append(Text(f"story-{material.story_id}", material.story_text))
     if material.human_text:
         texts.append(Text(f"story-{material.story_id}-human", material.human_text, weight=HUMAN_WEIGHT))
-    validation = [Text(f"story-{material.story_id}-heldout", material.heldout_text)] if material.heldout_text else None
-    settings = TrainSettings(seed=0, progress_interval=1.0, **budget)
-    train(base, texts, out_dir, from_adapter=from_adapter, settings=settings, progress=reporter.progress,
-          should_cancel=reporter.should_cancel, validation=validation)
-
-
-def _record_retrain(job_id: int, story_id: int, base: str, parent_id: int | None, out_dir: Path,
-                    material: RetrainMaterial, threshold: float) -> str:
-    """One transaction: the new version, active unless it is worse on the held-out passages."""
-    metrics = finite(json.loads((out_dir / "version.json").read_text(encoding="utf-8"))["metrics"])
-    heldout = len(material.counts["heldout_passages"])
-    if heldout:
-        # train() measured the active adapter (the one it started from, or the bare base) and
-        # the new one on the same held-out passages, in this job.
-        activate, reason = activation_decision(metrics.get("val_loss"), metrics.get("val_loss_before"), threshold)
-    else:
-        activate, reason = True, "이야기 글이 적어 검증용으로 남길 글이 없습니다. 바로 적용했습니다."
-    metrics.update(heldout_passages=heldout, active_val_loss=metrics.get("val_loss_before"),
-                   activated=activate, decision=reason, threshold=threshold)
-    with transaction():
-        job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
-        if job.status != "running":
-            return "already recorded"
-        if job.cancel_requested:  # asked to stop while the version was being saved
-            jobs.mark_cancelled(job)
-            recorded = None
-        else:
-            story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
-            version = ModelVersion(story_id=story_id, name=training.next_version_name(story_id), base=base,
-                                   parent_id=parent_id, path=str(out_dir), held_for_admin=not activate,
-                                   metrics=metrics, data={"job": job_id, **material.counts})
-            db.session.add(version)
-            db.session.flush()
-            if activate:
-                story.active_model_version_id = version.id
-            db.session.execute(
-                update(TrainingText).where(TrainingText.passage_id.in_(material.counts["passages"]),
-                                           TrainingText.used_by_version_id.is_(None))
-                .values(used_by_version_id=version.id))
-            jobs.mark_succeeded(job, metrics={**metrics, "stage": "done", "version": version.name,
-                                              "version_id": version.id})
-            recorded = version.name
-    if recorded is None:
-        shutil.rmtree(out_dir, ignore_errors=True)
-        return "cancelled"
-    log.info("job %s: %s (%s)", job_id, recorded, reason)
-    return "done"
-
-
-def _not_trained(job_id: int, error: Exception) -> str:
-    """Cancelled or failed: the job says which; train() left no version folder behind."""
-    from model_server.progress import Cancelled
-
-    with transaction():
-        job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
-        if job.status != "running":
-            return "already finished"
-        if isinstance(error, Cancelled):
-            jobs.mark_cancelled(job)
-            return "cancelled"
-        log.error("training job %s failed", job_id, exc_info=error)
-        jobs.mark_failed(job, f"{type(error).__name__}: {error}")
-    return "failed"
+    return texts
 
 
 # ---------------------------------------------------------------- pretrain the starter base
@@ -163,10 +93,10 @@ def run_pretrain(job_id: int, celery_id: str | None, worker: str | None = None) 
     db.session.commit()
     jobs.clear_points(job_id)
     try:
-        with JobReporter(job_id) as reporter:
+        with JobReporter(job_id, worker=worker) as reporter:
             _pretrain(novels, target, params, reporter)
     except Exception as e:
-        return _not_trained(job_id, e)
+        return not_trained(job_id, e)
     metrics = finite(json.loads((target / "starter.json").read_text(encoding="utf-8"))["metrics"])
     with transaction():
         job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())

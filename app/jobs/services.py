@@ -14,6 +14,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.errors import Conflict, Forbidden, NotFound
 from app.jobs.models import ACTIVE_STATUSES, Job, JobPoint
+from app.stories.models import Story
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,9 @@ def mark_waiting(job: Job, reason: str) -> None:
 
 
 def is_retryable(job: Job, now: datetime) -> bool:
-    """Failed, waiting, or silent for longer than JOB_STALE_SECONDS."""
-    if job.status in ("failed", "waiting"):
+    """Failed, or silent for longer than JOB_STALE_SECONDS (a job waiting for a base model is
+    not: it goes on by itself once there is one)."""
+    if job.status == "failed":
         return True
     stale = now - timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
     return job.status in ("queued", "running") and job.updated_at < stale
@@ -203,3 +205,15 @@ def loss_points(job_id: int, limit: int = MAX_POINTS) -> list[dict]:
 
 def recent_jobs(limit: int = 100) -> list[Job]:
     return list(db.session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
+
+
+def job_list(user, limit: int = 100) -> list[dict]:
+    """Admin: the latest jobs, newest first, each with its story's title (the /admin/jobs
+    rows, which the page polls to follow them)."""
+    if not user.is_admin:
+        raise Forbidden("관리자만 작업 목록을 볼 수 있습니다.", code="admin_only")
+    rows = db.session.execute(
+        select(Job, Story.title).outerjoin(Story, Story.id == Job.story_id).order_by(Job.id.desc())
+        .limit(max(1, min(limit, 100)))
+    ).all()
+    return [{"job": job, "story_title": title} for job, title in rows]

@@ -94,11 +94,12 @@ def test_generation_error_fails_the_job_and_the_owner_can_retry(story_in_phase, 
 
     owner, story, _ = story_in_phase("generating")
     round_id = current_round(db, story["id"]).id
-    model.fail = GenerationError("키워드 '편지'를 넣은 2문장 후보를 만들지 못했습니다")
+    model.fail = GenerationError("could not write 3 passage(s) of 2 sentence(s) containing '편지' in 4 tries")
     assert run_generation(round_id, None) == "failed"
     state = owner.get(f"/api/v1/stories/{story['id']}/round").json
     assert state["phase"] == "generating" and state["job"]["status"] == "failed"
-    assert "키워드 '편지'를 넣은 2문장 후보를 만들지 못했습니다" in state["job"]["error"]
+    # the model server's English is for the log; people read why in Korean
+    assert state["job"]["error"].startswith("키워드 「편지」, 2문장으로 후보를") and "could not" not in state["notice"]
     assert "다시 시도" in state["notice"]
     model.fail = None
     assert owner.post(f"/api/v1/stories/{story['id']}/round/advance").status_code == 200
@@ -181,15 +182,25 @@ def test_a_job_the_broker_never_got_is_sent_again(story_in_phase, db, app):
 
 @pytest.fixture
 def fake_training(monkeypatch, tmp_path):
-    trained = []
+    """Stands in for model_server's training: writes a version folder with the held-out losses
+    ``losses`` says (before, after), as train() would have measured them."""
+    class Trained(list):
+        losses = {"before": 2.0, "after": 1.5}
 
-    def train(job_id, steps, base, text, name, from_adapter, out_dir, worker=None):
+    trained = Trained()
+    losses = trained.losses
+
+    def train_version(job_id, base, texts, heldout_text, out_dir, from_adapter, budget, worker=None):
+        import json
+
         out_dir.mkdir(parents=True)
-        (out_dir / "version.json").write_text("{}")
-        trained.append({"text": text, "from_adapter": from_adapter, "out_dir": out_dir, "steps": steps})
-        return out_dir, {"loss": 1.5, "step": steps}
+        metrics = {"val_loss_before": losses["before"] if heldout_text else None,
+                   "val_loss": losses["after"] if heldout_text else None, "steps": budget.get("steps")}
+        (out_dir / "version.json").write_text(json.dumps({"metrics": metrics}))
+        trained.append({"text": texts[0].text, "from_adapter": from_adapter, "out_dir": out_dir,
+                        "heldout_text": heldout_text, "steps": budget.get("steps")})
 
-    monkeypatch.setattr("worker.learning._train", train)
+    monkeypatch.setattr("worker.learning.train_version", train_version)
     return trained
 
 
@@ -223,19 +234,150 @@ def test_put_human_txt_learns_then_appends_the_continuation(make_story, model, f
     assert anonymous.get(f"/api/v1/jobs/{second}").json["metrics"]["version"] == f"이야기{story['id']}-v2"
 
 
-def test_a_retry_replaces_a_waiting_job_for_good(story_in_phase, model, db):
+def test_a_round_waiting_for_a_base_offers_no_retry(story_in_phase, model, db):
+    """Pressing "다시 시도" while the job only waits for a base model used to fail that job and
+    queue a second one; waiting is not failing, and the round goes on by itself."""
     from app.jobs.models import Job
-    from app.rounds.ticks import tick
     from worker.generation import run_generation
 
     owner, story, _ = story_in_phase("generating")
     round_id = current_round(db, story["id"]).id
     model.available["base"] = None
     run_generation(round_id, None)
+    waiting = current_round(db, story["id"]).job_id
+    db.session.rollback()
+    for call in (f"/api/v1/stories/{story['id']}/round/advance", f"/api/v1/stories/{story['id']}/round/recover"):
+        refused = owner.post(call, {"action": "retry"})
+        assert refused.status_code == 409 and refused.json["error"]["code"] == "waiting_for_base"
+    assert db.session.get(Job, waiting).status == "waiting" and current_round(db, story["id"]).job_id == waiting
+
+
+def fail_generation(db, story_id, model):
+    from worker.generation import run_generation
+
+    round_id = current_round(db, story_id).id
+    model.fail = GenerationError("no candidates")
+    assert run_generation(round_id, None) == "failed"
+    model.fail = None
+    db.session.rollback()
+
+
+def test_after_a_failure_the_owner_can_take_the_runner_up_proposal(story_in_phase, model, db):
+    owner, story, (p1, p2) = story_in_phase("generating")
+    fail_generation(db, story["id"], model)
+    state = owner.post(f"/api/v1/stories/{story['id']}/round/recover", {"action": "runner_up"}).json
+    # p2's hand-written passage had no votes but is the only other proposal: appended at once
+    assert state["number"] == 2 and state["phase"] == "proposing"
+    passages = owner.get(f"/api/v1/stories/{story['id']}").json["passages"]
+    assert passages[-1]["text"] == "바람이 불자 편지가 저절로 펼쳐졌다." and passages[-1]["author"] == "p2"
+
+
+def test_the_runner_up_is_the_next_most_voted_and_is_never_tried_twice(story_in_phase, users, model, db):
+    owner, story, (p1, p2) = story_in_phase("proposing")
+    p3, p4, p5 = users.make("p3"), users.make("p4"), users.make("p5")
+    base = f"/api/v1/stories/{story['id']}/round"
+    for who, body in ((p1, {"keyword": "편지", "sentences": 2}), (p3, {"keyword": "바람", "sentences": 1}),
+                      (p2, {"text": "바람이 불자 편지가 저절로 펼쳐졌다."})):
+        assert who.post(f"{base}/proposals", body).status_code == 201
+    assert owner.post(f"{base}/advance").json["phase"] == "voting"
+    ids = {p["keyword"] or "text": p["id"] for p in owner.get(base).json["proposals"]}
+    for voter, target in ((p1, "편지"), (p4, "편지"), (p5, "편지"), (p2, "바람"), (p3, "바람"), (owner, "text")):
+        assert voter.post(f"{base}/votes", {"proposal_id": ids[target]}).status_code == 200
+    assert owner.post(f"{base}/advance").json["winning_proposal_id"] == ids["편지"]
+    fail_generation(db, story["id"], model)
+    second = owner.post(f"{base}/recover", {"action": "runner_up"}).json
+    assert second["winning_proposal_id"] == ids["바람"] and second["phase"] == "generating"
+    fail_generation(db, story["id"], model)
+    third = owner.post(f"{base}/recover", {"action": "runner_up"}).json
+    assert third["number"] == 2  # the hand-written one, appended; 편지 and 바람 were not tried again
+    fail = owner.post(f"{base}/recover", {"action": "runner_up"})
+    assert fail.status_code == 409
+
+
+def test_after_a_failure_the_owner_can_go_back_to_proposing(story_in_phase, model, db):
+    from app.rounds.models import Vote
+
+    owner, story, (p1, _) = story_in_phase("generating")
+    fail_generation(db, story["id"], model)
+    state = owner.post(f"/api/v1/stories/{story['id']}/round/recover", {"action": "propose_again"}).json
+    assert state["phase"] == "proposing" and state["number"] == 1 and state["winning_proposal_id"] is None
+    assert len(state["proposals"]) == 2 and all(p["votes"] == 0 for p in state["proposals"])
+    assert not db.session.scalars(select(Vote)).all()
+    edited = p1.post(f"/api/v1/stories/{story['id']}/round/proposals", {"keyword": "바람", "sentences": 1})
+    assert edited.status_code == 201
+
+
+def test_after_a_failure_retry_queues_a_new_job(story_in_phase, model, db):
+    owner, story, _ = story_in_phase("generating")
     first = current_round(db, story["id"]).job_id
     db.session.rollback()
-    retried = owner.post(f"/api/v1/stories/{story['id']}/round/advance").json["job"]["id"]
-    assert retried != first and db.session.get(Job, first).status == "failed"
-    model.available["base"] = "/fake/base"
-    assert tick()["resumed"] == 0  # nothing waits any more: the new job is already queued
-    assert run_generation(round_id, None) == "done"
+    fail_generation(db, story["id"], model)
+    state = owner.post(f"/api/v1/stories/{story['id']}/round/recover", {"action": "retry"}).json
+    assert state["phase"] == "generating" and state["job"]["status"] == "queued" and state["job"]["id"] != first
+
+
+def test_recovery_is_for_the_owner_after_a_real_failure(story_in_phase, model, db):
+    owner, story, (p1, _) = story_in_phase("generating")
+    url = f"/api/v1/stories/{story['id']}/round/recover"
+    running = owner.post(url, {"action": "retry"})
+    assert running.status_code == 409 and running.json["error"]["code"] == "generating"
+    fail_generation(db, story["id"], model)
+    assert p1.post(url, {"action": "retry"}).status_code == 403
+    bad = owner.post(url, {"action": "give_up"})
+    assert bad.status_code == 400 and "retry" in bad.json["error"]["message"]
+    assert owner.post(url, {}).status_code == 400
+
+
+def test_put_human_txt_is_refused_while_a_round_is_under_way(make_story, users, model, fake_training, db):
+    owner, story = make_story()
+    passage_id = story["passages"][0]["id"]
+    assert users.make("p1").post(f"/api/v1/stories/{story['id']}/round/proposals",
+                                 {"keyword": "편지", "sentences": 2}).status_code == 201
+    refused = owner.get(f"/put_Human_txt?contents_id={passage_id}&is_first=Y")
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "round_in_progress"
+    assert "라운드" in refused.json["error"]["message"]
+
+
+def test_put_human_txt_adds_no_passage_to_a_round_that_started_while_it_trained(make_story, users, model,
+                                                                                  fake_training, db, anonymous):
+    from worker.tasks import learn_and_continue
+
+    owner, story = make_story()
+    job_id = owner.get(f"/put_Human_txt?contents_id={story['passages'][0]['id']}&is_first=Y").json["job_id"]
+    assert users.make("p1").post(f"/api/v1/stories/{story['id']}/round/proposals",
+                                 {"keyword": "편지", "sentences": 2}).status_code == 201
+    db.session.commit()
+    learn_and_continue(job_id)
+    job = anonymous.get(f"/api/v1/jobs/{job_id}").json
+    assert job["status"] == "succeeded" and "라운드" in job["metrics"]["note"]
+    assert len(anonymous.get(f"/api/v1/stories/{story['id']}").json["passages"]) == 1
+
+
+def test_put_human_txt_follows_the_activation_rule_of_a_retrain(make_story, model, fake_training, db, anonymous):
+    """A version worse on the story's held-out passages waits for an admin, as a retrain's does,
+    and the continuation is written by the version that stays active."""
+    from app.rounds import machine
+    from app.stories.models import Story
+    from worker.tasks import learn_and_continue
+
+    owner, story = make_story()
+    from app.accounts.models import User
+
+    for i in range(4):
+        machine.append_passage(db.session.get(Story, story["id"]), f"{i}번째로 덧붙인 글입니다. 이야기는 계속된다.",
+                               author=db.session.get(User, owner.user_id))
+        db.session.commit()
+    fake_training.losses.update(before=2.0, after=3.0)  # far worse than the threshold allows
+    job_id = owner.get(f"/put_Human_txt?contents_id={story['passages'][0]['id']}&is_first=Y").json["job_id"]
+    db.session.commit()
+    learn_and_continue(job_id)
+    job = anonymous.get(f"/api/v1/jobs/{job_id}").json
+    assert job["status"] == "succeeded" and job["metrics"]["activated"] is False
+    assert "관리자 확인" in job["metrics"]["decision"] and fake_training[0]["heldout_text"]
+    versions = anonymous.get(f"/api/v1/stories/{story['id']}/models").json["items"]
+    assert versions[0]["held_for_admin"] and not versions[0]["active"]
+    db.session.expire_all()
+    assert db.session.get(Story, story["id"]).active_model_version_id is None
+    assert model.calls[-1]["adapter_dir"] is None  # the bare base wrote, not the held version
+    passages = anonymous.get(f"/api/v1/stories/{story['id']}").json["passages"]
+    assert passages[-1]["author_kind"] == "ai" and passages[-1]["model_version"] != versions[0]["name"]

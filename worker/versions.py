@@ -1,0 +1,139 @@
+"""Training a story's new model version and recording it: the one way both a retrain and
+put_Human_txt do it.
+
+Claim the job and read what it needs as plain values (the caller), then here: train with
+live progress (worker/reporting.py), decide by the held-out passages whether the version may
+replace the active one by itself (the same rule for both), and record the version, that
+decision and, for put_Human_txt, the AI's continuation, in one transaction. A cancelled or
+failed run leaves no version and no folder behind.
+"""
+import json
+import logging
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+
+from app.database import transaction
+from app.extensions import db
+from app.jobs import services as jobs
+from app.jobs.models import Job
+from app.rounds import machine
+from app.rounds.models import Proposal, Round
+from app.stories.models import Story, TrainingText
+from app.training import services as training
+from app.training.material import activation_decision
+from app.training.models import ModelVersion
+from worker.reporting import JobReporter
+
+log = logging.getLogger(__name__)
+ROUND_UNDER_WAY = "라운드가 이미 진행 중이라 이어 쓴 글은 넣지 않았습니다. 새 버전은 기록했습니다."
+
+
+def finite(metrics: dict) -> dict:
+    """JSON columns take no NaN or infinity (PostgreSQL refuses them): those become None."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
+
+
+def train_version(job_id: int, base: str, texts: list, heldout_text: str, out_dir: Path,
+                  from_adapter: str | None, budget: dict, worker: str | None = None) -> None:
+    """Train ``texts`` (model_server TrainingText) into ``out_dir``, measuring the active
+    adapter (``from_adapter``, or the bare base) and the new one on ``heldout_text``."""
+    from model_server.training import TrainSettings, TrainingText, train
+
+    validation = [TrainingText(f"job-{job_id}-heldout", heldout_text)] if heldout_text else None
+    settings = TrainSettings(seed=0, progress_interval=1.0, **budget)
+    with JobReporter(job_id, worker=worker) as reporter:
+        train(base, texts, out_dir, from_adapter=from_adapter, settings=settings, progress=reporter.progress,
+              should_cancel=reporter.should_cancel, validation=validation)
+
+
+@dataclass
+class Decision:
+    metrics: dict
+    activate: bool
+
+
+def decide(out_dir: Path, heldout_passages: int, threshold: float) -> Decision:
+    """Whether the new version becomes active by itself: unless its held-out loss is worse
+    than the active one's by more than ``threshold``; a story too young to hold passages out
+    activates it and says so."""
+    metrics = finite(json.loads((out_dir / "version.json").read_text(encoding="utf-8"))["metrics"])
+    if heldout_passages:
+        activate, reason = activation_decision(metrics.get("val_loss"), metrics.get("val_loss_before"), threshold)
+    else:
+        activate, reason = True, "이야기 글이 적어 검증용으로 남길 글이 없습니다. 바로 적용했습니다."
+    metrics.update(heldout_passages=heldout_passages, active_val_loss=metrics.get("val_loss_before"),
+                   activated=activate, decision=reason, threshold=threshold)
+    return Decision(metrics, activate)
+
+
+def round_is_fresh(story_id: int) -> bool:
+    """Whether the story's current round has not started: proposing, with no proposal yet. Only
+    then may a passage be added outside a round (put_Human_txt's continuation)."""
+    round_ = db.session.scalar(select(Round).where(Round.story_id == story_id).order_by(Round.number.desc()).limit(1))
+    if round_ is None or round_.phase != "proposing":
+        return False
+    return not db.session.scalar(select(func.count()).select_from(Proposal).where(Proposal.round_id == round_.id))
+
+
+def record_version(job_id: int, story_id: int, base: str, parent_id: int | None, out_dir: Path, decision: Decision,
+                   data: dict, continuation: str | None = None, writer_id: int | None = None) -> str:
+    """One transaction: the new version (active, or held for an admin), the story's human
+    passages it learned marked used, and ``continuation`` appended as the next passage,
+    written by version ``writer_id`` (None: the new version), unless a round is under way."""
+    with transaction():
+        job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        if job.status != "running":
+            return "already recorded"
+        if job.cancel_requested:  # asked to stop while the version was being saved
+            jobs.mark_cancelled(job)
+            recorded = None
+        else:
+            story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
+            version = ModelVersion(story_id=story_id, name=training.next_version_name(story_id), base=base,
+                                   parent_id=parent_id, path=str(out_dir), held_for_admin=not decision.activate,
+                                   metrics=decision.metrics, data={"job": job_id, **data})
+            db.session.add(version)
+            db.session.flush()
+            if decision.activate:
+                story.active_model_version_id = version.id
+            db.session.execute(
+                update(TrainingText).where(TrainingText.passage_id.in_(data.get("passages", [])),
+                                           TrainingText.used_by_version_id.is_(None))
+                .values(used_by_version_id=version.id))
+            done = {**(job.metrics or {}), **decision.metrics, "stage": "done", "version": version.name,
+                    "version_id": version.id}
+            if continuation is not None:
+                if round_is_fresh(story_id):
+                    passage = machine.append_passage(story, continuation, model_version_id=writer_id or version.id)
+                    done["passage_id"] = passage.id
+                else:
+                    done["note"] = ROUND_UNDER_WAY
+            jobs.mark_succeeded(job, metrics=done)
+            recorded = version.name
+    if recorded is None:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return "cancelled"
+    log.info("job %s: %s (%s)", job_id, recorded, decision.metrics["decision"])
+    return "done"
+
+
+def not_trained(job_id: int, error: Exception, out_dir: Path | None = None) -> str:
+    """Cancelled or failed: the job says which; nothing of the run is left behind."""
+    from model_server.progress import Cancelled
+
+    if out_dir is not None:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    with transaction():
+        job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        if job.status != "running":
+            return "already finished"
+        if isinstance(error, Cancelled):
+            jobs.mark_cancelled(job)
+            return "cancelled"
+        log.error("training job %s failed", job_id, exc_info=error)
+        jobs.mark_failed(job, f"{type(error).__name__}: {error}")
+    return "failed"
