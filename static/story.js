@@ -104,8 +104,10 @@
       notice = "AI가 후보를 쓰는 중입니다…";
     setText($("round-notice"), notice);
     show($("round-notice"), Boolean(notice));
-    const stuck = state.phase === "generating" && state.job && ["failed", "waiting"].includes(state.job.status);
-    setText($("phase-help"), stuck ? "" : HELP[state.phase] || "");
+    // Only a real failure is retried or replaced; a job waiting for a base model goes on by itself.
+    const failed = state.phase === "generating" && state.job && state.job.status === "failed";
+    const waiting = state.phase === "generating" && state.job && state.job.status === "waiting";
+    setText($("phase-help"), failed || waiting ? "" : HELP[state.phase] || "");
     show($("propose-form"), signedIn && state.phase === "proposing");
     const mine = state.proposals.find((p) => p.mine);
     setText($("propose-button"), mine ? "제안 고치기" : "제안하기");
@@ -114,9 +116,63 @@
     show($("candidates"), state.phase === "choosing");
     renderChoices($("candidates"), state.candidates, "candidate", signedIn && state.phase === "choosing");
     show($("owner-tools"), state.can_advance && state.phase !== "closed");
-    setText($("advance-button"), stuck ? "다시 시도" : "다음 단계로");
-    $("advance-button").disabled = state.phase === "generating" && !stuck;
+    show($("advance-button"), !failed);
+    $("advance-button").disabled = state.phase === "generating";
+    show($("recover"), failed);
     renderCountdown();
+    renderTitle();
+  }
+
+  // The tab says where the round is, so a change shows in another tab: "(투표 중) 제목".
+  const TAB = { proposing: "제안 중", voting: "투표 중", generating: "AI 작성 중", choosing: "후보 선택 중" };
+  const storyTitle = document.title;
+  let shownPhase = state.phase, shownRound = state.number;
+  function renderTitle() {
+    const tab = TAB[state.phase];
+    document.title = tab ? `(${tab}) ${storyTitle}` : storyTitle;
+    setText($("jump-phase"), `${state.number}라운드 ${PHASES[state.phase] || state.phase}`);
+    if (state.phase !== shownPhase || state.number !== shownRound) {
+      if (state.number !== shownRound) clearProposal();
+      notifyPhase();
+      shownPhase = state.phase;
+      shownRound = state.number;
+    }
+  }
+
+  // A new round starts with an empty form: last round's keyword or passage, as it was sent, is
+  // not this one's. Text typed since and not sent is kept.
+  let sentBody = null;
+  function formBody() {
+    return form.elements.kind.value === "text"
+      ? { text: form.elements.text.value }
+      : { keyword: form.elements.keyword.value, sentences: Number(form.elements.sentences.value) };
+  }
+  function clearProposal() {
+    if (sentBody === null || JSON.stringify(formBody()) !== sentBody) return;
+    sentBody = null;
+    form.reset();
+    form.classList.remove("sent");
+    show(form.querySelector(".kind-text"), false);
+    show(form.querySelector(".kind-keyword"), true);
+    setText($("text-count"), "0자");
+    setText($("propose-error"), "");
+  }
+
+  // Opt-in browser notifications of phase changes, only while this tab is in the background.
+  const notifyButton = $("notify-button");
+  function notifyPhase() {
+    if (!window.Notification || Notification.permission !== "granted" || !document.hidden) return;
+    const tab = TAB[state.phase] || PHASES[state.phase];
+    new Notification(`${storyTitle.replace(/ · 릴레이 소설$/, "")}: ${state.number}라운드 ${tab}`,
+                     { body: HELP[state.phase] || "", tag: `story-${storyId}` });
+  }
+  if (window.Notification && Notification.permission === "default") {
+    show(notifyButton, true);
+    notifyButton.addEventListener("click", async () => {
+      const answer = await Notification.requestPermission();
+      show(notifyButton, false);
+      if (answer === "denied") setText($("advance-error"), "브라우저에서 알림을 막았습니다.");
+    });
   }
 
   async function catchUpPassages() {
@@ -141,7 +197,8 @@
       const badge = document.createElement("span");
       badge.className = `badge ${p.author_kind}`;
       badge.textContent = p.author_kind === "ai" ? "AI" : "사람";
-      meta.append(badge, " ", p.author_kind === "ai" ? p.model_version || "" : p.author);
+      const credit = p.proposal ? `키워드 ${p.proposal.keyword} · ${p.proposal.sentences}문장 · 제안 ${p.proposal.author} · ` : "";
+      meta.append(badge, " ", p.author_kind === "ai" ? credit + (p.model_version || "") : p.author);
       section.append(text, meta);
       container.appendChild(section);
     }
@@ -196,11 +253,10 @@
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     setText($("propose-error"), "");
-    const body = form.elements.kind.value === "text"
-      ? { text: form.elements.text.value }
-      : { keyword: form.elements.keyword.value, sentences: Number(form.elements.sentences.value) };
+    const body = formBody();
     try {
       await send("/round/proposals", body);
+      sentBody = JSON.stringify(body);
       setText($("propose-error"), "");
       form.classList.add("sent");
     } catch (e) {
@@ -209,16 +265,19 @@
     poll();
   });
 
-  $("advance-button").addEventListener("click", async () => {
+  async function ownerAction(path, body) {
     setText($("advance-error"), "");
     try {
-      state = await send("/round/advance");
+      state = await send(path, body);
       render();
     } catch (e) {
       setText($("advance-error"), e.message);
     }
     poll();
-  });
+  }
+  $("advance-button").addEventListener("click", () => ownerAction("/round/advance"));
+  for (const button of document.querySelectorAll("#recover [data-recover]"))
+    button.addEventListener("click", () => ownerAction("/round/recover", { action: button.dataset.recover }));
 
   const settingsForm = $("settings-form");
   settingsForm.addEventListener("submit", async (event) => {

@@ -9,7 +9,9 @@ from app.api.auth import caller, login_required
 from app.api.limits import rate_limit
 from app.rounds import events, services
 from app.stories.services import get_story
-from app.rounds.schemas import ProposalInSchema, ProposalOutSchema, RoundSchema, VoteInSchema, VoteOutSchema
+from app.rounds.history import story_history
+from app.rounds.schemas import (HistoryArgsSchema, HistorySchema, ProposalInSchema, ProposalOutSchema, RecoverInSchema,
+                                RoundSchema, VoteInSchema, VoteOutSchema)
 
 # Schemas are stateless once built; the hot paths (votes, polling) reuse one instance each.
 ROUND, VOTE_IN, VOTE_OUT = RoundSchema(), VoteInSchema(), VoteOutSchema()
@@ -62,10 +64,32 @@ class Advance(Resource):
         return ROUND.dump(services.snapshot(story_id, caller())), 200
 
 
+class Recover(Resource):
+    """A failed generation: retry, the runner-up proposal, or back to proposing (owner/admin)."""
+    method_decorators = [write_limit, login_required]
+
+    def post(self, story_id: int):
+        data = RecoverInSchema().load(json_body())
+        services.recover(story_id, caller(), data["action"])
+        return ROUND.dump(services.snapshot(story_id, caller())), 200
+
+
+class History(Resource):
+    """The story's closed rounds, newest first: proposals and votes, candidates and the choice."""
+
+    def get(self, story_id: int):
+        args = HistoryArgsSchema().load(request.args)
+        viewer = caller(required=False)
+        return HistorySchema().dump(story_history(story_id, args["page"],
+                                                  show_hidden=viewer is not None and viewer.is_admin))
+
+
 api.add_resource(CurrentRound, "/stories/<int:story_id>/round")
+api.add_resource(History, "/stories/<int:story_id>/rounds")
 api.add_resource(Proposals, "/stories/<int:story_id>/round/proposals")
 api.add_resource(Votes, "/stories/<int:story_id>/round/votes")
 api.add_resource(Advance, "/stories/<int:story_id>/round/advance")
+api.add_resource(Recover, "/stories/<int:story_id>/round/recover")
 
 
 @bp.route("/stories/<int:story_id>/events")

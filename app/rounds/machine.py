@@ -2,6 +2,7 @@
 
     proposing -> voting -> generating -> choosing -> closed   (the next round opens at once)
                     `-> closed  when the winner is a passage written by hand
+    generating (failed) -> generating (retry, or the runner-up proposal) | proposing | closed
 
 The owner's button, the API, the deadline tick and the worker all call these functions, so
 they cannot disagree. Each function is one transaction that first locks the story row and
@@ -10,7 +11,7 @@ racing on one round are serialised by the database.
 """
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.accounts.models import User
 from app.database import transaction, utcnow
@@ -26,7 +27,8 @@ from app.training.models import ModelVersion
 TRANSITIONS = {
     "proposing": {"voting"},
     "voting": {"generating", "closed"},
-    "generating": {"choosing"},
+    # a failed generation may instead go back to proposing, or close with a hand-written runner-up
+    "generating": {"choosing", "proposing", "closed"},
     "choosing": {"closed"},
     "closed": set(),
 }
@@ -129,9 +131,7 @@ def advance(story_id: int, *, by_deadline: bool = False, now: datetime | None = 
                 _enter(round_, "generating", now)
                 dispatch = _new_generation_job(story, round_, winner)
         elif round_.phase == "generating":
-            job = round_.job
-            if by_deadline or (job is not None and not jobs.is_retryable(job, now)):
-                raise Conflict("AI가 후보를 쓰는 중입니다. 끝나면 자동으로 다음 단계로 넘어갑니다.", code="generating")
+            _check_failed(round_.job, now, by_deadline)
             dispatch = _new_generation_job(story, round_, round_.winning_proposal)
         elif round_.phase == "choosing":
             winner_id = _tally(round_, "candidate")
@@ -149,6 +149,71 @@ def advance(story_id: int, *, by_deadline: bool = False, now: datetime | None = 
     return round_
 
 
+RECOVERIES = ("retry", "runner_up", "propose_again")
+
+
+def recover(story_id: int, how: str, *, now: datetime | None = None) -> Round:
+    """A generation that failed, and the owner's (or an admin's) way out of it:
+
+    ``retry``: a new job, so a fresh seed; ``runner_up``: the proposal with the next most votes
+    (ties to the earliest; proposals already tried in this round are passed over), written by
+    the AI or, if it was written by hand, appended at once; ``propose_again``: back to
+    proposing, with the proposals kept and this round's proposal votes cleared."""
+    if how not in RECOVERIES:
+        raise Conflict(f"알 수 없는 방법입니다: {how}", code="bad_recovery")
+    now = now or utcnow()
+    dispatch: Job | None = None
+    with transaction():
+        story, round_ = lock_story_round(story_id)
+        if round_.phase != "generating":
+            raise Conflict("AI 작성 단계에서만 할 수 있습니다.", code="wrong_phase")
+        _check_failed(round_.job, now)
+        if how == "retry":
+            dispatch = _new_generation_job(story, round_, round_.winning_proposal)
+        elif how == "runner_up":
+            runner_up = _runner_up(round_)
+            if runner_up is None:
+                raise Conflict("다음으로 표를 많이 받은 제안이 없습니다.", code="no_runner_up")
+            round_.winning_proposal_id = runner_up.id
+            if runner_up.is_human_text:
+                append_passage(story, runner_up.text, author=runner_up.user, round_=round_)
+                _close_and_open_next(story, round_, now)
+            else:
+                dispatch = _new_generation_job(story, round_, runner_up)
+        else:
+            db.session.execute(delete(Vote).where(Vote.round_id == round_.id, Vote.stage == "proposal"))
+            round_.winning_proposal_id = None
+            round_.job_id = None
+            _enter(round_, "proposing", now)
+    events.publish(story_id, change="recovered")
+    if dispatch is not None:
+        jobs.dispatch(dispatch)
+    return round_
+
+
+def _check_failed(job: Job | None, now: datetime, by_deadline: bool = False) -> None:
+    """Only a generation that really failed (or fell silent) may be retried or replaced: one
+    waiting for a base model goes on by itself, and a running one cannot be hurried."""
+    if job is not None and job.status == "waiting":
+        raise Conflict("기본 모델을 기다리는 중입니다. 모델이 준비되면 자동으로 이어집니다.", code="waiting_for_base")
+    if by_deadline or (job is not None and not jobs.is_retryable(job, now)):
+        raise Conflict("AI가 후보를 쓰는 중입니다. 끝나면 자동으로 다음 단계로 넘어갑니다.", code="generating")
+
+
+def _runner_up(round_: Round) -> Proposal | None:
+    """The proposal with the most votes after those already tried in this round."""
+    tried = {round_.winning_proposal_id} | {
+        job.params.get("proposal_id") for job in db.session.scalars(
+            select(Job).where(Job.round_id == round_.id, Job.kind == "generate"))}
+    votes = (select(Vote.proposal_id, func.count().label("n"))
+             .where(Vote.round_id == round_.id, Vote.stage == "proposal").group_by(Vote.proposal_id).subquery())
+    return db.session.scalars(
+        select(Proposal).outerjoin(votes, votes.c.proposal_id == Proposal.id)
+        .where(Proposal.round_id == round_.id, Proposal.id.not_in([t for t in tried if t is not None]))
+        .order_by(func.coalesce(votes.c.n, 0).desc(), Proposal.id).limit(1)
+    ).first()
+
+
 def _stay_open(round_: Round, now: datetime, by_deadline: bool, why: str) -> Round:
     if not by_deadline:
         raise Conflict(f"{why} 다음 단계로 넘어갈 수 없습니다.", code="nothing_to_decide")
@@ -163,7 +228,8 @@ def _new_generation_job(story: Story, round_: Round, proposal: Proposal) -> Job:
         # A retry replaces it: the tick must not resume it, nor a late delivery report on it.
         jobs.mark_failed(previous, "다시 시도하면서 새 작업으로 바뀌었습니다.")
     job = Job(kind="generate", story_id=story.id, round_id=round_.id,
-              params={"keyword": proposal.keyword, "sentences": proposal.sentences, "k": story.candidates_k})
+              params={"keyword": proposal.keyword, "sentences": proposal.sentences, "k": story.candidates_k,
+                      "proposal_id": proposal.id})
     db.session.add(job)
     db.session.flush()
     round_.job_id = job.id
@@ -207,6 +273,7 @@ def generation_failed(job_id: int, reason: str) -> None:
         _story, round_ = lock_story_round(job.story_id, job.round_id)
         jobs.mark_failed(job, reason)
         if round_.job_id == job.id and round_.phase == "generating":
-            round_.notice = f"AI 후보 작성에 실패했습니다: {reason} — 이야기 주인이 다시 시도할 수 있습니다."
+            round_.notice = (f"AI 후보 작성에 실패했습니다: {reason} 이야기 주인이나 관리자가 다시 시도하거나, "
+                             "다음으로 표를 많이 받은 제안으로 바꾸거나, 제안 단계로 돌아갈 수 있습니다.")
         story_id = job.story_id
     events.publish(story_id, change="failed")

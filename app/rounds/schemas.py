@@ -1,4 +1,4 @@
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.fields import KoreanText, UtcDateTime, korean_range
 
@@ -28,6 +28,14 @@ class VoteInSchema(Schema):
     def one_target(self, data, **kwargs):
         if ("proposal_id" in data) == ("candidate_id" in data):
             raise ValidationError("proposal_id 또는 candidate_id 중 하나만 보내 주세요.", "proposal_id")
+
+
+class RecoverInSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(
+        ("retry", "runner_up", "propose_again"),
+        error="action은 retry(다시 시도), runner_up(다음 제안), propose_again(제안 단계로) 중 하나입니다."),
+        metadata={"description": "retry: 새 작업으로 다시 쓰기, runner_up: 다음으로 표를 많이 받은 제안, "
+                                 "propose_again: 제안 단계로 돌아가기"})
 
 
 class ProposalOutSchema(Schema):
@@ -82,3 +90,40 @@ class VoteOutSchema(Schema):
     stage = fields.String()
     proposal_id = fields.Integer(allow_none=True)
     candidate_id = fields.Integer(allow_none=True)
+
+
+class HistoryArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=korean_range(1, 100_000, "쪽"))
+
+
+class HistoryProposalSchema(Schema):
+    id = fields.Integer()
+    keyword = fields.String(allow_none=True)
+    sentences = fields.Integer(allow_none=True)
+    text = fields.String(allow_none=True)
+    author = fields.String()
+    votes = fields.Integer()
+
+
+class HistoryCandidateSchema(Schema):
+    id = fields.Integer()
+    text = fields.String()
+    votes = fields.Integer()
+    model_version = fields.String()
+
+
+class HistoryRoundSchema(Schema):
+    number = fields.Integer()
+    closed_at = UtcDateTime(format="iso")
+    proposals = fields.List(fields.Nested(HistoryProposalSchema), metadata={"description": "표가 많은 순"})
+    winning_proposal_id = fields.Integer(allow_none=True)
+    candidates = fields.List(fields.Nested(HistoryCandidateSchema))
+    winning_candidate_id = fields.Integer(allow_none=True, metadata={"description": "직접 쓴 글이 뽑힌 라운드는 null"})
+    passage_seq = fields.Integer(allow_none=True, metadata={"description": "이 라운드가 이야기에 더한 글의 seq"})
+
+
+class HistorySchema(Schema):
+    items = fields.List(fields.Nested(HistoryRoundSchema))
+    page = fields.Integer()
+    pages = fields.Integer()
+    total = fields.Integer()

@@ -138,13 +138,23 @@ def _explain_refused_vote(story_id: int, stage: str, target_id: int):
     raise Conflict("투표가 반영되지 않았습니다. 다시 시도해 주세요.", code="vote_not_recorded")
 
 
-def advance(story_id: int, user: User) -> Round:
+def _check_owner(story_id: int, user: User, action: str) -> None:
     story = db.session.get(Story, story_id)
     if story is None:
         raise NotFound("이야기를 찾을 수 없습니다.")
     if not (user.is_admin or story.owner_id == user.id):
-        raise Forbidden("이야기 주인이나 관리자만 다음 단계로 넘길 수 있습니다.", code="not_owner")
+        raise Forbidden(f"이야기 주인이나 관리자만 {action} 수 있습니다.", code="not_owner")
+
+
+def advance(story_id: int, user: User) -> Round:
+    _check_owner(story_id, user, "다음 단계로 넘길")
     return machine.advance(story_id)
+
+
+def recover(story_id: int, user: User, action: str) -> Round:
+    """After a failed generation: retry, take the runner-up proposal, or propose again."""
+    _check_owner(story_id, user, "실패한 AI 작성을 처리할")
+    return machine.recover(story_id, action)
 
 
 def snapshot(story_id: int, user: User | None) -> dict:

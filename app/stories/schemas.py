@@ -18,6 +18,12 @@ class StoryCreateSchema(Schema):
     settings = fields.Nested(StorySettingsSchema, load_default=dict)
 
 
+class PassageProposalSchema(Schema):
+    keyword = fields.String()
+    sentences = fields.Integer()
+    author = fields.String(metadata={"description": "제안한 사람"})
+
+
 class PassageSchema(Schema):
     id = fields.Integer()
     seq = fields.Integer()
@@ -26,6 +32,8 @@ class PassageSchema(Schema):
     author = fields.String()
     model_version = fields.String(allow_none=True)
     hidden = fields.Boolean(metadata={"description": "관리자가 숨긴 글 (참여자에게는 본문 대신 안내 문구)"})
+    proposal = fields.Nested(PassageProposalSchema, allow_none=True,
+                             metadata={"description": "AI 글이 따른 제안 (키워드, 문장 수, 제안한 사람)"})
 
 
 class StorySchema(Schema):

@@ -7,7 +7,7 @@ from app.database import transaction, utcnow
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.rounds import machine
-from app.rounds.models import Round
+from app.rounds.models import Proposal, Round
 from app.stories.models import Passage, Story
 from app.training.models import ModelVersion
 
@@ -64,20 +64,26 @@ def list_stories(limit: int = 100) -> list[dict]:
 
 
 def passages_of(story_id: int, after_seq: int = 0, show_hidden: bool = False) -> list[dict]:
-    """Every passage in order with who wrote it; plain rows (no ORM objects) because a long
+    """Every passage in order with who wrote it, and for an AI passage the proposal it was
+    written for (keyword, length, who proposed it); plain rows (no ORM objects) because a long
     story's page renders a thousand of them. A passage an admin has hidden keeps its place
     with a placeholder, so the sequence stays readable; admins (``show_hidden``) see its text."""
+    proposer = aliased(User)
     rows = db.session.execute(
         select(Passage.id, Passage.seq, Passage.text, Passage.author_kind, Passage.hidden, User.username,
-               ModelVersion.name)
+               ModelVersion.name, Proposal.keyword, Proposal.sentences, proposer.username.label("proposer"))
         .outerjoin(User, User.id == Passage.author_id)
         .outerjoin(ModelVersion, ModelVersion.id == Passage.model_version_id)
+        .outerjoin(Round, Round.id == Passage.round_id)
+        .outerjoin(Proposal, (Proposal.id == Round.winning_proposal_id) & (Passage.author_kind == "ai"))
+        .outerjoin(proposer, proposer.id == Proposal.user_id)
         .where(Passage.story_id == story_id, Passage.seq > after_seq)
         .order_by(Passage.seq)
     ).all()
     return [
         {"id": r.id, "seq": r.seq, "text": HIDDEN_PLACEHOLDER if r.hidden and not show_hidden else r.text,
          "author_kind": r.author_kind, "author": r.username if r.author_kind == "human" else "AI",
-         "model_version": r.name, "hidden": r.hidden}
+         "model_version": r.name, "hidden": r.hidden,
+         "proposal": {"keyword": r.keyword, "sentences": r.sentences, "author": r.proposer} if r.keyword else None}
         for r in rows
     ]

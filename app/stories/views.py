@@ -1,12 +1,13 @@
-"""Pages: the story list, opening a story, reading one with its live round panel."""
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+"""Pages: the story list, opening a story, reading one with its live round panel, its past rounds."""
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from app.errors import first_validation_message
 from app.extensions import limiter
 from app.rounds import services as rounds
-from app.rounds.schemas import RoundSchema
+from app.rounds.history import story_history
+from app.rounds.schemas import HistoryArgsSchema, RoundSchema
 from app.stories import services
 from app.stories.forms import StoryForm
 from app.stories.page_cache import passages_html
@@ -47,3 +48,16 @@ def show(story_id: int):
     round_state = RoundSchema().dump(rounds.snapshot(story_id, user))
     html = passages_html(story_id, show_hidden=user is not None and user.is_admin)
     return render_template("stories/show.html", story=story, passages_html=html, round_state=round_state)
+
+
+@bp.route("/stories/<int:story_id>/history")
+def history(story_id: int):
+    """The story's past rounds, newest first (the same as GET /api/v1/stories/<id>/rounds)."""
+    story = services.get_story(story_id)
+    try:
+        page = HistoryArgsSchema().load(request.args)["page"]
+    except ValidationError:
+        page = 1
+    admin = current_user.is_authenticated and current_user.is_admin
+    return render_template("stories/history.html", story=story,
+                           history=story_history(story_id, page, show_hidden=admin))

@@ -17,7 +17,7 @@ def test_create_story_returns_it_with_the_opening_passage(users):
                                  "training_quorum": 3}
     assert story["passages"] == [{"id": story["passages"][0]["id"], "seq": 1, "text": OPENING,
                                   "author_kind": "human", "author": "owner", "model_version": None,
-                                  "hidden": False}]
+                                  "hidden": False, "proposal": None}]
     round_ = owner.get(f"/api/v1/stories/{story['id']}/round").json
     assert round_["number"] == 1 and round_["phase"] == "proposing" and round_["can_advance"] is True
 
