@@ -1,12 +1,20 @@
-"""The library over the API: upload a novel, list and read novels, vote a story's training set."""
+"""The library over the API: upload a novel, list and read novels, vote a story's training set.
+
+Uploads are one file per request (``file``); the upload page sends one request per chosen file,
+so each file is accepted or refused on its own and a refusal never stops the others."""
+import hashlib
+import json
+
+from flask import current_app, request
 from flask_restful import Resource
 
 from app.api import api, json_body
 from app.api.auth import caller, login_required
 from app.api.limits import rate_limit
 from app.novels import services
-from app.novels.schemas import (NovelDetailSchema, NovelSchema, NovelUploadSchema, TrainingSetSchema,
-                                TrainingVoteInSchema, TrainingVoteOutSchema)
+from app.novels.library import library_page
+from app.novels.schemas import (NovelDetailSchema, NovelListQuerySchema, NovelPageSchema, NovelUploadSchema,
+                                TrainingSetSchema, TrainingTallySchema, TrainingVoteInSchema, TrainingVoteOutSchema)
 from app.novels.uploads import accepts_upload, uploaded_file
 
 write_limit = rate_limit("RATELIMIT_WRITE")
@@ -22,7 +30,8 @@ class NovelList(Resource):
     method_decorators = {"post": [write_limit, login_required, accepts_upload]}
 
     def get(self):
-        return {"novels": NovelSchema(many=True).dump(services.list_novels(caller(required=False)))}
+        args = NovelListQuerySchema().load(request.args.to_dict())
+        return NovelPageSchema().dump(library_page(caller(required=False), **args))
 
     def post(self):
         data, filename, form = uploaded_file()
@@ -41,8 +50,7 @@ class TrainingSet(Resource):
     method_decorators = {"post": [vote_limit, login_required]}
 
     def get(self, story_id: int):
-        story, novels = services.training_set_of(story_id)
-        return TrainingSetSchema().dump({"story_id": story.id, "quorum": story.training_quorum, "novels": novels})
+        return TrainingSetSchema().dump(services.training_set_of(story_id))
 
     def post(self, story_id: int):
         data = TrainingVoteInSchema().load(json_body())
@@ -50,6 +58,20 @@ class TrainingSet(Resource):
         return TrainingVoteOutSchema().dump(result), 200
 
 
+class TrainingTally(Resource):
+    """Polled every few seconds by the story's novels page: 304 while nothing changed."""
+
+    def get(self, story_id: int):
+        body = TrainingTallySchema().dump(services.training_tally(story_id, caller(required=False)))
+        response = current_app.json.response(body)
+        response.set_etag(hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest())
+        # my_vote is the caller's: no shared cache may answer for someone else.
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.vary.update(("Cookie", "Authorization"))
+        return response.make_conditional(request)
+
+
 api.add_resource(NovelList, "/novels")
 api.add_resource(NovelDetail, "/novels/<int:novel_id>")
 api.add_resource(TrainingSet, "/stories/<int:story_id>/training-set")
+api.add_resource(TrainingTally, "/stories/<int:story_id>/training-set/votes")

@@ -1,6 +1,7 @@
 """Novels: uploading one, the library, and the votes that pick which ones a story's model
 learns from (its training set)."""
 import hashlib
+import re
 import unicodedata
 
 from flask import current_app
@@ -52,15 +53,39 @@ def too_large() -> TooLarge:
     return TooLarge(f"파일이 너무 큽니다. {file_size(limit)}까지 올릴 수 있습니다.", code="file_too_large")
 
 
+def _base_name(filename: str | None) -> str:
+    """The last part of a path, NFC, printable characters only ("" when nothing is left)."""
+    name = unicodedata.normalize("NFC", filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in name if ch.isprintable()).strip()[:255]
+
+
 def display_filename(filename: str | None) -> str:
     """The name as the uploader's computer called it, for people to read: never a path."""
-    name = unicodedata.normalize("NFC", filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
-    return name[:255] or "이름 없음"
+    return _base_name(filename) or "이름 없음"
 
 
-def upload_novel(uploader: User, data: bytes, filename: str | None, title: str, author: str, licence: str) -> Novel:
-    """Decode, clean and store an uploaded .txt file, or refuse it saying why.
+# "01_", "03-", "12 ", "7. ", "02) ": the running number a collection's files start with.
+NUMBER_PREFIX = re.compile(r"^\d+[\s_\-.)\]]+")
+TEXT_EXTENSION = re.compile(r"\.(txt|text)$", re.IGNORECASE)
+
+
+def default_title(filename: str | None) -> str:
+    """The title a novel gets when the uploader gives none, made from its file name:
+    "01_Ms._B_and_Love_Letters.txt" → "Ms. B and Love Letters", "03-편지.txt" → "편지".
+    Never empty and never a path; a name that is only a number ("1984.txt") stays itself."""
+    stem = TEXT_EXTENSION.sub("", _base_name(filename))
+
+    def tidy(text: str) -> str:
+        return " ".join(text.replace("_", " ").split())
+
+    title = tidy(NUMBER_PREFIX.sub("", stem)) or tidy(stem) or "제목 없음"
+    return title[:200].rstrip()
+
+
+def upload_novel(uploader: User, data: bytes, filename: str | None, title: str | None, author: str,
+                 licence: str) -> Novel:
+    """Decode, clean and store an uploaded .txt file, or refuse it saying why. Without a
+    title the file's name gives one (``default_title``).
 
     Duplicates are found by the SHA-256 of the cleaned text, so the same novel in another
     encoding, with other line ends or in NFD is the same novel. The sentence count is left to
@@ -83,7 +108,7 @@ def upload_novel(uploader: User, data: bytes, filename: str | None, title: str, 
     if existing is not None:
         raise DuplicateNovel(existing)
     novel = Novel(
-        uploader_id=uploader.id, title=title, author=author, licence=licence,
+        uploader_id=uploader.id, title=title or default_title(filename), author=author, licence=licence,
         original_filename=display_filename(filename), sha256=sha256, encoding=decoded.encoding,
         size_bytes=len(data), chars=sum(1 for ch in text if not ch.isspace()),  # as model_server.text.stats counts
         sentences=None, dialogue_share=dialogue_share(text), text=text, status="visible",
@@ -121,13 +146,18 @@ def preview(novel: Novel) -> str:
 
 # --- reading the library ---------------------------------------------------------------
 
+# Ids are INTEGER columns: a number past this is no row, and must not reach SQL (where
+# SQLite overflows and PostgreSQL refuses it) to become a 500.
+MAX_ID = 2**31 - 1
+
+
 def _is_admin(viewer) -> bool:
     return viewer is not None and viewer.is_admin
 
 
 def get_novel(novel_id: int, viewer) -> Novel:
     """A novel as the viewer may see it: hidden novels exist only for admins."""
-    novel = db.session.get(Novel, novel_id)
+    novel = db.session.get(Novel, novel_id) if 0 < novel_id <= MAX_ID else None
     if novel is None or (novel.status == "hidden" and not _is_admin(viewer)):
         raise NotFound("소설을 찾을 수 없습니다.")
     return novel
@@ -185,7 +215,7 @@ def novel_detail(novel_id: int, viewer) -> dict:
 # --- training-set votes ----------------------------------------------------------------
 
 def _get_story(story_id: int) -> Story:
-    story = db.session.get(Story, story_id)
+    story = db.session.get(Story, story_id) if 0 < story_id <= MAX_ID else None
     if story is None:
         raise NotFound("이야기를 찾을 수 없습니다.")
     return story
@@ -219,15 +249,38 @@ def training_set(story: Story) -> list[Novel]:
     ))
 
 
-def training_set_of(story_id: int) -> tuple[Story, list[dict]]:
+def training_set_of(story_id: int) -> dict:
     story = _get_story(story_id)
     novels = training_set(story)
     counts = dict(db.session.execute(
         select(TrainingVote.novel_id, func.count()).where(TrainingVote.story_id == story.id)
         .group_by(TrainingVote.novel_id)
     ).all())
-    return story, [{"id": n.id, "title": n.title, "author": n.author, "chars": n.chars, "votes": counts[n.id]}
-                   for n in novels]
+    return {"story_id": story.id, "quorum": story.training_quorum,
+            "novels": [{"id": n.id, "title": n.title, "author": n.author, "chars": n.chars, "votes": counts[n.id]}
+                       for n in novels]}
+
+
+def training_tally(story_id: int, viewer) -> dict:
+    """Every novel with votes in this story (that the viewer may see): its count, the
+    viewer's vote and whether it is in the set. The story's novels page polls this to follow
+    other people's votes; a novel not listed has no votes."""
+    story = _get_story(story_id)
+    mine = func.max(case((TrainingVote.user_id == (viewer.id if viewer else -1), 1), else_=0))
+    query = (
+        select(TrainingVote.novel_id, Novel.status, func.count(TrainingVote.id), mine)
+        .join(Novel, Novel.id == TrainingVote.novel_id)
+        .where(TrainingVote.story_id == story.id)
+        .group_by(TrainingVote.novel_id, Novel.status)
+        .order_by(TrainingVote.novel_id)
+    )
+    if not _is_admin(viewer):
+        query = query.where(Novel.status == "visible")
+    quorum = story.training_quorum
+    return {"story_id": story.id, "quorum": quorum, "novels": [
+        {"novel_id": novel_id, "votes": votes, "my_vote": bool(my_vote),
+         "in_training_set": status == "visible" and votes >= quorum}
+        for novel_id, status, votes, my_vote in db.session.execute(query)]}
 
 
 def set_training_vote(story_id: int, novel_id: int, user, voted: bool | None = None) -> dict:

@@ -6,7 +6,8 @@ from marshmallow import ValidationError
 from app.errors import AppError, first_validation_message
 from app.extensions import csrf, limiter
 from app.novels import services
-from app.novels.schemas import NovelUploadSchema
+from app.novels.library import library_page
+from app.novels.schemas import LIBRARY_PER_PAGE, LIBRARY_SORTS, NovelListQuerySchema, NovelUploadSchema
 from app.novels.services import DuplicateNovel, file_size
 from app.novels.uploads import accepts_upload, uploaded_file
 
@@ -28,9 +29,34 @@ def viewer():
     return current_user if current_user.is_authenticated else None
 
 
+def library_args(args) -> dict:
+    """The page's search, order and page from the query string. Unlike the API, a hand-edited
+    link with a bad value gets that value's default rather than an error page."""
+    given = {name: args[name] for name in ("q", "sort", "page", "per_page") if args.get(name, "") != ""}
+    try:
+        return NovelListQuerySchema().load(given)
+    except ValidationError as e:
+        return NovelListQuerySchema().load({k: v for k, v in given.items() if k not in e.messages})
+
+
+def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
+    """The pager's numbers: the first, the last and a few around this one; None is a gap."""
+    shown = sorted({1, pages, *range(max(1, page - around), min(pages, page + around) + 1)})
+    numbers: list[int | None] = []
+    for n in shown:
+        if numbers and n - numbers[-1] > 1:
+            numbers.append(None)
+        numbers.append(n)
+    return numbers
+
+
 @bp.route("/novels")
 def index():
-    return render_template("novels/index.html", rows=services.list_novels(viewer()))
+    """The library: a plain GET form (search and order) and numbered pages, links keeping both."""
+    library = library_page(viewer(), **library_args(request.args))
+    return render_template("novels/index.html", library=library, rows=library["novels"], sorts=LIBRARY_SORTS,
+                           default_per_page=LIBRARY_PER_PAGE,
+                           page_numbers=page_numbers(min(library["page"], library["pages"]), library["pages"]))
 
 
 @bp.route("/novels/<int:novel_id>")

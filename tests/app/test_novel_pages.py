@@ -103,3 +103,66 @@ def test_quorum_is_a_setting_of_the_new_story_form_and_the_story_page(users):
 def test_admin_link_only_for_admins(users):
     assert 'href="/admin"' not in users.signed_in("p").get("/").get_data(as_text=True)
     assert 'href="/admin"' in users.signed_in("boss", role="admin").get("/").get_data(as_text=True)
+
+
+def test_plain_form_without_a_title_takes_it_from_the_file_name(users, db):
+    from app.novels.models import Novel
+
+    browser = users.signed_in("writer")
+    form = {"file": (io.BytesIO("편지는 오지 않았다.".encode("utf-8")), "03-편지.txt"), "title": "", "author": "작가",
+            "licence": "저작권 만료", "csrf_token": browser.csrf}
+    response = browser.post("/novels/upload", data=form, content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert db.session.scalar(db.select(Novel.title)) == "편지"
+
+
+def test_upload_page_offers_several_files_and_an_optional_title(users):
+    html = users.signed_in("writer").get("/novels/upload").get_data(as_text=True)
+    assert 'id="upload-results"' in html and "여러 파일을 한꺼번에" in html
+    title_input = html[html.index('name="title"') - 20:html.index('name="title"') + 200]
+    assert "required" not in title_input and "파일 이름에서" in title_input
+
+
+def library_html(client, query: str = "") -> str:
+    response = client.get(f"/novels{query}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_library_page_searches_sorts_and_pages_without_javascript(users, client, db):
+    from tests.app.test_novels import add_novels
+
+    writer = users.make("writer")
+    add_novels(db, writer.user_id, [(f"소설 {i:02d}", "작가", 100 + i) for i in range(1, 44)]
+               + [("봄봄", "김유정", 10), ("Spring Rain", "Kim", 20)])
+    html = library_html(client)
+    assert 'method="get"' in html and 'name="q"' in html and 'name="sort"' in html
+    assert "45편</strong> 중 1–20" in html and "1 / 3쪽" in html
+    assert html.count('class="card novel') == 20 and "Spring Rain" in html and "소설 26" in html and "소설 25" not in html
+    assert 'href="/novels?page=2"' in html and 'href="/novels?page=3"' in html and 'aria-current="page"' in html
+
+    last = library_html(client, "?page=3")
+    assert "45편</strong> 중 41–45" in last and "소설 01" in last and 'rel="prev" href' not in last
+    assert 'href="/novels?page=2" rel="prev"' in last
+
+    found = library_html(client, "?q=spring&sort=title")
+    assert "「spring」 검색 결과 <strong>1편</strong> 중 1–1" in found and "Spring Rain" in found and "봄봄" not in found
+    assert 'value="spring"' in found and '<option value="title" selected>' in found
+
+    paged = library_html(client, "?q=%EC%86%8C%EC%84%A4&sort=chars")  # q=소설: 43 novels, longest first
+    assert "43편</strong> 중 1–20" in paged and paged.index("소설 43") < paged.index("소설 42")
+    assert 'href="/novels?q=%EC%86%8C%EC%84%A4&amp;sort=chars&amp;page=2"' in paged
+
+    none = library_html(client, "?q=없는제목")
+    assert "「없는제목」에 맞는 소설이 없습니다" in none and "모든 소설 보기" in none
+
+
+def test_library_page_shrugs_off_bad_arguments(users, client, db):
+    from tests.app.test_novels import add_novels
+
+    add_novels(db, users.make("writer").user_id, [(f"소설 {i}", "작가", 10) for i in range(1, 4)])
+    for query in ("?page=abc", "?page=0", f"?page={10**30}", "?sort=random", "?per_page=-1", "?page=&q="):
+        html = library_html(client, query)
+        assert "3편</strong> 중 1–3" in html, query
+    past = library_html(client, "?page=7")
+    assert "7쪽에는 소설이 없습니다" in past and 'href="/novels">마지막 쪽(1쪽)으로' in past

@@ -215,3 +215,199 @@ def test_the_upload_asks_a_light_worker_to_count_sentences(uploader, monkeypatch
     assert sent == [("relay.count_novel_sentences", (novel["id"],))]
     assert tasks.count_novel_sentences.name == "relay.count_novel_sentences"
     assert "relay.count_novel_sentences" not in tasks.count_novel_sentences.app.conf.task_routes  # default queue
+
+
+# --- default titles -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("filename, title", [
+    ("01_Ms._B_and_Love_Letters.txt", "Ms. B and Love Letters"),
+    ("03-편지.txt", "편지"),
+    ("12 봄봄.txt", "봄봄"),
+    ("7. 소나기.TXT", "소나기"),
+    ("../../05_메밀꽃_필_무렵.txt", "메밀꽃 필 무렵"),  # a path: its last part only
+    ("1984.txt", "1984"),  # only a number: kept, never empty
+    ("01_.txt", "01"),
+    (".txt", "제목 없음"),
+])
+def test_an_upload_without_a_title_is_named_after_its_file(uploader, filename, title):
+    data = f"{filename}에서 온 글이다. 제목은 파일 이름에서 나온다.".encode("utf-8")
+    form = {"file": (io.BytesIO(data), filename), "author": "작가", "licence": "저작권 만료"}
+    response = uploader.client.post(UPLOAD, data=form, content_type="multipart/form-data", headers=uploader._headers())
+    assert response.status_code == 201, response.json
+    assert response.json["title"] == title
+    assert "/" not in response.json["original_filename"] and "\\" not in response.json["original_filename"]
+
+
+def test_default_titles_never_hold_a_path_and_are_never_empty():
+    from app.novels.services import default_title
+
+    assert default_title("C:\\소설\\05_메밀꽃_필_무렵.txt") == "메밀꽃 필 무렵"
+    assert default_title(unicodedata.normalize("NFD", "04_운수_좋은_날.txt")) == "운수 좋은 날"
+    assert [default_title(name) for name in (None, "", "  ", "/", "__.txt")] == ["제목 없음"] * 5
+    assert len(default_title("01_" + "가" * 300 + ".txt")) == 200
+
+
+def test_a_blank_title_is_no_title_and_a_given_one_wins(uploader):
+    blank = upload(uploader, "빈 제목은 없는 제목이다.".encode("utf-8"), filename="02_빈_제목.txt", title="  ")
+    assert blank.status_code == 201 and blank.json["title"] == "빈 제목"
+    given = upload(uploader, "주어진 제목이 이긴다.".encode("utf-8"), filename="03_파일.txt", title="내 제목")
+    assert given.status_code == 201 and given.json["title"] == "내 제목"
+
+
+# --- the library: search, order, pages ----------------------------------------------------
+
+def add_novels(db, user_id: int, rows) -> list[int]:
+    """Library rows written straight to the database (uploads would be slow): (title, author,
+    chars) each, the last one newest."""
+    import hashlib
+
+    from app.novels.models import Novel
+
+    novels = []
+    for i, (title, author, chars) in enumerate(rows):
+        novel = Novel(uploader_id=user_id, title=title, author=author, licence="저작권 만료",
+                      original_filename=f"{i}.txt", sha256=hashlib.sha256(f"{i}:{title}".encode()).hexdigest(),
+                      encoding="utf-8", size_bytes=3 * chars, chars=chars, sentences=None, dialogue_share=0.1,
+                      text="가" * chars, status="visible")
+        db.session.add(novel)
+        db.session.flush()
+        novels.append(novel.id)
+    db.session.commit()
+    return novels
+
+
+def listed(api, query: str = "") -> list[str]:
+    response = api.get(f"{UPLOAD}?{query}")
+    assert response.status_code == 200, response.json
+    return [n["title"] for n in response.json["novels"]]
+
+
+def test_library_is_paged_newest_first(uploader, anonymous, db):
+    add_novels(db, uploader.user_id, [(f"소설 {i:02d}", "작가", 100 + i) for i in range(1, 26)])
+    first = anonymous.get(UPLOAD).json
+    assert (first["total"], first["page"], first["pages"], first["per_page"]) == (25, 1, 2, 20)
+    assert [n["title"] for n in first["novels"]] == [f"소설 {i:02d}" for i in range(25, 5, -1)]
+    assert listed(anonymous, "page=2") == [f"소설 {i:02d}" for i in range(5, 0, -1)]
+    assert listed(anonymous, "per_page=10&page=3") == [f"소설 {i:02d}" for i in range(5, 0, -1)]
+    past = anonymous.get(f"{UPLOAD}?page=4").json  # past the last page: empty, not an error
+    assert past["novels"] == [] and (past["total"], past["page"], past["pages"]) == (25, 4, 2)
+    assert anonymous.get(f"{UPLOAD}?page=1000000").json["novels"] == []
+    assert listed(anonymous, "_=1700000000") == listed(anonymous)  # unknown parameters are ignored
+
+
+@on_sqlite_and_postgres
+def test_library_search_ignores_case_and_normalisation(database_kind, uploader, anonymous, db):
+    add_novels(db, uploader.user_id, [("Ms. B and Love Letters", "Kim Yujeong", 300), ("동백꽃", "김유정", 200),
+                                      ("봄봄", "김유정", 100), ("100% 사랑", "이상", 50), ("운수 좋은 날", "현진건", 400)])
+    assert listed(anonymous, "q=LOVE") == ["Ms. B and Love Letters"]
+    assert listed(anonymous, "q=kim yujeong") == ["Ms. B and Love Letters"]
+    assert listed(anonymous, "q=김유정") == ["봄봄", "동백꽃"]
+    nfd = unicodedata.normalize("NFD", "동백")
+    assert listed(anonymous, f"q={nfd}") == ["동백꽃"]
+    response = anonymous.get(f"{UPLOAD}?q=%20%20{nfd}%20")
+    assert response.json["q"] == "동백" and response.json["total"] == 1
+    assert listed(anonymous, "q=김유정 봄") == ["봄봄"]  # every word, in the title or the author
+    assert listed(anonymous, "q=%25") == ["100% 사랑"]  # % and _ are letters here, not wildcards
+    assert listed(anonymous, "q=_") == []
+    assert anonymous.get(f"{UPLOAD}?q=없는말").json["total"] == 0
+
+
+@on_sqlite_and_postgres
+def test_library_sorts_by_title_author_length_and_votes(database_kind, uploader, anonymous, make_story, db):
+    ids = add_novels(db, uploader.user_id, [("다리", "나작가", 300), ("가방", "다작가", 100), ("나무", "가작가", 200)])
+    assert listed(anonymous) == ["나무", "가방", "다리"]
+    assert listed(anonymous, "sort=newest") == ["나무", "가방", "다리"]
+    assert listed(anonymous, "sort=title") == ["가방", "나무", "다리"]
+    assert listed(anonymous, "sort=author") == ["나무", "다리", "가방"]
+    assert listed(anonymous, "sort=chars") == ["다리", "나무", "가방"]
+    owner, story = make_story()
+    for voter in (owner, uploader):
+        assert voter.post(f"/api/v1/stories/{story['id']}/training-set", {"novel_id": ids[0]}).status_code == 200
+    assert owner.post(f"/api/v1/stories/{story['id']}/training-set", {"novel_id": ids[1]}).status_code == 200
+    assert listed(anonymous, "sort=votes") == ["다리", "가방", "나무"]
+    assert listed(anonymous, "sort=title&per_page=2&page=2") == ["다리"]
+
+
+@pytest.mark.parametrize("query, field", [
+    ("page=0", "page"), ("page=abc", "page"), ("page=1.5", "page"), (f"page={10**30}", "page"), ("page=-3", "page"),
+    ("per_page=0", "per_page"), ("per_page=101", "per_page"), ("per_page=x", "per_page"),
+    ("sort=random", "sort"), ("q=" + "가" * 101, "q"),
+])
+def test_bad_library_arguments_are_a_korean_400(anonymous, query, field):
+    response = anonymous.get(f"{UPLOAD}?{query}")
+    assert response.status_code == 400, response.json
+    error = response.json["error"]
+    assert error["code"] == "invalid" and field in error["fields"]
+    assert re.search("[가-힣]", error["message"])
+
+
+def test_hidden_novels_count_for_admins_only(uploader, users, anonymous, db):
+    from app.novels.models import Novel
+
+    ids = add_novels(db, uploader.user_id, [("보이는 글", "작가", 10), ("숨긴 글", "작가", 10)])
+    db.session.get(Novel, ids[1]).status = "hidden"
+    db.session.commit()
+    assert (anonymous.get(UPLOAD).json["total"], listed(anonymous, "q=숨긴")) == (1, [])
+    admin = users.make("boss", role="admin")
+    assert admin.get(UPLOAD).json["total"] == 2 and listed(admin, "q=숨긴") == ["숨긴 글"]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/novels/" + "9" * 30, "/api/v1/novels/4294967296", "/api/v1/stories/" + "9" * 30 + "/training-set",
+    "/api/v1/stories/" + "9" * 30 + "/training-set/votes", "/novels/" + "9" * 30, "/stories/" + "9" * 30 + "/novels",
+])
+def test_ids_past_any_row_are_404_not_500(anonymous, path):
+    assert anonymous.get(path).status_code == 404
+
+
+def test_a_vote_for_a_novel_id_past_any_row_is_404(make_story):
+    owner, story = make_story()
+    response = owner.post(f"/api/v1/stories/{story['id']}/training-set", {"novel_id": 10**30})
+    assert response.status_code == 404
+
+
+# --- the training-set tally the story's novels page polls ---------------------------------
+
+def test_the_tally_follows_everyones_votes_and_answers_304_while_unchanged(make_story, users, db):
+    owner, story = make_story(training_quorum=2)
+    ids = add_novels(db, owner.user_id, [("첫째", "작가", 10), ("둘째", "작가", 10)])
+    path = f"/api/v1/stories/{story['id']}/training-set/votes"
+    reader = users.make("reader")
+    empty = reader.get(path)
+    assert empty.status_code == 200 and empty.json == {"story_id": story["id"], "quorum": 2, "novels": []}
+    owner.post(f"/api/v1/stories/{story['id']}/training-set", {"novel_id": ids[0]})
+    first = reader.get(path, headers={"If-None-Match": empty.headers["ETag"]})
+    assert first.status_code == 200
+    assert first.json["novels"] == [{"novel_id": ids[0], "votes": 1, "my_vote": False, "in_training_set": False}]
+    assert reader.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    reader.post(f"/api/v1/stories/{story['id']}/training-set", {"novel_id": ids[0]})
+    mine = reader.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert mine.status_code == 200
+    assert mine.json["novels"] == [{"novel_id": ids[0], "votes": 2, "my_vote": True, "in_training_set": True}]
+    assert owner.get(path).json["novels"][0]["my_vote"] is True and "private" in mine.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("site_overrides", [{"RATELIMIT_ENABLED": True}])
+def test_five_files_at_once_fit_the_default_write_limit(uploader, app, site_overrides):
+    # The upload page sends one request per file; RATELIMIT_WRITE's default must let a batch through.
+    from app.extensions import limiter
+    from config import Config
+
+    assert app.config["RATELIMIT_WRITE"] == Config.RATELIMIT_WRITE
+    limiter.reset()
+    codes = [upload(uploader, f"{i}번째 파일의 글입니다.".encode("utf-8"), filename=f"{i:02d}_글.txt").status_code
+             for i in range(5)]
+    assert codes == [201] * 5
+
+
+def test_openapi_describes_the_library_query_and_page(anonymous):
+    spec = anonymous.get("/api/v1/openapi.json").json
+    listing = spec["paths"]["/api/v1/novels"]["get"]
+    params = {p["name"]: p for p in listing["parameters"]}
+    assert set(params) == {"q", "sort", "page", "per_page"} and all(p["in"] == "query" for p in params.values())
+    assert params["sort"]["schema"]["enum"] == ["newest", "title", "author", "chars", "votes"]
+    assert params["per_page"]["schema"]["maximum"] == 100 and "400" in listing["responses"]
+    assert listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/NovelPage")
+    assert {"novels", "total", "page", "pages", "per_page"} <= set(spec["components"]["schemas"]["NovelPage"]["properties"])
+    assert "title" not in spec["components"]["schemas"]["NovelUploadFields"]["required"]
+    assert "/api/v1/stories/{story_id}/training-set/votes" in spec["paths"]
