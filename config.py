@@ -220,6 +220,8 @@ class Config:
     LEARN_STEPS = _int("LEARN_STEPS", 30)
     LEARN_SENTENCES = _int("LEARN_SENTENCES", 3)
     GENERATION_SEED = os.environ.get("GENERATION_SEED")
+    # The time zone pages are written in; each viewer's browser then shows its own.
+    DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Seoul")
     # Retrain (admin): wall-clock budget of the training loop. 2 minutes keeps request ->
     # active version under 3 minutes on 2 CPU cores (bench/retrain_bench.py). TRAIN_STEPS, when
     # set, is a step budget instead (tests use a few steps).

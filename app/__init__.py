@@ -5,6 +5,7 @@ from flask import Flask, render_template
 
 from app.extensions import celery_init_app, csrf, db, is_api_request, limiter, login, migrate
 from app.fields import use_korean_messages
+from app.times import local_time
 from app.sessions import CookieSessionInterface
 from config import INSTANCE_DIR, config_for_env
 
@@ -53,6 +54,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     register_cli(app)
     register_error_pages(app)
+    app.add_template_filter(local_time, "local_time")
 
     @app.teardown_request
     def _end_transaction(_exc):

@@ -1,5 +1,6 @@
-// Training pages: the story's live training progress (polled every 2 s, the loss curve drawn
-// as SVG), its model versions, the admins' buttons; on /admin/jobs, live rows and buttons.
+// Training pages: a training job's live progress (the loss curve drawn as SVG), a story's model
+// versions and the admins' buttons; on /admin/jobs, the starter pretrain's progress and job rows
+// that follow their jobs. Polling pauses while the tab is hidden and resumes when it is shown.
 (function () {
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -7,9 +8,10 @@
   const STATUS = { queued: "대기열", waiting: "기본 모델 대기", running: "실행 중", succeeded: "완료",
                    failed: "실패", cancelled: "취소됨" };
   const STAGE = { preparing: "데이터 준비 중", training: "학습 중", saving: "검증·저장 중", done: "끝" };
-  const KIND = { train: "글 학습", retrain: "재학습", pretrain: "기본 모델 학습" };
+  const KIND = { train: "글 학습", retrain: "재학습", pretrain: "기본 모델 학습", generate: "후보 작성" };
   const ACTIVE = ["queued", "waiting", "running"];
   const SVG = "http://www.w3.org/2000/svg";
+  const isActive = (job) => !!job && ACTIVE.includes(job.status);
 
   async function call(path, method = "GET") {
     const response = await fetch(path, {
@@ -28,11 +30,45 @@
     const s = Math.max(0, Math.round(seconds));
     return s >= 60 ? `${Math.floor(s / 60)}분 ${s % 60}초` : `${s}초`;
   }
+  function timeElement(iso, style) {
+    if (window.localTime) return window.localTime.element(iso, style);
+    const el = document.createElement("time");
+    el.setAttribute("datetime", iso);
+    el.textContent = new Date(iso).toLocaleString("ko-KR");
+    return el;
+  }
+
+  // Calls tick() now and again after the milliseconds it returns; stops while the tab is
+  // hidden (nobody is looking) and calls at once when it is shown again.
+  function poller(tick) {
+    let timer = null, running = false, again = false;
+    async function run() {
+      clearTimeout(timer);
+      timer = null;
+      if (document.hidden) return;
+      if (running) { again = true; return; }
+      running = true;
+      let wait = 5000;
+      try { wait = await tick(); } catch (e) { /* a missed poll: the next one catches up */ }
+      running = false;
+      if (again) { again = false; return run(); }
+      if (!document.hidden) timer = setTimeout(run, wait);
+    }
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) { clearTimeout(timer); timer = null; } else run();
+    });
+    return { now: run, later: (ms) => { clearTimeout(timer); timer = setTimeout(run, ms); } };
+  }
 
   // ---------------------------------------------------------------- the loss curve
 
+  // Drawn in the SVG's own pixels (its viewBox set to its size), so the labels keep their
+  // shape on a narrow phone; redrawn when the window changes size.
   function drawChart(svg, points) {
-    const W = 640, H = 240, left = 48, right = 12, top = 12, bottom = 28;
+    svg.lossPoints = points;
+    const W = Math.round(svg.clientWidth) || 640, H = Math.round(svg.clientHeight) || 240;
+    const left = 48, right = 12, top = 12, bottom = 28;
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     const add = (name, attrs, text) => {
       const el = document.createElementNS(SVG, name);
@@ -64,90 +100,124 @@
     add("circle", { cx: x(last.step), cy: y(last.loss), r: 3.5, class: "chart-dot" });
   }
 
+  let resizeTimer = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => document.querySelectorAll("svg[data-part=chart]").forEach((svg) => {
+      if (svg.lossPoints) drawChart(svg, svg.lossPoints);
+    }), 150);
+  });
+
+  // ---------------------------------------------------------------- a job's progress panel
+
+  // Fills templates/training/_job_panel.html: status, bar, step/total, tokens/s, ETA, loss, curve.
+  function renderJob(panel, job) {
+    panel.hidden = !job;
+    if (!job) return;
+    const part = (name) => panel.querySelector(`[data-part="${name}"]`);
+    const m = job.metrics || {};
+    const active = isActive(job);
+    setText(part("title"), `${KIND[job.kind] || job.kind} · 작업 ${job.id}`);
+    const stage = active && m.stage ? ` · ${STAGE[m.stage] || m.stage}` : "";
+    const cancelling = active && job.cancel_requested ? " · 취소 요청됨" : "";
+    setText(part("status"), `${STATUS[job.status] || job.status}${stage}${cancelling}`);
+    part("status").dataset.status = job.status;
+    const percent = Math.round(job.progress * 1000) / 10;
+    part("progress").querySelector("span").style.width = `${percent}%`;
+    part("progress").setAttribute("aria-valuenow", String(percent));
+    setText(part("steps"), m.total ? `${m.step} / ${m.total} · ${Math.round(percent)}%` : `${Math.round(percent)}%`);
+    setText(part("speed"), m.tokens_per_s ? `${Math.round(m.tokens_per_s).toLocaleString("ko-KR")} 토큰/초` : "–");
+    setText(part("eta"), active ? duration(m.eta_s) : "–");
+    setText(part("loss"), typeof m.loss === "number" ? m.loss.toFixed(3)
+      : (typeof m.train_loss === "number" ? m.train_loss.toFixed(3) : "–"));
+    drawChart(part("chart"), job.points || []);
+    let message = "";
+    if (job.status === "failed") message = `실패: ${job.error || ""}`;
+    else if (job.status === "waiting" || job.status === "cancelled") message = job.error || "";
+    else if (job.status === "succeeded" && m.decision) message = `${m.version || ""}: ${m.decision}`;
+    setText(part("message"), message);
+    part("message").hidden = !message;
+  }
+
   // ---------------------------------------------------------------- a story's training page
+
+  // One version as templates/training/story.html (version_item) writes it: a loss comparison
+  // only when the version was judged by one (the server's `comparison`), its decision always.
+  function versionItem(v, isAdmin) {
+    const m = v.metrics || {}, data = v.data || {};
+    const li = document.createElement("li");
+    li.className = "version" + (v.active ? " active" : "") + (v.held_for_admin ? " held" : "");
+    li.dataset.id = v.id;
+    const title = document.createElement("p");
+    title.className = "version-title";
+    title.textContent = v.name;
+    if (v.active) title.insertAdjacentHTML("beforeend", ' <span class="badge ai">사용 중</span>');
+    if (v.held_for_admin) title.insertAdjacentHTML("beforeend", ' <span class="badge held">관리자 확인 대기</span>');
+    const meta = document.createElement("p");
+    meta.className = "muted version-meta";
+    meta.appendChild(timeElement(v.created_at));
+    const bits = [];
+    if ((data.novels || []).length) bits.push(`소설 ${data.novels.length}편`);
+    if ((data.passages || []).length) bits.push(`글 ${data.passages.length}개`);
+    if (bits.length) meta.append(` · ${bits.join(" · ")}`);
+    li.append(title, meta);
+    const c = v.comparison;
+    if (c) {
+      const loss = document.createElement("p");
+      loss.className = "version-loss";
+      loss.textContent = `검증 손실 ${c.before.toFixed(3)} → ${c.after.toFixed(3)}`;
+      if (typeof c.change === "number") {
+        const change = document.createElement("span");
+        change.className = "loss-change" + (c.change < 0 ? " better" : c.change > 0 ? " worse" : "");
+        change.textContent = c.change === 0 ? "변화 없음"
+          : `${Math.abs(c.change * 100).toFixed(1)}% ${c.change < 0 ? "낮아짐" : "높아짐"}`;
+        loss.append(" ", change);
+      }
+      li.appendChild(loss);
+    }
+    if (m.decision) {
+      const why = document.createElement("p");
+      why.className = "hint version-decision";
+      why.textContent = m.decision;
+      li.appendChild(why);
+    }
+    if (isAdmin && !v.active) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "version-activate";
+      button.dataset.versionId = v.id;
+      button.dataset.name = v.name;
+      button.textContent = v.held_for_admin ? "이 버전 적용" : "이 버전으로 되돌리기";
+      li.appendChild(button);
+    }
+    return li;
+  }
 
   function storyPage(root) {
     const storyId = root.dataset.storyId;
     const isAdmin = root.dataset.admin === "1";
-    let state = JSON.parse($("training-state").textContent);
-    let timer = null, lastVersions = "";
+    const panel = $("job-panel");
+    const state = JSON.parse($("training-state").textContent);
+    const versionsKey = (versions) => JSON.stringify(versions.map((v) => [v.id, v.active, v.held_for_admin]));
+    let lastVersions = versionsKey(state.versions);  // the server wrote these already
 
-    function renderJob(job) {
-      const panel = $("job-panel");
+    function renderStoryJob(job) {
       $("job-none").hidden = !!job;
-      panel.hidden = !job;
-      if (!job) return;
-      const m = job.metrics || {};
-      const active = ACTIVE.includes(job.status);
-      setText($("job-title"), `${KIND[job.kind] || job.kind} · 작업 ${job.id}`);
-      const stage = active && m.stage ? ` · ${STAGE[m.stage] || m.stage}` : "";
-      const cancelling = active && job.cancel_requested ? " · 취소 요청됨" : "";
-      setText($("job-status"), `${STATUS[job.status] || job.status}${stage}${cancelling}`);
-      $("job-status").dataset.status = job.status;
-      const percent = Math.round(job.progress * 1000) / 10;
-      $("job-progress").querySelector("span").style.width = `${percent}%`;
-      $("job-progress").setAttribute("aria-valuenow", String(percent));
-      setText($("job-steps"), m.total ? `${m.step} / ${m.total} · ${Math.round(percent)}%` : `${Math.round(percent)}%`);
-      setText($("job-speed"), m.tokens_per_s ? `${Math.round(m.tokens_per_s).toLocaleString("ko-KR")} 토큰/초` : "–");
-      setText($("job-eta"), active ? duration(m.eta_s) : "–");
-      setText($("job-loss"), typeof m.loss === "number" ? m.loss.toFixed(3)
-        : (typeof m.train_loss === "number" ? m.train_loss.toFixed(3) : "–"));
-      drawChart($("loss-chart"), job.points || []);
-      let message = "";
-      if (job.status === "failed") message = `실패: ${job.error || ""}`;
-      else if (job.status === "waiting" || job.status === "cancelled") message = job.error || "";
-      else if (job.status === "succeeded" && m.decision) message = `${m.version || ""}: ${m.decision}`;
-      setText($("job-message"), message);
-      $("job-message").hidden = !message;
+      renderJob(panel, job);
       if (isAdmin) {
-        $("cancel-button").hidden = !active || job.cancel_requested;
-        $("retrain-button").disabled = active;
+        $("cancel-button").hidden = !isActive(job) || job.cancel_requested;
+        $("retrain-button").disabled = isActive(job);
       }
     }
 
     function renderVersions(versions) {
-      const key = JSON.stringify(versions.map((v) => [v.id, v.active, v.held_for_admin]));
+      const key = versionsKey(versions);
       if (key === lastVersions) return;
       lastVersions = key;
       const list = $("versions");
       list.textContent = "";
       $("versions-none").hidden = versions.length > 0;
-      for (const v of versions) {
-        const li = document.createElement("li");
-        li.className = "version" + (v.active ? " active" : "") + (v.held_for_admin ? " held" : "");
-        li.dataset.id = v.id;
-        const m = v.metrics || {};
-        const title = document.createElement("p");
-        title.className = "version-title";
-        title.textContent = v.name;
-        if (v.active) title.insertAdjacentHTML("beforeend", ' <span class="badge ai">사용 중</span>');
-        if (v.held_for_admin) title.insertAdjacentHTML("beforeend", ' <span class="badge held">관리자 확인 대기</span>');
-        const meta = document.createElement("p");
-        meta.className = "muted version-meta";
-        const novels = (v.data.novels || []).length;
-        const bits = [new Date(v.created_at).toLocaleString("ko-KR")];
-        if (novels) bits.push(`소설 ${novels}편`);
-        if (v.data.passages) bits.push(`글 ${v.data.passages.length}개`);
-        if (typeof m.val_loss === "number") bits.push(`검증 손실 ${m.val_loss.toFixed(3)}`);
-        if (typeof m.active_val_loss === "number") bits.push(`이전 ${m.active_val_loss.toFixed(3)}`);
-        meta.textContent = bits.join(" · ");
-        li.append(title, meta);
-        if (m.decision) {
-          const why = document.createElement("p");
-          why.className = "hint";
-          why.textContent = m.decision;
-          li.appendChild(why);
-        }
-        if (isAdmin && !v.active) {
-          const button = document.createElement("button");
-          button.type = "button";
-          button.textContent = v.held_for_admin ? "이 버전 적용" : "이 버전으로 되돌리기";
-          button.addEventListener("click", () => act(`/api/v1/stories/${storyId}/models/${v.id}/activate`,
-            `${v.name}을(를) 이 이야기의 모델로 쓸까요?`));
-          li.appendChild(button);
-        }
-        list.appendChild(li);
-      }
+      for (const v of versions) list.appendChild(versionItem(v, isAdmin));
     }
 
     async function act(path, question) {
@@ -162,28 +232,19 @@
     }
 
     async function refresh(withVersions) {
-      try {
-        if (withVersions || !state.job || !ACTIVE.includes(state.job.status)) {
-          const models = await call(`/api/v1/stories/${storyId}/models`);
-          state.versions = models.items;
-          renderVersions(state.versions);
-          if (models.job_id && (!state.job || state.job.id !== models.job_id || ACTIVE.includes(state.job.status))) {
-            state.job = await call(`/api/v1/jobs/${models.job_id}`);
-          }
-        } else {
-          const wasActive = ACTIVE.includes(state.job.status);
-          state.job = await call(`/api/v1/jobs/${state.job.id}`);
-          if (wasActive && !ACTIVE.includes(state.job.status)) return refresh(true);
+      if (withVersions || !isActive(state.job)) {
+        const models = await call(`/api/v1/stories/${storyId}/models`);
+        state.versions = models.items;
+        renderVersions(state.versions);
+        if (models.job_id && (!state.job || state.job.id !== models.job_id || isActive(state.job))) {
+          state.job = await call(`/api/v1/jobs/${models.job_id}`);
         }
-        renderJob(state.job);
-      } catch (e) { /* a missed poll: the next one catches up */ }
-    }
-
-    function schedule() {
-      clearTimeout(timer);
-      // every 2 s while a job runs; every 5 s otherwise, to notice a job someone else starts
-      const active = state.job && ACTIVE.includes(state.job.status);
-      timer = setTimeout(async () => { await refresh(false); schedule(); }, active ? 2000 : 5000);
+      } else {
+        const wasActive = isActive(state.job);
+        state.job = await call(`/api/v1/jobs/${state.job.id}`);
+        if (wasActive && !isActive(state.job)) return refresh(true);
+      }
+      renderStoryJob(state.job);
     }
 
     if (isAdmin) {
@@ -191,47 +252,149 @@
         act(`/api/v1/stories/${storyId}/retrain`, "이 이야기의 모델을 다시 학습할까요?"));
       $("cancel-button").addEventListener("click", () =>
         state.job && act(`/api/v1/jobs/${state.job.id}/cancel`, "학습을 취소할까요? 지금까지 학습한 것은 버려집니다."));
+      $("versions").addEventListener("click", (event) => {
+        const button = event.target.closest("button.version-activate");
+        if (button) act(`/api/v1/stories/${storyId}/models/${button.dataset.versionId}/activate`,
+          `${button.dataset.name}을(를) 이 이야기의 모델로 쓸까요?`);
+      });
     }
-    renderJob(state.job);
-    renderVersions(state.versions);
-    schedule();
+    renderStoryJob(state.job);
+    // every 2 s while a job runs; every 5 s otherwise, to notice a job someone else starts
+    const poll = poller(async () => { await refresh(false); return isActive(state.job) ? 2000 : 5000; });
+    poll.later(isActive(state.job) ? 2000 : 5000);
   }
 
   // ---------------------------------------------------------------- /admin/jobs
 
   function adminPage(table) {
-    document.querySelectorAll("button[data-post]").forEach((button) => {
-      button.addEventListener("click", async () => {
-        if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
-        button.disabled = true;
-        try {
-          await call(button.dataset.post, "POST");
-          window.location.reload();
-        } catch (e) {
-          setText($("action-error"), e.message);
-          button.disabled = false;
-        }
-      });
-    });
-    async function poll() {
-      for (const row of table.querySelectorAll('tr[data-done="0"]')) {
-        try {
-          const job = await call(`/api/v1/jobs/${row.dataset.jobId}`);
-          const cell = row.querySelector(".job-status");
-          setText(cell, `${STATUS[job.status] || job.status}${job.cancel_requested && ACTIVE.includes(job.status) ? " (취소 요청)" : ""}`);
-          row.querySelector(".progress span").style.width = `${Math.round(job.progress * 1000) / 10}%`;
-          const m = job.metrics || {};
-          setText(row.querySelector(".job-steps"), m.total ? `${m.step}/${m.total}` : "");
-          if (!ACTIVE.includes(job.status)) {
-            row.dataset.done = "1";
-            const button = row.querySelector("button");
-            if (button) button.remove();
-          }
-        } catch (e) { /* try again next time */ }
+    const state = JSON.parse($("jobs-state").textContent);
+    const body = table.tBodies[0];
+    const template = $("job-row-template");
+    const starter = $("starter");
+    const starterPanel = $("starter-job-panel");
+    let starterJob = state.starter_job;  // the pretrain the panel shows, with its loss points
+    let starterSeen = starterJob;        // the latest pretrain in the job list, without points
+    const key = (job) => (job ? `${job.id}:${job.status}` : "");
+    let starterShown = key(starterJob);  // what the section's button and sentence were written for
+
+    function fillRow(row, job) {
+      if (!row.dataset.jobId) {  // a new row: the parts that never change
+        row.id = `job-${job.id}`;
+        row.dataset.jobId = job.id;
+        setText(row.querySelector(".job-id"), String(job.id));
+        setText(row.querySelector(".job-kind"), state.kinds[job.kind] || job.kind);
+        const story = row.querySelector(".job-story");
+        if (job.story_id) {
+          const link = document.createElement("a");
+          link.href = `/stories/${job.story_id}/training`;
+          link.textContent = job.story_title || String(job.story_id);
+          story.appendChild(link);
+        } else story.textContent = "–";
+        row.querySelector(".job-created").appendChild(timeElement(job.created_at));
       }
-      setTimeout(poll, 2000);
+      const active = isActive(job);
+      const status = row.querySelector(".job-status");
+      setText(status, `${state.statuses[job.status] || job.status}${active && job.cancel_requested ? " (취소 요청)" : ""}`);
+      status.dataset.status = job.status;
+      const error = row.querySelector(".job-error");
+      const showError = !!job.error && ["failed", "waiting", "cancelled"].includes(job.status);
+      setText(error, showError ? job.error : "");
+      error.hidden = !showError;
+      row.querySelector(".progress span").style.width = `${Math.round(job.progress * 1000) / 10}%`;
+      const m = job.metrics || {};
+      setText(row.querySelector(".job-steps"), m.total ? `${m.step}/${m.total}` : "");
+      row.dataset.done = active ? "0" : "1";
+      const actions = row.querySelector(".actions");
+      const button = actions.querySelector("button");
+      const cancellable = state.cancellable.includes(job.kind) && active && !job.cancel_requested;
+      if (button && !cancellable) button.remove();
+      if (!button && cancellable) {
+        const cancel = document.createElement("button");
+        cancel.type = "button";
+        cancel.dataset.post = `/api/v1/jobs/${job.id}/cancel`;
+        cancel.dataset.confirm = `작업 ${job.id}을(를) 취소할까요?`;
+        cancel.textContent = "취소";
+        actions.appendChild(cancel);
+      }
     }
-    setTimeout(poll, 2000);
+
+    function applyList(jobs) {
+      for (const job of jobs) {
+        let row = body.querySelector(`tr[data-job-id="${job.id}"]`);
+        if (!row) {
+          row = template.content.firstElementChild.cloneNode(true);
+          const after = [...body.querySelectorAll("tr[data-job-id]")].find((r) => Number(r.dataset.jobId) < job.id);
+          body.insertBefore(row, after || body.querySelector(".jobs-empty"));
+          row.classList.add("fresh");
+        }
+        fillRow(row, job);
+        if (job.kind === "pretrain" && (!starterSeen || job.id >= starterSeen.id)) starterSeen = job;
+      }
+      body.querySelector(".jobs-empty").hidden = !!body.querySelector("tr[data-job-id]");
+    }
+
+    // The starter section's button and the sentence that says why it is (not) pressable.
+    function renderStarter(job) {
+      const button = starter.querySelector("button[data-post]");
+      const reason = $("starter-reason");
+      if (!button || !reason || !job || key(job) === starterShown) return;
+      starterShown = key(job);
+      const novels = Number(starter.dataset.novels);
+      reason.textContent = "";
+      if (isActive(job)) {
+        button.disabled = true;
+        const link = document.createElement("a");
+        link.href = `#job-${job.id}`;
+        link.textContent = "작업 목록에서 보기";
+        reason.append(`${job.status === "queued" ? "대기열에서 차례를 기다리고 있습니다" : "학습 중입니다"} (작업 ${job.id}). `, link);
+      } else if (job.status === "succeeded") {
+        button.hidden = true;
+        reason.textContent = "기본 모델을 다 학습했습니다. 이제 AI가 이 모델로 글을 씁니다.";
+      } else {
+        button.disabled = !novels;
+        const what = job.status === "cancelled" ? "취소되었습니다" : "실패했습니다";
+        reason.textContent = `지난 학습(작업 ${job.id})은 ${what}. ` + (novels
+          ? `보이는 소설 ${novels}편으로 새로 시작할 수 있습니다.` : "학습할 소설이 없습니다.");
+      }
+    }
+
+    async function tick() {
+      let active = false;
+      try {
+        const list = await call("/api/v1/admin/jobs");
+        applyList(list.items);
+        active = list.items.some(isActive);
+        setText($("jobs-live"), "목록은 저절로 바뀝니다.");
+      } catch (e) {
+        setText($("jobs-live"), "잠시 연결이 끊겼습니다. 곧 다시 확인합니다.");
+      }
+      if (starterPanel && starterSeen && (isActive(starterSeen) || key(starterSeen) !== key(starterJob))) {
+        starterJob = starterSeen = await call(`/api/v1/jobs/${starterSeen.id}`);
+        renderJob(starterPanel, starterJob);
+        renderStarter(starterJob);
+        active = active || isActive(starterJob);
+      }
+      return active ? 3000 : 10000;
+    }
+
+    const poll = poller(tick);
+    document.addEventListener("click", async (event) => {
+      const button = event.target.closest("button[data-post]");
+      if (!button) return;
+      if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+      button.disabled = true;
+      setText($("action-error"), "");
+      try {
+        const answer = await call(button.dataset.post, "POST");
+        if (answer.job_id) starterSeen = { id: answer.job_id, status: "queued" };
+      } catch (e) {
+        setText($("action-error"), e.message);
+        button.disabled = false;
+      }
+      poll.now();
+    });
+    if (starterPanel) renderJob(starterPanel, starterJob);
+    poll.later(isActive(starterJob) || body.querySelector('tr[data-done="0"]') ? 3000 : 10000);
   }
 
   const storyRoot = $("training");

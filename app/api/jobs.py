@@ -1,3 +1,4 @@
+from flask import request
 from flask_restful import Resource
 
 from app.api import api
@@ -24,5 +25,17 @@ class JobCancel(Resource):
         return JOB.dump(services.cancel(job_id, caller())), 200
 
 
+class AdminJobList(Resource):
+    """Admin: the latest jobs (``?limit=``, at most 100), polled by /admin/jobs to follow them
+    (JobListSchema: each job as GET /jobs/<id> has it, without points, plus its story's title)."""
+
+    method_decorators = [login_required]
+
+    def get(self):
+        rows = services.job_list(caller(), request.args.get("limit", 100, type=int))
+        return {"items": [{**JOB.dump(row["job"]), "story_title": row["story_title"]} for row in rows]}
+
+
+api.add_resource(AdminJobList, "/admin/jobs")
 api.add_resource(JobDetail, "/jobs/<int:job_id>")
 api.add_resource(JobCancel, "/jobs/<int:job_id>/cancel")

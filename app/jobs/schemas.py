@@ -30,5 +30,13 @@ class JobDetailSchema(JobSchema):
     points = fields.List(fields.Nested(LossPointSchema), metadata={"description": "loss curve, at most 500 points"})
 
 
+class JobRowSchema(JobSchema):
+    story_title = fields.String(allow_none=True, metadata={"description": "the title of the job's story"})
+
+
+class JobListSchema(Schema):
+    items = fields.List(fields.Nested(JobRowSchema), metadata={"description": "newest first"})
+
+
 class JobAcceptedSchema(Schema):
     job_id = fields.Integer()

@@ -12,6 +12,9 @@ class ModelVersionSchema(Schema):
     created_at = UtcDateTime()
     active = fields.Boolean()
     held_for_admin = fields.Boolean(metadata={"description": "worse than the active one: waits for an admin"})
+    comparison = fields.Dict(allow_none=True, metadata={
+        "description": "held-out losses {before, after, change} it was judged by; null when none were compared "
+                       "(metrics.decision says why)"})
 
 
 class ModelVersionListSchema(Schema):

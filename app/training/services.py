@@ -1,4 +1,5 @@
 """Learning from a human passage and continuing the story (the original project's put_Human_txt)."""
+import math
 from pathlib import Path
 
 from flask import current_app
@@ -12,6 +13,7 @@ from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import ACTIVE_STATUSES, TRAINING_KINDS, Job
 from app.novels.models import Novel
+from app.rounds.models import Proposal, Round
 from app.stories.models import Passage, Story
 from app.training.models import ModelVersion
 
@@ -30,7 +32,8 @@ def resolve_base() -> str | None:
 
 def start_learning(passage_id: int, is_first: str, user: User) -> Job:
     """Queue a job that learns from a human passage (Y: a fresh adapter; N: continuing the
-    story's current one), then writes the AI's continuation as the next passage."""
+    story's current one), then writes the AI's continuation as the next passage. Refused while
+    the story trains, and while its current round is under way."""
     if is_first not in ("Y", "N"):
         raise Invalid("is_first는 Y 또는 N이어야 합니다.", code="bad_is_first", fields={"is_first": ["Y 또는 N"]})
     with transaction():
@@ -45,9 +48,12 @@ def start_learning(passage_id: int, is_first: str, user: User) -> Job:
         if passage.hidden:
             raise Conflict("관리자가 숨긴 글은 학습할 수 없습니다.", code="passage_hidden")
         refuse_if_training(story.id)
+        refuse_if_round_under_way(story.id)
+        config = current_app.config
         job = Job(kind="train", story_id=story.id, created_by_id=user.id, params={
             "passage_id": passage.id, "is_first": is_first,
-            "steps": current_app.config["LEARN_STEPS"], "sentences": current_app.config["LEARN_SENTENCES"],
+            "steps": config["LEARN_STEPS"], "sentences": config["LEARN_SENTENCES"],
+            "threshold": config["MODEL_ACTIVATE_THRESHOLD"], "heldout_fraction": config["HELDOUT_FRACTION"],
         })
         db.session.add(job)
     jobs.dispatch(job)
@@ -67,6 +73,18 @@ def refuse_if_training(story_id: int) -> None:
     if busy is not None:
         raise Conflict(f"이 이야기는 이미 학습 중입니다 (작업 {busy}).", code="already_training",
                        details={"job_id": busy})
+
+
+def refuse_if_round_under_way(story_id: int) -> None:
+    """put_Human_txt appends the AI's continuation outside any round: only while the story's
+    current round has not started (proposing, nobody has proposed yet). Otherwise a passage
+    would land in the middle of a round that the crowd is deciding."""
+    round_ = db.session.scalar(select(Round).where(Round.story_id == story_id).order_by(Round.number.desc()).limit(1))
+    started = round_ is not None and (round_.phase != "proposing" or db.session.scalar(
+        select(Proposal.id).where(Proposal.round_id == round_.id).limit(1)) is not None)
+    if started:
+        raise Conflict("라운드가 진행 중이라 지금은 이어 쓸 수 없습니다. 이번 라운드가 끝나고, 새 라운드에 "
+                       "아직 제안이 없을 때 다시 요청해 주세요.", code="round_in_progress")
 
 
 def pretrain_job() -> int | None:
@@ -144,7 +162,23 @@ def versions_of(story_id: int) -> list[dict]:
                               .order_by(ModelVersion.id.desc()))
     return [{"id": v.id, "name": v.name, "parent": v.parent_id, "data": v.data, "metrics": v.metrics,
              "created_at": v.created_at, "held_for_admin": v.held_for_admin,
-             "active": v.id == story.active_model_version_id} for v in rows]
+             "active": v.id == story.active_model_version_id, "comparison": loss_comparison(v.metrics or {})}
+            for v in rows]
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def loss_comparison(metrics: dict) -> dict | None:
+    """The held-out losses a version was judged by: ``{before, after, change}`` (change relative
+    to before), or None when its decision compared nothing: no passage was held out (a young
+    story), or a loss was not measured (a 4-bit base skips the active version's). Pages show a
+    comparison only from this, and the decision text otherwise."""
+    before, after = metrics.get("active_val_loss", metrics.get("val_loss_before")), metrics.get("val_loss")
+    if not metrics.get("heldout_passages", 1) or not (_finite(before) and _finite(after)):
+        return None
+    return {"before": before, "after": after, "change": (after - before) / before if before else None}
 
 
 def latest_training_job(story_id: int) -> Job | None:
@@ -154,11 +188,45 @@ def latest_training_job(story_id: int) -> Job | None:
             or db.session.scalar(query.order_by(Job.id.desc()).limit(1)))
 
 
+def latest_pretrain_job() -> Job | None:
+    """The starter pretrain the admin page shows: the unfinished one, else the latest."""
+    query = select(Job).where(Job.kind == "pretrain")
+    return (db.session.scalar(query.where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.id.desc()).limit(1))
+            or db.session.scalar(query.order_by(Job.id.desc()).limit(1)))
+
+
+def _budget_text(minutes_key: str, steps_key: str) -> str:
+    budget = _budget(minutes_key, steps_key)
+    if "steps" in budget:
+        return f"{budget['steps']:,}단계"
+    return f"{budget['minutes']:g}분"
+
+
 def starter_status() -> dict:
-    """What the admin page says about the site's starter base."""
-    visible = db.session.scalar(select(func.count()).select_from(Novel).where(Novel.status == "visible"))
-    return {"model_name": current_app.config["MODEL_NAME"], "is_starter": current_app.config["MODEL_NAME"] == "starter",
-            "base": resolve_base(), "novels": visible, "job_id": pretrain_job()}
+    """What the admin page says about the site's starter base, and why it cannot be trained
+    now (``blocker``): not_starter, exists, running (a pretrain is unfinished), no_novels
+    (nothing visible to read), or None when the button may be pressed."""
+    config = current_app.config
+    counts = dict(db.session.execute(select(Novel.status, func.count()).group_by(Novel.status)).all())
+    is_starter = config["MODEL_NAME"] == "starter"
+    base = resolve_base()
+    job = latest_pretrain_job()
+    running = job is not None and job.status in ACTIVE_STATUSES
+    visible = counts.get("visible", 0)
+    if not is_starter:
+        blocker = "not_starter"
+    elif base is not None:
+        blocker = "exists"
+    elif running:
+        blocker = "running"
+    elif not visible:
+        blocker = "no_novels"
+    else:
+        blocker = None
+    return {"model_name": config["MODEL_NAME"], "is_starter": is_starter, "base": base,
+            "novels": visible, "hidden_novels": sum(n for status, n in counts.items() if status != "visible"),
+            "job_id": job.id if running else None, "job": job, "blocker": blocker,
+            "budget": _budget_text("STARTER_MAX_MINUTES", "STARTER_STEPS")}
 
 
 def next_version_name(story_id: int) -> str:

@@ -1,12 +1,11 @@
 """Pages: a story's training page (anyone may watch) and the admins' job list."""
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user
 
+from app.admin.views import admin_page
 from app.jobs import services as jobs
 from app.jobs.schemas import JobSchema
-from app.stories.models import Story
 from app.stories.services import get_story
-from app.extensions import db
 from app.training import services
 from app.training.schemas import ModelVersionSchema
 
@@ -22,20 +21,16 @@ def job_body(job) -> dict | None:
 @bp.route("/stories/<int:story_id>/training")
 def story_training(story_id: int):
     story = get_story(story_id)
-    versions = ModelVersionSchema(many=True).dump(services.versions_of(story_id))
-    return render_template("training/story.html", story=story, versions=versions,
+    rows = services.versions_of(story_id)
+    return render_template("training/story.html", story=story, version_rows=rows,
+                           versions=ModelVersionSchema(many=True).dump(rows),
                            job=job_body(services.latest_training_job(story_id)),
                            is_admin=current_user.is_authenticated and current_user.is_admin)
 
 
 @bp.route("/admin/jobs")
+@admin_page
 def admin_jobs():
-    if not current_user.is_authenticated:
-        abort(401)
-    if not current_user.is_admin:
-        abort(403)
-    recent = jobs.recent_jobs()
-    titles = dict(db.session.execute(
-        db.select(Story.id, Story.title).where(Story.id.in_({j.story_id for j in recent if j.story_id}))).all())
-    return render_template("training/admin_jobs.html", jobs=recent, titles=titles, starter=services.starter_status(),
-                           cancellable=jobs.CANCELLABLE_KINDS)
+    starter = services.starter_status()
+    return render_template("training/admin_jobs.html", rows=jobs.job_list(current_user), starter=starter,
+                           starter_job=job_body(starter["job"]), cancellable=jobs.CANCELLABLE_KINDS)

@@ -19,6 +19,7 @@ ADMIN_API = [
     ("GET", "/api/v1/admin/stories/{story}/passages"),
     ("POST", "/api/v1/admin/passages/{passage}/hide"),
     ("POST", "/api/v1/admin/passages/{passage}/restore"),
+    ("GET", "/api/v1/admin/jobs"),
 ]
 ADMIN_PAGES = [
     ("GET", "/admin"),
@@ -30,6 +31,7 @@ ADMIN_PAGES = [
     ("POST", "/admin/novels/{novel}/restore"),
     ("POST", "/admin/passages/{passage}/hide"),
     ("POST", "/admin/passages/{passage}/restore"),
+    ("GET", "/admin/jobs"),
 ]
 
 
