@@ -109,7 +109,7 @@ def novel_pages(browser, app, base: str, story_id: int, out: Path) -> None:
     log_in("하늘")
     page.goto(f"{base}/novels/upload")
     page.set_input_files("#file-input", str(corpus_dir() / "encodings" / "dongbaekkkot.euc-kr.txt"))
-    page.fill("input[name=title]", "동백꽃")
+    page.fill("#upload-files .file-title", "동백꽃")
     page.fill("input[name=author]", "김유정")
     page.fill("input[name=licence]", "저작권 만료 (퍼블릭 도메인)")
     page.click("#upload-button")
@@ -117,7 +117,9 @@ def novel_pages(browser, app, base: str, story_id: int, out: Path) -> None:
     with app.app_context():  # the light worker's part
         count_novel_sentences(db.session.scalar(db.select(Novel.id).where(Novel.title == "동백꽃")))
         db.session.remove()
-    page.wait_for_function("document.getElementById('stat-sentences').dataset.pending === '0'", timeout=15000)
+    page.wait_for_selector("#upload-results .upload-outcome[data-state=accepted]")
+    page.wait_for_function("!document.querySelector('#upload-results .outcome-sentences').textContent.includes('세는 중')",
+                           timeout=15000)
     page.screenshot(path=str(out / "novel-upload.png"), full_page=True)
     page.goto(f"{base}/novels")
     page.screenshot(path=str(out / "novels.png"), full_page=True)

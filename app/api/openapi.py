@@ -8,10 +8,12 @@ from flask_restful import Resource
 from app.accounts.schemas import CredentialsSchema, SignupOutSchema, TokenOutSchema
 from app.api import api
 from app.admin.schemas import AdminUserSchema
-from app.jobs.schemas import JobAcceptedSchema, JobDetailSchema, JobSchema, LossPointSchema
-from app.novels.schemas import (NovelDetailSchema, NovelSchema, NovelUploadSchema, TrainingSetSchema,
-                                TrainingVoteInSchema, TrainingVoteOutSchema)
-from app.rounds.schemas import ProposalInSchema, ProposalOutSchema, RoundSchema, VoteInSchema, VoteOutSchema
+from app.jobs.schemas import JobAcceptedSchema, JobDetailSchema, JobListSchema, JobRowSchema, JobSchema, LossPointSchema
+from app.novels.schemas import (NovelDetailSchema, NovelListQuerySchema, NovelPageSchema, NovelSchema,
+                                NovelUploadSchema, TrainingSetSchema, TrainingTallySchema, TrainingVoteInSchema,
+                                TrainingVoteOutSchema)
+from app.rounds.schemas import (HistoryArgsSchema, HistorySchema, ProposalInSchema, ProposalOutSchema, RecoverInSchema,
+                                RoundSchema, VoteInSchema, VoteOutSchema)
 from app.stories.schemas import StoryCreateSchema, StorySchema, StorySettingsSchema, StorySummarySchema, PassageSchema
 from app.training.schemas import ModelVersionListSchema, ModelVersionSchema
 
@@ -37,6 +39,12 @@ OPERATIONS = [
      (400, 401, 404, 409, 429), True),
     ("/api/v1/stories/{story_id}/round/advance", "post", "다음 단계로 (주인/관리자; 실패한 생성은 재시도)", None, 200, "Round",
      (401, 403, 404, 409), True),
+    ("/api/v1/stories/{story_id}/round/recover", "post",
+     "실패한 AI 작성 처리: retry | runner_up | propose_again (주인/관리자)", "RecoverIn", 200, "Round",
+     (400, 401, 403, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/rounds", "get", "지난 라운드 (최근 것부터, 쪽마다 20개: ?page=)", None, 200, "History",
+     (400, 404), False),
+    ("/api/v1/admin/jobs", "get", "최근 작업 목록 (관리자, ?limit= 최대 100)", None, 200, "JobList", ADMIN_ERRORS, True),
     ("/api/v1/jobs/{job_id}", "get", "작업 상태와 진행, 손실 곡선(points, 최대 500개)", None, 200, "JobDetail", (404,), False),
     ("/api/v1/jobs/{job_id}/cancel", "post", "작업 취소 (관리자; 실행 중이면 다음 단계에서 멈춤)", None, 200, "Job",
      (401, 403, 404, 409), True),
@@ -47,11 +55,15 @@ OPERATIONS = [
      "ModelVersion", (401, 403, 404, 429), True),
     ("/api/v1/admin/starter", "post", "기본 모델(starter) 학습 (관리자, MODEL_NAME=starter)", None, 202, "JobAccepted",
      (401, 403, 409, 429), True),
-    ("/api/v1/novels", "get", "소설 서재 (관리자에게는 숨긴 소설도)", None, 200, "NovelList", (), False),
-    ("/api/v1/novels", "post", "소설 올리기 (multipart: file, title, author, licence)", "NovelUpload", 201, "NovelDetail",
+    ("/api/v1/novels", "get", "소설 서재: 찾기(q), 순서(sort), 쪽(page, per_page) (관리자에게는 숨긴 소설도)", None, 200,
+     "NovelPage", (400,), False),
+    ("/api/v1/novels", "post", "소설 올리기, 요청 하나에 파일 하나 (multipart: file, title?, author, licence)", "NovelUpload",
+     201, "NovelDetail",
      (400, 401, 403, 409, 413, 429), True),
     ("/api/v1/novels/{novel_id}", "get", "소설 하나 (미리 보기 포함)", None, 200, "NovelDetail", (404,), False),
     ("/api/v1/stories/{story_id}/training-set", "get", "이야기의 학습 세트", None, 200, "TrainingSet", (404,), False),
+    ("/api/v1/stories/{story_id}/training-set/votes", "get", "이야기에서 표를 받은 소설마다 표 수와 내 표 (ETag/304 지원)",
+     None, 200, "TrainingTally", (404,), False),
     ("/api/v1/stories/{story_id}/training-set", "post", "학습 투표 (voted 없으면 토글)", "TrainingVoteIn", 200,
      "TrainingVoteOut", (400, 401, 404, 409, 429), True),
     ("/api/v1/admin/users", "get", "사용자 목록 (관리자)", None, 200, "AdminUserList", ADMIN_ERRORS, True),
@@ -79,10 +91,12 @@ def build_spec() -> dict:
         "StoryCreate": StoryCreateSchema, "Story": StorySchema, "StorySummary": StorySummarySchema,
         "ProposalIn": ProposalInSchema, "VoteIn": VoteInSchema, "VoteOut": VoteOutSchema, "Round": RoundSchema,
         "Job": JobSchema, "JobAccepted": JobAcceptedSchema,
-        "Novel": NovelSchema, "NovelDetail": NovelDetailSchema, "TrainingSet": TrainingSetSchema,
+        "Novel": NovelSchema, "NovelDetail": NovelDetailSchema, "NovelPage": NovelPageSchema,
+        "TrainingSet": TrainingSetSchema, "TrainingTally": TrainingTallySchema,
         "TrainingVoteIn": TrainingVoteInSchema, "NovelUploadFields": NovelUploadSchema, "TrainingVoteOut": TrainingVoteOutSchema, "AdminUser": AdminUserSchema,
         "LossPoint": LossPointSchema, "JobDetail": JobDetailSchema,
         "ModelVersion": ModelVersionSchema, "ModelVersionList": ModelVersionListSchema,
+        "RecoverIn": RecoverInSchema, "History": HistorySchema, "JobRow": JobRowSchema, "JobList": JobListSchema,
     }.items():
         spec.components.schema(name, schema=schema)
     spec.components.schema("Error", {"type": "object", "properties": {"error": {
@@ -126,6 +140,10 @@ def build_spec() -> dict:
         if "{action}" in path:
             parameters.append({"name": "action", "in": "path", "required": True,
                                "schema": {"type": "string", "enum": summary.split(" (")[0].split(" | ")}})
+        if path == "/api/v1/novels" and method == "get":
+            parameters = [{"in": "query", "schema": NovelListQuerySchema}]  # one parameter per field
+        if path.endswith("/rounds"):
+            parameters.append({"in": "query", "schema": HistoryArgsSchema})
         if path == "/put_Human_txt":
             parameters = [
                 {"name": "contents_id", "in": "query", "required": True, "schema": {"type": "integer"}},

@@ -24,7 +24,7 @@ def test_openapi_describes_novels_training_votes_and_admin_calls(anonymous):
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert {"400", "409", "413"} <= set(upload["responses"])
     fields = spec["components"]["schemas"]["NovelUploadFields"]
-    assert set(fields["required"]) == {"title", "author", "licence"}
+    assert set(fields["required"]) == {"author", "licence"}
     assert "in_training_set" in spec["components"]["schemas"]["TrainingVoteOut"]["properties"]
     action = spec["paths"]["/api/v1/admin/users/{user_id}/{action}"]["post"]
     assert next(p for p in action["parameters"] if p["name"] == "action")["schema"]["enum"] == [
