@@ -1,8 +1,14 @@
-"""Marshmallow fields for Korean text: normalised at the edge (NFC), lengths in characters."""
+"""Marshmallow fields for Korean text: normalised at the edge (NFC), lengths in characters;
+and ids as the database can hold them, in URLs, query strings and JSON bodies alike."""
 import unicodedata
 from datetime import timezone
 
 from marshmallow import ValidationError, fields, validate
+from werkzeug.routing import IntegerConverter
+
+# Ids (and seqs) are INTEGER columns, 32-bit on PostgreSQL. A larger number names no row and
+# must never reach SQL, where SQLite overflows and PostgreSQL refuses it: either is a 500.
+MAX_ID = 2**31 - 1
 
 
 def clean_text(value: str) -> str:
@@ -58,3 +64,27 @@ class UtcDateTime(fields.DateTime):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return super()._serialize(value, attr, obj, **kwargs)
+
+
+class IdConverter(IntegerConverter):
+    """Flask's ``int`` for every route, bounded by MAX_ID: a larger id matches no route (404)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+class DatabaseId(fields.Integer):
+    """An id in a JSON body or a query string: an integer from ``minimum`` to MAX_ID."""
+
+    def __init__(self, *, minimum: int = 1, **kwargs):
+        message = f"{minimum}부터 {MAX_ID}까지의 정수여야 합니다."
+        super().__init__(validate=validate.Range(min=minimum, max=MAX_ID, error=message),
+                         error_messages={"invalid": message}, **kwargs)
+
+
+def database_id(text: str) -> int:
+    """An id from a query string, as ``int()`` reads it: one the database can hold, else ValueError."""
+    value = int(text)
+    if not 0 < value <= MAX_ID:
+        raise ValueError(f"not an id: {value}")
+    return value

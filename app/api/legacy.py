@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, jsonify, request
 from app.api.auth import caller
 from app.errors import Invalid
 from app.extensions import csrf, limiter
+from app.fields import database_id
 from app.training.services import start_learning
 
 bp = Blueprint("legacy", __name__)
@@ -18,10 +19,10 @@ def put_human_txt():
     user = caller(required=True, allow_session=request.method == "POST")
     args = request.values
     try:
-        passage_id = int(args.get("contents_id", ""))
+        passage_id = database_id(args.get("contents_id", ""))
     except ValueError:
-        raise Invalid("contents_id는 글 번호(정수)여야 합니다.", code="bad_contents_id",
-                      fields={"contents_id": ["정수"]})
+        raise Invalid("contents_id는 글 번호(1 이상의 정수)여야 합니다.", code="bad_contents_id",
+                      fields={"contents_id": ["글 번호"]})
     job = start_learning(passage_id, args.get("is_first", "").upper(), user)
     return jsonify({"job_id": job.id}), 202
 

@@ -5,8 +5,8 @@ from app.api import api, json_body
 from app.api.auth import caller, login_required
 from app.api.limits import rate_limit
 from app.stories import services
-from app.stories.schemas import (PassageSchema, StoryCreateSchema, StorySchema, StorySettingsSchema,
-                                 StorySummarySchema)
+from app.stories.schemas import (PassageSchema, PassagesArgsSchema, StoryCreateSchema, StorySchema,
+                                 StorySettingsSchema, StorySummarySchema)
 
 # flask-restful applies these in order, so login_required (last) runs first and the rate limit
 # can key on the caller.
@@ -53,7 +53,7 @@ class PassageList(Resource):
 
     def get(self, story_id: int):
         services.get_story(story_id)
-        after = request.args.get("after", 0, type=int)
+        after = PassagesArgsSchema().load(request.args)["after"]
         return {"passages": PassageSchema(many=True).dump(services.passages_of(story_id, after_seq=after,
                                                                                   show_hidden=shows_hidden()))}
 

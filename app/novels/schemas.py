@@ -1,6 +1,6 @@
 from marshmallow import EXCLUDE, Schema, fields, post_load, pre_load, validate
 
-from app.fields import KoreanText, UtcDateTime
+from app.fields import DatabaseId, KoreanText, UtcDateTime
 
 # The library's orders (GET /api/v1/novels?sort=…, the /novels page), in the order the page offers them.
 LIBRARY_SORTS = {"newest": "최신순", "title": "제목순", "author": "지은이순", "chars": "글자 많은 순", "votes": "표 많은 순"}
@@ -97,7 +97,7 @@ class NovelDetailSchema(NovelSchema):
 
 
 class TrainingVoteInSchema(Schema):
-    novel_id = fields.Integer(required=True, strict=True)
+    novel_id = DatabaseId(required=True, strict=True)
     # Absent: toggle. true/false: set the vote to that (repeating it changes nothing).
     voted = fields.Boolean()
 

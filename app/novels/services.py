@@ -13,23 +13,30 @@ from app.accounts.models import User
 from app.database import transaction
 from app.errors import Conflict, Invalid, NotFound, TooLarge
 from app.extensions import db
+from app.fields import MAX_ID
 from app.jobs import services as jobs
 from app.novels.models import Novel, TrainingVote
 from app.stories.models import Story
 
 
 class DuplicateNovel(Conflict):
-    """The same text is already in the library; the answer names the novel that has it."""
+    """The same text is already in the library; the answer names the novel that has it, unless
+    an admin hid it and the uploader is no admin (a hidden novel exists only for admins)."""
 
     code = "duplicate_novel"
 
-    def __init__(self, novel: Novel):
-        super().__init__(f"이미 올라온 소설과 같은 글입니다: {novel.id}번 「{novel.title}」")
-        self.novel_id, self.novel_title = novel.id, novel.title
+    def __init__(self, novel: Novel, uploader):
+        if novel.status == "hidden" and not _is_admin(uploader):
+            super().__init__("이미 올라온 소설과 같은 글입니다. 관리자가 숨긴 소설이라 다시 올릴 수 없습니다.")
+            self.novel_id = self.novel_title = None
+        else:
+            super().__init__(f"이미 올라온 소설과 같은 글입니다: {novel.id}번 「{novel.title}」")
+            self.novel_id, self.novel_title = novel.id, novel.title
 
     def to_dict(self) -> dict:
         body = super().to_dict()
-        body["error"]["novel"] = {"id": self.novel_id, "title": self.novel_title}
+        if self.novel_id is not None:
+            body["error"]["novel"] = {"id": self.novel_id, "title": self.novel_title}
         return body
 
 
@@ -106,7 +113,7 @@ def upload_novel(uploader: User, data: bytes, filename: str | None, title: str |
     sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     existing = db.session.scalar(select(Novel).where(Novel.sha256 == sha256))
     if existing is not None:
-        raise DuplicateNovel(existing)
+        raise DuplicateNovel(existing, uploader)
     novel = Novel(
         uploader_id=uploader.id, title=title or default_title(filename), author=author, licence=licence,
         original_filename=display_filename(filename), sha256=sha256, encoding=decoded.encoding,
@@ -121,7 +128,7 @@ def upload_novel(uploader: User, data: bytes, filename: str | None, title: str |
         existing = db.session.scalar(select(Novel).where(Novel.sha256 == sha256))
         if existing is None:
             raise
-        raise DuplicateNovel(existing)
+        raise DuplicateNovel(existing, uploader)
     jobs.send_light_task("relay.count_novel_sentences", novel.id)
     return novel
 
@@ -145,11 +152,6 @@ def preview(novel: Novel) -> str:
 
 
 # --- reading the library ---------------------------------------------------------------
-
-# Ids are INTEGER columns: a number past this is no row, and must not reach SQL (where
-# SQLite overflows and PostgreSQL refuses it) to become a 500.
-MAX_ID = 2**31 - 1
-
 
 def _is_admin(viewer) -> bool:
     return viewer is not None and viewer.is_admin

@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.fields import KoreanText, UtcDateTime, korean_range
+from app.fields import DatabaseId, KoreanText, UtcDateTime, korean_range
 
 
 class ProposalInSchema(Schema):
@@ -21,8 +21,8 @@ class ProposalInSchema(Schema):
 
 
 class VoteInSchema(Schema):
-    proposal_id = fields.Integer(strict=True)
-    candidate_id = fields.Integer(strict=True)
+    proposal_id = DatabaseId(strict=True)
+    candidate_id = DatabaseId(strict=True)
 
     @validates_schema
     def one_target(self, data, **kwargs):

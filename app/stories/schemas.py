@@ -1,6 +1,6 @@
-from marshmallow import Schema, fields
+from marshmallow import EXCLUDE, Schema, fields
 
-from app.fields import KoreanText, UtcDateTime, korean_range
+from app.fields import DatabaseId, KoreanText, UtcDateTime, korean_range
 
 
 class StorySettingsSchema(Schema):
@@ -16,6 +16,13 @@ class StoryCreateSchema(Schema):
     title = KoreanText(required=True, max_chars=100, single_line=True)
     opening = KoreanText(required=True, min_chars=10, max_chars=5000)
     settings = fields.Nested(StorySettingsSchema, load_default=dict)
+
+
+class PassagesArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # a cache-busting ``_=…`` is no error
+
+    after = DatabaseId(minimum=0, load_default=0, metadata={"description": "이 seq 다음 글부터 (0: 처음부터)"})
 
 
 class PassageProposalSchema(Schema):
@@ -39,13 +46,16 @@ class PassageSchema(Schema):
 class StorySchema(Schema):
     id = fields.Integer()
     title = fields.String()
-    owner = fields.Function(lambda s: s.owner.username)
+    # Function fields carry their type in metadata so that the OpenAPI document states it.
+    owner = fields.Function(lambda s: s.owner.username, metadata={"type": "string"})
     settings = fields.Function(
         lambda s: {"proposing_minutes": s.proposing_minutes, "voting_minutes": s.voting_minutes,
                    "choosing_minutes": s.choosing_minutes, "candidates_k": s.candidates_k,
-                   "training_quorum": s.training_quorum}
+                   "training_quorum": s.training_quorum},
+        metadata={"allOf": [{"$ref": "#/components/schemas/StorySettings"}]},
     )
-    active_model_version = fields.Function(lambda s: s.active_model_version.name if s.active_model_version else None)
+    active_model_version = fields.Function(lambda s: s.active_model_version.name if s.active_model_version else None,
+                                           metadata={"type": "string", "nullable": True})
     created_at = UtcDateTime()
 
 
@@ -54,8 +64,8 @@ class StoryDetailSchema(StorySchema):
 
 
 class StorySummarySchema(Schema):
-    id = fields.Function(lambda row: row["story"].id)
-    title = fields.Function(lambda row: row["story"].title)
+    id = fields.Function(lambda row: row["story"].id, metadata={"type": "integer"})
+    title = fields.Function(lambda row: row["story"].title, metadata={"type": "string"})
     owner = fields.String()
     passages = fields.Integer()
     phase = fields.String(allow_none=True)

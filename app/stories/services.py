@@ -6,6 +6,7 @@ from app.accounts.models import User
 from app.database import transaction, utcnow
 from app.errors import Forbidden, NotFound
 from app.extensions import db
+from app.fields import MAX_ID
 from app.rounds import machine
 from app.rounds.models import Proposal, Round
 from app.stories.models import Passage, Story
@@ -38,7 +39,7 @@ def update_settings(story_id: int, user: User, settings: dict) -> Story:
 
 
 def get_story(story_id: int) -> Story:
-    story = db.session.get(Story, story_id)
+    story = db.session.get(Story, story_id) if 0 < story_id <= MAX_ID else None
     if story is None:
         raise NotFound("이야기를 찾을 수 없습니다.")
     return story

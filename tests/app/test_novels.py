@@ -360,10 +360,10 @@ def test_ids_past_any_row_are_404_not_500(anonymous, path):
     assert anonymous.get(path).status_code == 404
 
 
-def test_a_vote_for_a_novel_id_past_any_row_is_404(make_story):
+def test_a_vote_for_a_novel_id_past_any_row_is_400(make_story):
     owner, story = make_story()
     response = owner.post(f"/api/v1/stories/{story['id']}/training-set", {"novel_id": 10**30})
-    assert response.status_code == 404
+    assert response.status_code == 400 and "novel_id" in response.json["error"]["fields"]
 
 
 # --- the training-set tally the story's novels page polls ---------------------------------
