@@ -4,8 +4,10 @@ from pathlib import Path
 from flask import Flask, render_template
 
 from app.extensions import celery_init_app, csrf, db, is_api_request, limiter, login, migrate
-from app.fields import use_korean_messages
+from app.fields import IdConverter, use_korean_messages
+from app.json_provider import RelayJSONProvider
 from app.times import local_time
+from app.security import init_security
 from app.sessions import CookieSessionInterface
 from config import INSTANCE_DIR, config_for_env
 
@@ -21,7 +23,8 @@ def create_app(config: type | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     app.session_interface = CookieSessionInterface()
-    app.json.ensure_ascii = False
+    app.json = RelayJSONProvider(app)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.setdefault("RESTFUL_JSON", {"ensure_ascii": False})
     use_korean_messages()
 
@@ -36,6 +39,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     limiter.init_app(app)
     skip_limiter_middleware(app)
     celery_init_app(app)
+    init_security(app)
 
     from app import models  # noqa: F401  (every table, for Alembic and relationships)
     from app.accounts.views import bp as accounts_bp
@@ -84,7 +88,7 @@ def register_error_pages(app: Flask) -> None:
     from sqlalchemy.exc import OperationalError
     from werkzeug.exceptions import HTTPException
 
-    from app.api.errors import HTTP_MESSAGES, api_error_response
+    from app.api.errors import HTTP_MESSAGES, api_error_response, retry_after
     from app.errors import AppError
 
     @app.errorhandler(AppError)
@@ -104,4 +108,5 @@ def register_error_pages(app: Flask) -> None:
             status, message = e.code or 500, HTTP_MESSAGES.get(e.code, ("", e.description))[1]
         else:
             status, message = 400, "입력값이 올바르지 않습니다."
-        return render_template("error.html", status=status, message=message), status
+        headers = {"Retry-After": str(retry_after(e))} if status == 429 else {}
+        return render_template("error.html", status=status, message=message), status, headers

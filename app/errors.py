@@ -48,6 +48,16 @@ class TooLarge(AppError):
     status, code = 413, "too_large"
 
 
+class TooManyRequests(AppError):
+    """Answered with a Retry-After header of ``retry_after`` seconds (API and pages)."""
+
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, code: str | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 def first_validation_message(messages) -> str:
     """The first message of a marshmallow error tree, for pages that show one line."""
     while isinstance(messages, dict):

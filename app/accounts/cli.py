@@ -10,12 +10,15 @@ def register_cli(app: Flask) -> None:
     @click.option("--password", help="Password (needed for a new user; replaces an existing one's).")
     def create_admin(username: str, password: str | None) -> None:
         """Create an admin, or promote an existing user to admin."""
-        from app.accounts.schemas import CredentialsSchema
+        from app.accounts.schemas import CredentialsSchema, SignupSchema
 
         from marshmallow import ValidationError
 
         try:  # the same rules (and NFC normalisation) as the sign-up page
-            data = CredentialsSchema().load({"username": username, "password": password or "x" * 8})
+            if password:
+                data = SignupSchema().load({"username": username, "password": password})
+            else:  # promoting: only the name is checked
+                data = CredentialsSchema().load({"username": username, "password": "x" * 8})
         except ValidationError as e:
             raise click.ClickException(str(e.messages))
         try:

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import utcnow
@@ -20,6 +20,9 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="participant")
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Part of the id kept in session and remember cookies; raising it (logout, a new password)
+    # ends every session of the user, copies included. API tokens are separate.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -31,8 +34,15 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return not self.blocked
 
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_generation}"
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username}>"
+
+
+# "Minji" and "minji" are one name (usernames reach the database in NFC, app/fields.py).
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class ApiToken(db.Model):

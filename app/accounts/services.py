@@ -1,16 +1,21 @@
 """Accounts: sign-up, passwords, API tokens, roles."""
 import hashlib
+import re
 import secrets
 import threading
+import unicodedata
 from dataclasses import dataclass
 
 from cachetools import TTLCache
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
+from app.accounts import throttle
 from app.accounts.models import ApiToken, User
+from app.accounts.schemas import USERNAME_PATTERN
+from app.accounts.passwords import password_matches
 from app.database import autocommit_connection
 from app.errors import Conflict, Forbidden, Unauthorized
 from app.extensions import db
@@ -20,24 +25,53 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+USERNAME_TAKEN = "이미 사용 중인 아이디입니다."
+
+
+def username_key(username: str) -> str:
+    """What makes two usernames the same: NFC, then case ("Minji" is "minji")."""
+    return unicodedata.normalize("NFC", username).strip().lower()
+
+
+def find_user(username: str) -> User | None:
+    key = username_key(username)
+    if not re.fullmatch(USERNAME_PATTERN, key) or len(key) > 30:  # no such name can exist (NUL, say)
+        return None
+    return db.session.scalar(select(User).where(func.lower(User.username) == key))
+
+
 def sign_up(username: str, password: str, role: str = "participant") -> User:
+    if find_user(username) is not None:
+        raise Conflict(USERNAME_TAKEN, code="username_taken")
     user = User(username=username, password_hash=generate_password_hash(password), role=role)
     db.session.add(user)
     try:
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError:  # the same name, signed up at the same moment (uq_users_username_lower)
         db.session.rollback()
-        raise Conflict("이미 사용 중인 아이디입니다.", code="username_taken")
+        raise Conflict(USERNAME_TAKEN, code="username_taken")
     return user
 
 
 def authenticate(username: str, password: str) -> User:
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None or not check_password_hash(user.password_hash, password):
+    account = username_key(username)[:30]  # no longer name exists; keeps throttle keys small
+    throttle.check(account)
+    user = find_user(username)
+    if not password_matches(user.password_hash if user else None, password):
+        throttle.failed(account)
         raise Unauthorized("아이디 또는 비밀번호가 올바르지 않습니다.", code="bad_credentials")
+    throttle.succeeded(account)
     if user.blocked:
         raise Forbidden("차단된 계정입니다.", code="blocked")
     return user
+
+
+def end_sessions(user_id: int) -> None:
+    """Every session and remember cookie of the user stops working, wherever it was copied to
+    (logout, a new password). API tokens keep working."""
+    db.session.execute(update(User).where(User.id == user_id)
+                       .values(session_generation=User.session_generation + 1))
+    db.session.commit()
 
 
 def issue_token(user: User) -> str:
@@ -119,7 +153,7 @@ def _token_cache() -> tuple[TTLCache | None, threading.Lock]:
 
 def create_or_promote_admin(username: str, password: str | None) -> tuple[User, bool]:
     """The CLI's create-admin: returns the user and whether it was created."""
-    user = db.session.scalar(select(User).where(User.username == username))
+    user = find_user(username)
     if user is None:
         if not password:
             raise ValueError("a new admin needs --password")
@@ -131,6 +165,7 @@ def create_or_promote_admin(username: str, password: str | None) -> tuple[User, 
         user.blocked = False
         if password:
             user.password_hash = generate_password_hash(password)
+            user.session_generation += 1  # a new password signs out every browser
         created = False
     db.session.commit()
     return user, created

@@ -29,21 +29,25 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": body}
 
 
-def _retry_after(e: HTTPException) -> int:
-    retry_after = getattr(e, "retry_after", None)
-    if retry_after is None:
+def retry_after(e: Exception) -> int:
+    """Seconds until a refused (429) request may come again."""
+    seconds = getattr(e, "retry_after", None)
+    if seconds is None:
         from app.extensions import limiter
 
         try:  # a limit of Flask-Limiter's own decorator (pages, legacy)
-            retry_after = int(limiter.current_limit.reset_at - time.time())
+            seconds = int(limiter.current_limit.reset_at - time.time())
         except Exception:  # no limit information: a minute is the longest window we use
-            retry_after = 60
-    return max(1, retry_after)
+            seconds = 60
+    return max(1, seconds)
 
 
 def api_error_response(e: Exception):
     if isinstance(e, AppError):
-        return jsonify(e.to_dict()), e.status
+        response = jsonify(e.to_dict())
+        if e.status == 429:
+            response.headers["Retry-After"] = str(retry_after(e))
+        return response, e.status
     if isinstance(e, ValidationError):
         return jsonify(error_body("invalid", first_validation_message(e.messages), e.messages)), 400
     if isinstance(e, CSRFError):
@@ -53,7 +57,7 @@ def api_error_response(e: Exception):
         response = jsonify(error_body(code, message))
         response.status_code = e.code
         if e.code == 429:
-            response.headers["Retry-After"] = str(_retry_after(e))
+            response.headers["Retry-After"] = str(retry_after(e))
         return response
     if isinstance(e, OperationalError):  # database down, or SQLite busy past its timeout
         current_app.logger.warning("database unavailable: %s", e)

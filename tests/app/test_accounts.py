@@ -27,8 +27,8 @@ def test_password_is_stored_hashed(anonymous, db):
 def test_duplicate_username_is_a_conflict_and_writes_nothing(anonymous, db):
     from app.accounts.models import User
 
-    assert anonymous.post("/api/v1/auth/signup", {"username": "same", "password": "password1"}).status_code == 201
-    response = anonymous.post("/api/v1/auth/signup", {"username": "same", "password": "password2"})
+    assert anonymous.post("/api/v1/auth/signup", {"username": "same", "password": "autumn-letter-1"}).status_code == 201
+    response = anonymous.post("/api/v1/auth/signup", {"username": "same", "password": "autumn-letter-2"})
     assert response.status_code == 409
     assert response.json["error"]["code"] == "username_taken"
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
@@ -76,8 +76,8 @@ def test_blocked_user_is_refused(users, db, make_story):
 def test_page_signup_logs_in_and_profile_issues_a_token(client):
     page = client.get("/signup")
     token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data).group(1).decode()
-    response = client.post("/signup", data={"csrf_token": token, "username": "새사람", "password": "password123",
-                                            "password2": "password123"})
+    response = client.post("/signup", data={"csrf_token": token, "username": "새사람", "password": "가을-편지-123",
+                                            "password2": "가을-편지-123"})
     assert response.status_code == 302
     profile = client.get("/profile")
     assert "새사람" in profile.get_data(as_text=True)

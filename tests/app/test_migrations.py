@@ -3,6 +3,11 @@ import pytest
 from sqlalchemy import inspect
 
 
+# SQLite cannot reflect the index on lower(username), so only PostgreSQL compares it;
+# tests/app/test_security.py sees it refuse a second "minji" on SQLite.
+pytestmark = pytest.mark.filterwarnings("ignore:.*expression-based index")
+
+
 def check_migrations(app) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
@@ -43,3 +48,25 @@ def test_migrations_on_postgres(tmp_path, pg_schema):
     from tests.conftest import site_config
 
     check_migrations(create_app(site_config(tmp_path, pg_schema)))
+
+
+def test_names_that_differ_only_in_case_are_renamed_before_the_unique_index(tmp_path):
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+    from app.extensions import db
+    from tests.conftest import site_config
+
+    app = create_app(site_config(tmp_path, f"sqlite:///{tmp_path / 'm.sqlite'}"))
+    with app.app_context():
+        upgrade(revision="0005")
+        with db.engine.begin() as conn:
+            for name in ("Minji", "minji", "MINJI", "seojun"):
+                conn.execute(text("INSERT INTO users (username, password_hash, role, blocked, created_at) "
+                                  "VALUES (:name, 'x', 'participant', false, CURRENT_TIMESTAMP)"), {"name": name})
+        upgrade()
+        with db.engine.connect() as conn:
+            names = conn.execute(text("SELECT username FROM users ORDER BY id")).scalars().all()
+        db.engine.dispose()
+    assert names == ["Minji", "minji-2", "MINJI-3", "seojun"]

@@ -38,6 +38,25 @@ def test_two_web_processes_share_one_rate_limit_in_redis(tmp_path, database_url,
     assert codes == [201, 201, 201, 429]
 
 
+def test_failed_logins_for_one_account_are_counted_across_web_processes(tmp_path, database_url, redis_url, users):
+    from app import create_app
+    from tests.app.conftest import ApiClient
+    from tests.conftest import site_config
+
+    settings = dict(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url,
+                    RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}", RATELIMIT_LOGIN_FAILURES="2/minute")
+    first, second = (ApiClient(create_app(site_config(tmp_path, database_url, **settings)).test_client())
+                     for _ in range(2))
+    users.make("target", password="maple-letter-42")
+
+    def login(client, password):
+        return client.post("/api/v1/auth/token", {"username": "target", "password": password}).status_code
+
+    assert [login(first, "wrong-guess-1"), login(first, "maple-letter-42")] == [401, 200]  # cleared
+    assert [login(first, "wrong-guess-2"), login(second, "wrong-guess-3")] == [401, 401]
+    assert login(second, "maple-letter-42") == 429 and login(first, "maple-letter-42") == 429
+
+
 def test_a_real_worker_on_the_redis_broker(tmp_path, database_url, redis_url, make_story, users, db, app):
     from app.database import utcnow
     from app.rounds.models import Round

@@ -41,7 +41,7 @@ class Http:
 
 
 def signup(base, name):
-    return Http(base, Http(base).ok("POST", "/api/v1/auth/signup", {"username": name, "password": "password123"},
+    return Http(base, Http(base).ok("POST", "/api/v1/auth/signup", {"username": name, "password": "maple-letter-42"},
                                     status=201)["token"])
 
 

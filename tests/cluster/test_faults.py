@@ -170,7 +170,7 @@ def test_a_dropped_database_connection_answers_503_then_recovers_by_itself(datab
     app = create_app(site_config(tmp_path, url, SQLALCHEMY_ENGINE_OPTIONS=engine_options(url)))
     client = app.test_client()
     try:
-        signup = {"username": "reader", "password": "password123"}
+        signup = {"username": "reader", "password": "maple-letter-42"}
         assert client.post("/api/v1/auth/signup", json=signup).status_code == 201
         assert client.get("/api/v1/stories").status_code == 200 and client.get("/").status_code == 200
 
@@ -181,14 +181,14 @@ def test_a_dropped_database_connection_answers_503_then_recovers_by_itself(datab
         page = client.get("/")
         assert page.status_code == 503 and page.mimetype == "text/html"
         assert "데이터베이스가 잠시 응답하지 않습니다" in page.get_data(as_text=True)
-        write = client.post("/api/v1/auth/signup", json={"username": "lost", "password": "password123"})
+        write = client.post("/api/v1/auth/signup", json={"username": "lost", "password": "maple-letter-42"})
         assert write.status_code == 503
         assert client.get("/healthz").status_code == 503
 
         proxy.restore()  # nothing restarts the app: its next requests simply work
         assert client.get("/api/v1/stories").status_code == 200
         assert client.get("/").status_code == 200
-        assert client.post("/api/v1/auth/signup", json={"username": "back", "password": "password123"}).status_code == 201
+        assert client.post("/api/v1/auth/signup", json={"username": "back", "password": "maple-letter-42"}).status_code == 201
 
         # Cut while idle (a database restart between two requests): the pooled connections are
         # dead but nobody has noticed; the checkout replaces them, so no one sees an error.

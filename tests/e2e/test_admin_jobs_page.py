@@ -5,6 +5,8 @@ import math
 
 import pytest
 
+from tests.e2e.conftest import wait_for
+
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
@@ -122,8 +124,8 @@ def test_jobs_follow_their_status_without_a_reload(live_server, browser, app, si
     assert "다시 시도" not in page.inner_text("main")
 
     report(app, running, 120, first_step=41)
-    page.wait_for_function(f"document.querySelector(\"{row} .job-steps\").textContent.includes('120/200')",
-                           timeout=15000)
+    wait_for(page, f"document.querySelector(\"{row} .job-steps\").textContent.includes('120/200')",
+             timeout=15000)
     finish(app, running)
     page.wait_for_selector(f"{row} .job-status:has-text('완료')", timeout=15000)
     assert page.locator(f"{row} button").count() == 0  # nothing left to cancel
@@ -147,8 +149,8 @@ def test_the_starter_pretrain_shows_its_progress_and_loss_curve(live_server, bro
     assert f"#job-{pretrain}" in page.get_attribute("#starter-reason a", "href")
 
     report(app, pretrain, 100, first_step=51, total=400)
-    page.wait_for_function("document.querySelector('#starter-job-steps').textContent.startsWith('100 / 400')",
-                           timeout=15000)
+    wait_for(page, "document.querySelector('#starter-job-steps').textContent.startsWith('100 / 400')",
+             timeout=15000)
     assert len(page.get_attribute("#starter-loss-chart polyline", "points").split()) == 100
 
 
@@ -167,8 +169,8 @@ def test_times_are_shown_in_the_browsers_time_zone(live_server, browser, app, si
     time = page.locator(f"#jobs tr[data-job-id='{job_id}'] time")
     assert time.get_attribute("datetime").endswith("+09:00")  # the server's text is Seoul's
     there = created.astimezone(ZoneInfo("America/New_York"))
-    page.wait_for_function(f"document.querySelector(\"#jobs tr[data-job-id='{job_id}'] time\").textContent"
-                           f".includes('{there:%H:%M}')")
+    wait_for(page, f"document.querySelector(\"#jobs tr[data-job-id='{job_id}'] time\").textContent"
+             f".includes('{there:%H:%M}')")
     assert f"{there:%Y. %m. %d.}" in time.inner_text()
     assert datetime.now(timezone.utc).astimezone(ZoneInfo("Asia/Seoul")).utcoffset() != there.utcoffset()
 

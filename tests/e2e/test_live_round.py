@@ -11,8 +11,8 @@ OPENING = "장마가 그친 저녁, 골목 끝 책방에 불이 켜졌다. 주�
 def sign_up(page, base, username):
     page.goto(f"{base}/signup")
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "password123")
-    page.fill("input[name=password2]", "password123")
+    page.fill("input[name=password]", "maple-letter-42")
+    page.fill("input[name=password2]", "maple-letter-42")
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
 

@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests.app.test_novels import add_novels
+from tests.e2e.conftest import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -94,7 +95,7 @@ def test_story_novels_page_follows_other_peoples_votes(live_server, browser, app
     assert page.is_hidden(f"{item} .badge.in-set")
 
     vote(app, story_id, novel_id, owner_id)  # someone else votes: the page follows within a few seconds
-    page.wait_for_function(f"document.querySelector(\"{item} .vote-count\").textContent === '1 / 2표'", timeout=12000)
+    wait_for(page, f"document.querySelector(\"{item} .vote-count\").textContent === '1 / 2표'", timeout=12000)
     vote(app, story_id, novel_id, reader_id)
-    page.wait_for_function(f"document.querySelector(\"{item}\").classList.contains('in-training-set')", timeout=12000)
+    wait_for(page, f"document.querySelector(\"{item}\").classList.contains('in-training-set')", timeout=12000)
     assert page.inner_text(f"{item} .vote-count") == "2 / 2표" and page.is_visible(f"{item} .badge.in-set")

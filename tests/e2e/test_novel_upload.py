@@ -5,14 +5,16 @@ import re
 
 import pytest
 
+from tests.e2e.conftest import wait_for
+
 pytestmark = pytest.mark.browser
 
 
 def sign_up(page, live_server, username="올리미"):
     page.goto(f"{live_server}/signup")
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "password123")
-    page.fill("input[name=password2]", "password123")
+    page.fill("input[name=password]", "maple-letter-42")
+    page.fill("input[name=password2]", "maple-letter-42")
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/")
 
@@ -47,8 +49,8 @@ def test_upload_page_shows_the_numbers_and_then_the_sentence_count(live_server, 
         novel_id = db.session.scalar(db.select(Novel.id))
         count = count_novel_sentences(novel_id)
         db.session.remove()
-    page.wait_for_function(
-        f"document.querySelector('#upload-results .outcome-sentences').textContent === '{count:,}문장'", timeout=15000)
+    wait_for(page, f"document.querySelector('#upload-results .outcome-sentences').textContent === '{count:,}문장'",
+             timeout=15000)
 
     # The same text again, from the UTF-8 file: refused in place, naming the first.
     page.set_input_files("#file-input", str(encodings_dir / "dongbaekkkot.utf8.txt"))
@@ -87,7 +89,7 @@ def test_several_files_are_each_accepted_or_refused_on_their_own(live_server, br
     page.fill("input[name=licence]", "직접 쓴 글")
     page.click("#upload-button")
 
-    page.wait_for_function("document.getElementById('upload-summary').textContent.includes('못했습니다')", timeout=15000)
+    wait_for(page, "document.getElementById('upload-summary').textContent.includes('못했습니다')", timeout=15000)
     assert page.inner_text("#upload-summary") == "3개 가운데 2개를 올렸고, 1개는 올리지 못했습니다."
     states = page.eval_on_selector_all("#upload-results .upload-outcome", "rows => rows.map(r => r.dataset.state)")
     assert states == ["accepted", "refused", "accepted"]
@@ -117,6 +119,6 @@ def test_a_file_over_the_limit_is_refused_without_stopping_the_next(live_server,
     page.fill("input[name=author]", "작가")
     page.fill("input[name=licence]", "직접 쓴 글")
     page.click("#upload-button")
-    page.wait_for_function("document.getElementById('upload-summary').textContent.includes('못했습니다')", timeout=15000)
+    wait_for(page, "document.getElementById('upload-summary').textContent.includes('못했습니다')", timeout=15000)
     assert "파일이 너무 큽니다. 2KB까지" in page.inner_text("#upload-results .upload-outcome[data-state=refused]")
     assert page.inner_text("#upload-results .upload-outcome[data-state=accepted] .outcome-head a") == "작은 글"

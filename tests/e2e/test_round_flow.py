@@ -2,6 +2,8 @@
 notifications, the phone's jump to the round, a fresh form each round, and the history page."""
 import pytest
 
+from tests.e2e.conftest import wait_for
+
 pytestmark = pytest.mark.browser
 
 OPENING = "장마가 그친 저녁, 골목 끝 책방에 불이 켜졌다. 주인은 오래된 원고 한 묶음을 꺼내 먼지를 털었다."
@@ -10,8 +12,8 @@ OPENING = "장마가 그친 저녁, 골목 끝 책방에 불이 켜졌다. 주�
 def sign_up(page, base, username):
     page.goto(f"{base}/signup")
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "password123")
-    page.fill("input[name=password2]", "password123")
+    page.fill("input[name=password]", "maple-letter-42")
+    page.fill("input[name=password2]", "maple-letter-42")
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
 
@@ -82,7 +84,7 @@ def test_the_tab_and_a_notification_tell_of_a_phase_change(live_server, browser,
     sign_up(page, live_server, "알림이")
     story_id = story_of(app, "알림이", "알림 이야기")
     page.goto(f"{live_server}/stories/{story_id}")
-    page.wait_for_function("document.title.startsWith('(제안 중) 알림 이야기')", timeout=5000)
+    wait_for(page, "document.title.startsWith('(제안 중) 알림 이야기')", timeout=5000)
     page.click("#notify-button")
     page.fill("#propose-form input[name=keyword]", "종")
     page.click("#propose-button")
@@ -94,7 +96,7 @@ def test_the_tab_and_a_notification_tell_of_a_phase_change(live_server, browser,
     with app.app_context():
         machine.advance(story_id)  # from elsewhere: another tab, the owner's phone, the deadline
         db.session.remove()
-    page.wait_for_function("document.title.startsWith('(투표 중)')", timeout=5000)
+    wait_for(page, "document.title.startsWith('(투표 중)')", timeout=5000)
     assert page.evaluate("window.shown") == ["알림 이야기: 1라운드 투표 중"]
 
 
@@ -119,8 +121,8 @@ def test_a_phone_reaches_the_round_without_scrolling_the_story(live_server, brow
     box = jump.bounding_box()
     assert box["y"] + box["height"] <= 800  # on screen, not after the story
     jump.click()
-    phone.wait_for_function("(r => r.top >= 0 && r.bottom <= innerHeight)"
-                            "(document.getElementById('round').getBoundingClientRect())", timeout=5000)
+    wait_for(phone, "(r => r.top >= 0 && r.bottom <= innerHeight)"
+             "(document.getElementById('round').getBoundingClientRect())", timeout=5000)
 
     desktop = browser.new_context(locale="ko-KR", viewport={"width": 1280, "height": 900}).new_page()
     desktop.goto(f"{live_server}/stories/{story_id}")

@@ -2,6 +2,8 @@
 by themselves as the job writes progress, for a visitor who is not signed in."""
 import pytest
 
+from tests.e2e.conftest import wait_for
+
 pytestmark = pytest.mark.browser
 
 
@@ -50,7 +52,7 @@ def test_progress_and_loss_curve_update_live_for_a_visitor(live_server, browser,
     assert width == "38%"
 
     report(app, job_id, 120, first_step=61)  # the worker goes on; the page follows within ~2 s
-    page.wait_for_function("document.querySelector('#job-steps').textContent.startsWith('120 / 150')", timeout=6000)
+    wait_for(page, "document.querySelector('#job-steps').textContent.startsWith('120 / 150')", timeout=6000)
     assert len(page.get_attribute("#loss-chart polyline", "points").split()) == 120
     assert "토큰/초" in page.inner_text("#job-speed") and "초" in page.inner_text("#job-eta")
     page.wait_for_timeout(800)  # the bar eases to its width
