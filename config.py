@@ -5,6 +5,7 @@ Production: set DATABASE_URL (PostgreSQL) and REDIS_URL (broker, results and rat
 storage); docker-compose.yml sets every variable read here, and nothing else.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -49,6 +50,7 @@ def task_time_limits(train_minutes: float = TRAIN_MAX_MINUTES, starter_minutes: 
         "relay.generate_candidates": limits(generation_seconds),
         "relay.learn_and_continue": limits(train_minutes * 60 + overhead_seconds),
         "relay.retrain_story": limits(train_minutes * 60 + overhead_seconds),
+        "relay.prefer_story": limits(train_minutes * 60 + overhead_seconds),
         "relay.pretrain_starter": limits(starter_minutes * 60 + overhead_seconds),
         "relay.count_proposal_sentences": limits(60),
         "relay.count_novel_sentences": limits(600),  # a 5 MB novel takes about a minute
@@ -79,6 +81,7 @@ def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float
             "relay.generate_candidates": {"queue": "gpu"},
             "relay.learn_and_continue": {"queue": "gpu"},
             "relay.retrain_story": {"queue": "gpu"},
+            "relay.prefer_story": {"queue": "gpu"},
             "relay.pretrain_starter": {"queue": "gpu"},
         },
         "task_annotations": {
@@ -180,7 +183,15 @@ class Config:
     NOVEL_PREVIEW_CHARS = _int("NOVEL_PREVIEW_CHARS", 600)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # "Stay signed in" (the login page always sets it); logout ends it everywhere (User.session_generation).
+    REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_COOKIE_DAYS", 14))
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
+    # Proxies in front of the site whose X-Forwarded-For/-Proto are trusted (werkzeug's ProxyFix):
+    # 0 when clients reach the site directly (make run), 1 behind one TLS proxy. Rate limits key
+    # on the client address, so a wrong count either limits the proxy or lets clients pick theirs.
+    PROXY_HOPS = _int("PROXY_HOPS", 0)
 
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_KEY_PREFIX = REDIS_KEY_PREFIX
@@ -193,6 +204,8 @@ class Config:
     RATELIMIT_WRITE = os.environ.get("RATELIMIT_WRITE", "30/minute;300/hour")
     RATELIMIT_VOTE = os.environ.get("RATELIMIT_VOTE", "60/minute")
     RATELIMIT_ACCOUNT = os.environ.get("RATELIMIT_ACCOUNT", "10/minute;50/hour")
+    # Failed logins per account, from any address (app/accounts/throttle.py).
+    RATELIMIT_LOGIN_FAILURES = os.environ.get("RATELIMIT_LOGIN_FAILURES", "5/minute;20/hour")
     # How long each web process remembers a participant's API token (app/accounts/services.py):
     # a token replaced or a user blocked in another process stops working within this time.
     TOKEN_CACHE_SECONDS = float(os.environ.get("TOKEN_CACHE_SECONDS", 5))
@@ -222,9 +235,9 @@ class Config:
     GENERATION_SEED = os.environ.get("GENERATION_SEED")
     # The time zone pages are written in; each viewer's browser then shows its own.
     DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Seoul")
-    # Retrain (admin): wall-clock budget of the training loop. 2 minutes keeps request ->
-    # active version under 3 minutes on 2 CPU cores (bench/retrain_bench.py). TRAIN_STEPS, when
-    # set, is a step budget instead (tests use a few steps).
+    # Retrain and preference training (admin): wall-clock budget of the training loop
+    # (bench/retrain_bench.py measures request -> active version). TRAIN_STEPS, when set, is a
+    # step budget instead (tests use a few steps).
     TRAIN_MAX_MINUTES = TRAIN_MAX_MINUTES
     TRAIN_STEPS = _optional_int("TRAIN_STEPS")
     # Starter pretrain (admin, MODEL_NAME=starter): time budget, or STARTER_STEPS steps, of
@@ -237,6 +250,15 @@ class Config:
     MODEL_ACTIVATE_THRESHOLD = _float("MODEL_ACTIVATE_THRESHOLD", 0.05)
     # Share of the story's latest passages kept out of training to judge a new version.
     HELDOUT_FRACTION = _float("HELDOUT_FRACTION", 0.1)
+    # Characters of the story's end that generation gives the model.
+    CONTEXT_CHARS = _int("CONTEXT_CHARS", 3000)
+    # Preference training from candidate votes: a (chosen, rejected) pair counts when the chosen
+    # candidate leads by at least PREFERENCE_MIN_MARGIN votes (blocked users' votes left out); a
+    # run needs PREFERENCE_MIN_ROUNDS such rounds, of which the latest PREFERENCE_HELDOUT_FRACTION
+    # judge the new version and are never trained on.
+    PREFERENCE_MIN_MARGIN = _int("PREFERENCE_MIN_MARGIN", 1)
+    PREFERENCE_MIN_ROUNDS = _int("PREFERENCE_MIN_ROUNDS", 4)
+    PREFERENCE_HELDOUT_FRACTION = _float("PREFERENCE_HELDOUT_FRACTION", 0.25)
 
     CELERY = celery_settings(
         REDIS_URL, Path(BROKER_DIR), ROUND_TICK_SECONDS, key_prefix=REDIS_KEY_PREFIX,
@@ -247,6 +269,7 @@ class Config:
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 
 class TestConfig(Config):

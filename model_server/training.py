@@ -280,15 +280,22 @@ def train(base: str, data: Iterable[DataSource], out_dir: str | Path,
                     "examples": len(new_examples), "replay_examples": len(replay_examples)},
         "created_at": datetime.now(timezone.utc).isoformat(),
     }
+    save_version(out_dir, model, version, replay, [t.text for t in texts + heldout])
+    return Path(out_dir)
+
+
+def save_version(out_dir: str | Path, model, version: dict, replay: list[TrainingText], read: list[str]) -> None:
+    """Write a version folder whole or not at all: the adapter, the replay sample its children
+    train on again, version.json (written last) and, on a base that writes from its lexicon
+    (the starter), the words of ``read`` with its parent's."""
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(str(tmp))
         with open(tmp / REPLAY_FILE, "w", encoding="utf-8") as f:
             for piece in replay:
                 f.write(json.dumps({"name": piece.name, "text": piece.text}, ensure_ascii=False) + "\n")
         (tmp / VERSION_FILE).write_text(json.dumps(version, ensure_ascii=False, indent=2), encoding="utf-8")
-        if (Path(base) / LEXICON_FILE).is_file():  # a base that writes from its lexicon (the starter)
-            save_words(tmp, [t.text for t in texts + heldout], inherit=parent)
-    return Path(out_dir)
+        if (Path(version["base"]) / LEXICON_FILE).is_file():
+            save_words(tmp, read, inherit=version["parent"])
 
 
 def _context_window(model) -> int:

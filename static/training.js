@@ -8,7 +8,7 @@
   const STATUS = { queued: "대기열", waiting: "기본 모델 대기", running: "실행 중", succeeded: "완료",
                    failed: "실패", cancelled: "취소됨" };
   const STAGE = { preparing: "데이터 준비 중", training: "학습 중", saving: "검증·저장 중", done: "끝" };
-  const KIND = { train: "글 학습", retrain: "재학습", pretrain: "기본 모델 학습", generate: "후보 작성" };
+  const KIND = { train: "글 학습", retrain: "재학습", prefer: "선호 학습", pretrain: "기본 모델 학습", generate: "후보 작성" };
   const ACTIVE = ["queued", "waiting", "running"];
   const SVG = "http://www.w3.org/2000/svg";
   const isActive = (job) => !!job && ACTIVE.includes(job.status);
@@ -159,6 +159,7 @@
     const bits = [];
     if ((data.novels || []).length) bits.push(`소설 ${data.novels.length}편`);
     if ((data.passages || []).length) bits.push(`글 ${data.passages.length}개`);
+    if ((data.preference_rounds || []).length) bits.push(`선호 라운드 ${data.preference_rounds.length}개 (쌍 ${data.pairs}개)`);
     if (bits.length) meta.append(` · ${bits.join(" · ")}`);
     li.append(title, meta);
     const c = v.comparison;
@@ -174,6 +175,17 @@
         loss.append(" ", change);
       }
       li.appendChild(loss);
+    }
+    const pr = v.preference;
+    if (pr) {
+      const line = document.createElement("p");
+      line.className = "version-preference";
+      line.textContent = `선호 정확도 ${Math.round(pr.before * 100)}% → ${Math.round(pr.after * 100)}% `;
+      const why = document.createElement("span");
+      why.className = "muted";
+      why.textContent = `(검증 라운드 ${pr.rounds}개에서 사람들이 고른 후보를 1위로 꼽은 비율)`;
+      line.appendChild(why);
+      li.appendChild(line);
     }
     if (m.decision) {
       const why = document.createElement("p");
@@ -200,6 +212,7 @@
     const state = JSON.parse($("training-state").textContent);
     const versionsKey = (versions) => JSON.stringify(versions.map((v) => [v.id, v.active, v.held_for_admin]));
     let lastVersions = versionsKey(state.versions);  // the server wrote these already
+    const preferenceReady = root.dataset.preferenceReady === "1";
 
     function renderStoryJob(job) {
       $("job-none").hidden = !!job;
@@ -207,6 +220,7 @@
       if (isAdmin) {
         $("cancel-button").hidden = !isActive(job) || job.cancel_requested;
         $("retrain-button").disabled = isActive(job);
+        $("prefer-button").disabled = isActive(job) || !preferenceReady;
       }
     }
 
@@ -250,6 +264,8 @@
     if (isAdmin) {
       $("retrain-button").addEventListener("click", () =>
         act(`/api/v1/stories/${storyId}/retrain`, "이 이야기의 모델을 다시 학습할까요?"));
+      $("prefer-button").addEventListener("click", () =>
+        act(`/api/v1/stories/${storyId}/prefer`, "사람들이 고른 후보로 이 이야기의 모델을 학습할까요?"));
       $("cancel-button").addEventListener("click", () =>
         state.job && act(`/api/v1/jobs/${state.job.id}/cancel`, "학습을 취소할까요? 지금까지 학습한 것은 버려집니다."));
       $("versions").addEventListener("click", (event) => {
@@ -377,6 +393,8 @@
       return active ? 3000 : 10000;
     }
 
+    // Server-written rows carry their progress as data (the CSP allows no style attributes).
+    for (const bar of body.querySelectorAll(".progress span[data-width]")) bar.style.width = `${bar.dataset.width}%`;
     const poll = poller(tick);
     document.addEventListener("click", async (event) => {
       const button = event.target.closest("button[data-post]");

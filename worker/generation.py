@@ -1,31 +1,18 @@
 """generate_candidates: the round's K AI candidates, written by the story's model."""
 import logging
 
-from flask import current_app
-from sqlalchemy import select
-
 from app.extensions import db
 from app.jobs import services as jobs
 from app.rounds import machine
 from app.rounds.models import Round
-from app.stories.models import Passage, Story
+from app.stories.models import Story
 from app.training.models import ModelVersion
 from app.training import services as training
+from app.training.preferences import context_before
 from worker import models
 from worker.models import base_version, generation_seed
 
 log = logging.getLogger(__name__)
-
-
-def story_context(story_id: int) -> str:
-    """The end of the story so far, as the model reads it; passages an admin hid are left out."""
-    limit = current_app.config.get("CONTEXT_CHARS", 3000)
-    texts = db.session.scalars(
-        select(Passage.text).where(Passage.story_id == story_id, Passage.hidden.is_(False))
-        .order_by(Passage.seq.desc()).limit(50)
-    ).all()
-    context = "\n\n".join(reversed(texts))
-    return context[-limit:]
 
 
 def run_generation(round_id: int, celery_id: str | None, worker: str | None = None) -> str:
@@ -44,7 +31,7 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     adapter_dir = version.path if version.story_id is not None else None
     params = {"keyword": job.params["keyword"], "sentences": job.params["sentences"], "k": job.params["k"],
               "seed": generation_seed(job.id), "model_version": version.name}
-    context = story_context(story.id)
+    context = context_before(story.id)
     job_id, version_id = job.id, version.id
     # End the transaction before the model runs (SQLite holds its write lock for a transaction's
     # whole life, and a generation takes seconds); only plain values are used until it is done.

@@ -10,10 +10,10 @@ from app.extensions import db
 from app.jobs import services as jobs
 from app.stories.models import Passage, Story
 from app.training import services as training
-from app.training.material import retrain_material
+from app.training.material import heldout_passages
 from worker import models
 from worker.folders import remove_leftovers
-from worker.generation import story_context
+from app.training.preferences import context_before
 from worker.models import generation_seed
 from worker.versions import decide, not_trained, record_version, train_version
 
@@ -39,8 +39,7 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
     from_adapter = parent.path if parent is not None and parent.path else None
     # The story's last passages judge the new version, as for a retrain; never the one it learns.
     fraction = params.get("heldout_fraction", current_app.config["HELDOUT_FRACTION"])
-    heldout = retrain_material(story.id, fraction).counts["heldout_passages"]
-    heldout = [pid for pid in heldout if pid != passage.id]
+    heldout = [pid for pid in heldout_passages(story.id, fraction)[0] if pid != passage.id]
     heldout_text = "\n\n".join(db.session.scalars(select(Passage.text).where(Passage.id.in_(heldout))
                                                   .order_by(Passage.seq)))
     # Plain values only from here on: touching an ORM object after a commit reloads it, which
@@ -67,7 +66,7 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
     writer_dir = str(out_dir) if decision.activate else active_path
     writer_id = None if decision.activate else (active_id or models.base_version(base).id)
     try:
-        context = story_context(story_id)
+        context = context_before(story_id)
         db.session.commit()
         texts = models.model_host(base).generate(writer_dir, context, None, params["sentences"], 1,
                                                  seed=generation_seed(job_id))

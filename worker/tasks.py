@@ -38,6 +38,19 @@ def retrain_story(self, job_id: int) -> None:
         db.session.remove()
 
 
+@shared_task(name="relay.prefer_story", bind=True, acks_late=True, reject_on_worker_lost=True)
+def prefer_story(self, job_id: int) -> None:
+    """Admin: a new adapter version of a story tuned on the crowd's candidate votes (DPO)."""
+    from worker.preferring import run_prefer
+    from worker.retraining import warm_up
+
+    try:
+        warm_up("model_server.preference")
+        run_prefer(job_id, self.request.id, self.request.hostname)
+    finally:
+        db.session.remove()
+
+
 @shared_task(name="relay.pretrain_starter", bind=True, acks_late=True, reject_on_worker_lost=True)
 def pretrain_starter(self, job_id: int) -> None:
     """Admin, MODEL_NAME=starter: the site's own base, pretrained on every visible novel."""

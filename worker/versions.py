@@ -24,7 +24,7 @@ from app.rounds import machine
 from app.rounds.models import Proposal, Round
 from app.stories.models import Story, TrainingText
 from app.training import services as training
-from app.training.material import activation_decision
+from app.training.material import activation_decision, preference_decision
 from app.training.models import ModelVersion
 from worker.reporting import JobReporter
 
@@ -50,6 +50,24 @@ def train_version(job_id: int, base: str, texts: list, heldout_text: str, out_di
               should_cancel=reporter.should_cancel, validation=validation)
 
 
+def prefer_version(job_id: int, base: str, rounds: list, heldout_rounds: list, heldout_text: str, out_dir: Path,
+                   from_adapter: str | None, budget: dict, worker: str | None = None) -> None:
+    """DPO on ``rounds`` (app.training.preferences rows) into ``out_dir``, measuring the active
+    adapter and the new one on ``heldout_rounds`` and ``heldout_text``."""
+    from model_server.preference import PreferenceRound, PreferSettings, train_preferences
+    from model_server.training import TrainingText
+
+    def plain(r) -> PreferenceRound:
+        return PreferenceRound(r.context, r.keyword, r.sentences, r.chosen.text, [o.text for o in r.rejected])
+
+    validation = [TrainingText(f"job-{job_id}-heldout", heldout_text)] if heldout_text else None
+    settings = PreferSettings(seed=0, progress_interval=1.0, **budget)
+    with JobReporter(job_id, worker=worker) as reporter:
+        train_preferences(base, [plain(r) for r in rounds], out_dir, from_adapter, settings,
+                          heldout_rounds=[plain(r) for r in heldout_rounds], validation=validation,
+                          progress=reporter.progress, should_cancel=reporter.should_cancel)
+
+
 @dataclass
 class Decision:
     metrics: dict
@@ -59,9 +77,16 @@ class Decision:
 def decide(out_dir: Path, heldout_passages: int, threshold: float) -> Decision:
     """Whether the new version becomes active by itself: unless its held-out loss is worse
     than the active one's by more than ``threshold``; a story too young to hold passages out
-    activates it and says so."""
+    activates it and says so. A preference-trained version must also rank the crowd's pick
+    first in more held-out rounds than the active one."""
     metrics = finite(json.loads((out_dir / "version.json").read_text(encoding="utf-8"))["metrics"])
-    if heldout_passages:
+    if metrics.get("kind") == "preference":
+        measured = heldout_passages > 0
+        activate, reason = preference_decision(
+            metrics.get("preference_accuracy"), metrics.get("preference_accuracy_before"),
+            metrics.get("val_loss") if measured else None, metrics.get("val_loss_before") if measured else None,
+            threshold)
+    elif heldout_passages:
         activate, reason = activation_decision(metrics.get("val_loss"), metrics.get("val_loss_before"), threshold)
     else:
         activate, reason = True, "이야기 글이 적어 검증용으로 남길 글이 없습니다. 바로 적용했습니다."

@@ -8,19 +8,22 @@ from flask_restful import Resource
 from app.accounts.schemas import CredentialsSchema, SignupOutSchema, TokenOutSchema
 from app.api import api
 from app.admin.schemas import AdminUserSchema
+from app.fields import MAX_ID
 from app.jobs.schemas import JobAcceptedSchema, JobDetailSchema, JobListSchema, JobRowSchema, JobSchema, LossPointSchema
 from app.novels.schemas import (NovelDetailSchema, NovelListQuerySchema, NovelPageSchema, NovelSchema,
                                 NovelUploadSchema, TrainingSetSchema, TrainingTallySchema, TrainingVoteInSchema,
                                 TrainingVoteOutSchema)
 from app.rounds.schemas import (HistoryArgsSchema, HistorySchema, ProposalInSchema, ProposalOutSchema, RecoverInSchema,
                                 RoundSchema, VoteInSchema, VoteOutSchema)
-from app.stories.schemas import StoryCreateSchema, StorySchema, StorySettingsSchema, StorySummarySchema, PassageSchema
-from app.training.schemas import ModelVersionListSchema, ModelVersionSchema
+from app.stories.schemas import (PassageSchema, PassagesArgsSchema, StoryCreateSchema, StoryDetailSchema, StorySchema,
+                                 StorySettingsSchema, StorySummarySchema)
+from app.training.schemas import ModelVersionListSchema, ModelVersionSchema, PreferenceListSchema
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 STATUS_TEXT = {400: "잘못된 입력", 401: "로그인 필요", 403: "권한 없음", 404: "없는 id", 409: "단계가 맞지 않음/충돌",
                413: "파일이 너무 큼", 429: "요청 과다"}
 ADMIN_ERRORS = (401, 403, 404)
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}  # a larger id names no row: 404
 
 # (path, method, summary, request schema, success status, response schema, error statuses, auth)
 OPERATIONS = [
@@ -31,7 +34,8 @@ OPERATIONS = [
     ("/api/v1/stories/{story_id}", "get", "이야기와 모든 글", None, 200, "StoryDetail", (404,), False),
     ("/api/v1/stories/{story_id}", "patch", "이야기 설정 바꾸기 (주인/관리자)", "StorySettingsPatch", 200, "StoryDetail",
      (400, 401, 403, 404), True),
-    ("/api/v1/stories/{story_id}/passages", "get", "seq 이후의 글 (?after=seq)", None, 200, "PassageList", (404,), False),
+    ("/api/v1/stories/{story_id}/passages", "get", "seq 이후의 글 (?after=seq)", None, 200, "PassageList", (400, 404),
+     False),
     ("/api/v1/stories/{story_id}/round", "get", "현재 라운드 (ETag/304 지원)", None, 200, "Round", (404,), False),
     ("/api/v1/stories/{story_id}/round/proposals", "post", "제안하기/고치기", "ProposalIn", 201, "ProposalOut",
      (400, 401, 404, 409, 429), True),
@@ -50,6 +54,11 @@ OPERATIONS = [
      (401, 403, 404, 409), True),
     ("/api/v1/stories/{story_id}/retrain", "post", "이야기 모델 재학습 (관리자)", None, 202, "JobAccepted",
      (401, 403, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/prefer", "post", "사람들이 고른 후보로 선호 학습(DPO) (관리자)", None, 202, "JobAccepted",
+     (401, 403, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/preferences", "get",
+     "선호 데이터: 라운드마다 고른 후보와 밀린 후보, 표 차이 (관리자; JSONL은 /preferences.jsonl)", None, 200,
+     "PreferenceList", ADMIN_ERRORS, True),
     ("/api/v1/stories/{story_id}/models", "get", "이야기의 모델 버전 목록", None, 200, "ModelVersionList", (404,), False),
     ("/api/v1/stories/{story_id}/models/{version_id}/activate", "post", "모델 버전 적용/되돌리기 (관리자)", None, 200,
      "ModelVersion", (401, 403, 404, 429), True),
@@ -88,7 +97,8 @@ def build_spec() -> dict:
     for name, schema in {
         "StorySettings": StorySettingsSchema, "Passage": PassageSchema, "ProposalOut": ProposalOutSchema,
         "Credentials": CredentialsSchema, "Signup": SignupOutSchema, "Token": TokenOutSchema,
-        "StoryCreate": StoryCreateSchema, "Story": StorySchema, "StorySummary": StorySummarySchema,
+        "StoryCreate": StoryCreateSchema, "Story": StorySchema, "StoryDetail": StoryDetailSchema,
+        "StorySummary": StorySummarySchema,
         "ProposalIn": ProposalInSchema, "VoteIn": VoteInSchema, "VoteOut": VoteOutSchema, "Round": RoundSchema,
         "Job": JobSchema, "JobAccepted": JobAcceptedSchema,
         "Novel": NovelSchema, "NovelDetail": NovelDetailSchema, "NovelPage": NovelPageSchema,
@@ -96,6 +106,7 @@ def build_spec() -> dict:
         "TrainingVoteIn": TrainingVoteInSchema, "NovelUploadFields": NovelUploadSchema, "TrainingVoteOut": TrainingVoteOutSchema, "AdminUser": AdminUserSchema,
         "LossPoint": LossPointSchema, "JobDetail": JobDetailSchema,
         "ModelVersion": ModelVersionSchema, "ModelVersionList": ModelVersionListSchema,
+        "PreferenceList": PreferenceListSchema,
         "RecoverIn": RecoverInSchema, "History": HistorySchema, "JobRow": JobRowSchema, "JobList": JobListSchema,
     }.items():
         spec.components.schema(name, schema=schema)
@@ -103,17 +114,18 @@ def build_spec() -> dict:
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "fields": {"type": "object"}}}}})
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
-    spec.components.schema("StoryDetail", {"allOf": [ref("Story"), {"type": "object", "properties": {
-        "passages": {"type": "array", "items": ref("Passage")}}}]})
     spec.components.schema("StoryList", {"type": "object", "properties": {
         "stories": {"type": "array", "items": ref("StorySummary")}}})
     spec.components.schema("PassageList", {"type": "object", "properties": {
         "passages": {"type": "array", "items": ref("Passage")}}})
     spec.components.schema("NovelList", {"type": "object", "properties": {
         "novels": {"type": "array", "items": ref("Novel")}}})
-    spec.components.schema("NovelUpload", {"allOf": [ref("NovelUploadFields"), {
-        "type": "object", "required": ["file"], "properties": {"file": {
-            "type": "string", "format": "binary", "description": ".txt: UTF-8, EUC-KR/CP949, UTF-16/32 (BOM)"}}}]})
+    # The form fields plus the file in one object: an allOf of the fields' schema (which allows
+    # no other property) and the file would be a body no upload can satisfy.
+    upload = spec.components.schemas["NovelUploadFields"]
+    spec.components.schema("NovelUpload", {**upload, "required": [*upload["required"], "file"], "properties": {
+        **upload["properties"], "file": {
+            "type": "string", "format": "binary", "description": ".txt: UTF-8, EUC-KR/CP949, UTF-16/32 (BOM)"}}})
     spec.components.schema("AdminUserList", {"type": "object", "properties": {
         "users": {"type": "array", "items": ref("AdminUser")}}})
     spec.components.schema("PassageModeration", {"type": "object", "properties": {
@@ -135,7 +147,7 @@ def build_spec() -> dict:
             operation["requestBody"] = {"required": True, "content": {media: {"schema": ref(request)}}}
         if auth:
             operation["security"] = [{"bearer": []}]
-        parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}}
+        parameters = [{"name": p, "in": "path", "required": True, "schema": ID}
                       for p in ("story_id", "job_id", "novel_id", "user_id", "passage_id", "version_id") if "{" + p + "}" in path]
         if "{action}" in path:
             parameters.append({"name": "action", "in": "path", "required": True,
@@ -144,9 +156,14 @@ def build_spec() -> dict:
             parameters = [{"in": "query", "schema": NovelListQuerySchema}]  # one parameter per field
         if path.endswith("/rounds"):
             parameters.append({"in": "query", "schema": HistoryArgsSchema})
+        if path.endswith("/passages") and "/admin/" not in path:
+            parameters.append({"in": "query", "schema": PassagesArgsSchema})
+        if path == "/api/v1/admin/jobs":
+            parameters = [{"name": "limit", "in": "query", "schema": {"type": "integer", "default": 100,
+                                                                      "description": "1~100 (벗어나면 가까운 끝으로)"}}]
         if path == "/put_Human_txt":
             parameters = [
-                {"name": "contents_id", "in": "query", "required": True, "schema": {"type": "integer"}},
+                {"name": "contents_id", "in": "query", "required": True, "schema": ID},
                 {"name": "is_first", "in": "query", "required": True, "schema": {"type": "string", "enum": ["Y", "N"]}},
             ]
         if parameters:
@@ -154,7 +171,7 @@ def build_spec() -> dict:
         paths.setdefault(path, {})[method] = operation
     paths["/api/v1/stories/{story_id}/events"] = {"get": {
         "summary": "라운드가 바뀔 때마다 알림 (server-sent events, event: round; 그 뒤 라운드를 다시 읽기)",
-        "parameters": [{"name": "story_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "parameters": [{"name": "story_id", "in": "path", "required": True, "schema": ID}],
         "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                       "204": {"description": "이 서버는 지금 스트림을 열 수 없음: 폴링하세요"},
                       "404": {"description": STATUS_TEXT[404], "content": {"application/json": {"schema": ERROR}}}}}}

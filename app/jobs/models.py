@@ -7,19 +7,20 @@ from app.database import utcnow
 from app.extensions import db
 
 # train: put_Human_txt (learn one passage, then continue); retrain: a story's adapter on its
-# training set; pretrain: the site's starter base; generate: a round's candidates.
-JOB_KINDS = ("train", "retrain", "pretrain", "generate")
+# training set; prefer: a story's adapter tuned on the crowd's choices (DPO); pretrain: the
+# site's starter base; generate: a round's candidates.
+JOB_KINDS = ("train", "retrain", "prefer", "pretrain", "generate")
 # waiting: blocked on something outside the job (no base model yet); the tick re-queues it.
 JOB_STATUSES = ("queued", "waiting", "running", "succeeded", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "waiting", "running")
-TRAINING_KINDS = ("train", "retrain")  # kinds that write a story's next adapter: one at a time
+TRAINING_KINDS = ("train", "retrain", "prefer")  # kinds that write a story's next adapter: one at a time
 _ACTIVE = "status IN ('queued', 'waiting', 'running')"
 
 
 class Job(db.Model):
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("kind IN ('train', 'retrain', 'pretrain', 'generate')", name="ck_jobs_kind"),
+        CheckConstraint("kind IN ('train', 'retrain', 'prefer', 'pretrain', 'generate')", name="ck_jobs_kind"),
         CheckConstraint(
             "status IN ('queued', 'waiting', 'running', 'succeeded', 'failed', 'cancelled')",
             name="ck_jobs_status",
@@ -27,8 +28,8 @@ class Job(db.Model):
         # At most one unfinished training job per story, and one unfinished starter pretrain
         # on the site: the services check first (for a clear 409), these settle any race.
         Index("uq_jobs_one_training_per_story", "story_id", unique=True,
-              sqlite_where=text(f"kind IN ('train', 'retrain') AND {_ACTIVE}"),
-              postgresql_where=text(f"kind IN ('train', 'retrain') AND {_ACTIVE}")),
+              sqlite_where=text(f"kind IN ('train', 'retrain', 'prefer') AND {_ACTIVE}"),
+              postgresql_where=text(f"kind IN ('train', 'retrain', 'prefer') AND {_ACTIVE}")),
         Index("uq_jobs_one_pretrain", "kind", unique=True,
               sqlite_where=text(f"kind = 'pretrain' AND {_ACTIVE}"),
               postgresql_where=text(f"kind = 'pretrain' AND {_ACTIVE}")),

@@ -37,15 +37,26 @@ def heldout_count(passages: int, fraction: float) -> int:
     return max(1, math.floor(passages * fraction))
 
 
-def retrain_material(story_id: int, heldout_fraction: float) -> RetrainMaterial:
-    story = db.session.get(Story, story_id)
-    novels = [(f"novel-{n.id}:{n.title}", n.text) for n in training_set(story)]
+def _passages(story_id: int, heldout_fraction: float) -> tuple[list, list]:
+    """The story's visible passages in order, split into (trained, held out)."""
     rows = db.session.execute(
         select(Passage.id, Passage.text, Passage.author_kind)
         .where(Passage.story_id == story_id, Passage.hidden.is_(False)).order_by(Passage.seq)
     ).all()
     held = heldout_count(len(rows), heldout_fraction)
-    trained, heldout = rows[: len(rows) - held], rows[len(rows) - held:]
+    return rows[: len(rows) - held], rows[len(rows) - held:]
+
+
+def heldout_passages(story_id: int, heldout_fraction: float) -> tuple[list[int], str]:
+    """The ids and text of the story's passages that judge a new version."""
+    _trained, heldout = _passages(story_id, heldout_fraction)
+    return [r.id for r in heldout], "\n\n".join(r.text for r in heldout)
+
+
+def retrain_material(story_id: int, heldout_fraction: float) -> RetrainMaterial:
+    story = db.session.get(Story, story_id)
+    novels = [(f"novel-{n.id}:{n.title}", n.text) for n in training_set(story)]
+    trained, heldout = _passages(story_id, heldout_fraction)
     return RetrainMaterial(
         story_id=story_id, novels=novels,
         story_text="\n\n".join(r.text for r in trained),
@@ -71,3 +82,19 @@ def activation_decision(new_loss: float | None, active_loss: float | None, thres
         return False, (f"검증 손실 {new_loss:.3f}이(가) 현재 버전의 {active_loss:.3f}보다 "
                        f"{threshold:.0%} 넘게 나빠 관리자 확인을 기다립니다.")
     return True, f"검증 손실 {active_loss:.3f} → {new_loss:.3f}: 자동으로 적용했습니다."
+
+
+def preference_decision(accuracy: float | None, active_accuracy: float | None, new_loss: float | None,
+                        active_loss: float | None, threshold: float) -> tuple[bool, str]:
+    """Whether a preference-trained version becomes active by itself: only when it ranks the
+    crowd's pick first in more held-out rounds than the active version does, and its held-out
+    passage loss is not worse by more than ``threshold``."""
+    if accuracy is None or active_accuracy is None:
+        return False, "검증용으로 남긴 라운드에서 선호 정확도를 잴 수 없어 관리자 확인을 기다립니다."
+    if accuracy <= active_accuracy:
+        return False, (f"검증 라운드의 선호 정확도가 {active_accuracy:.0%} → {accuracy:.0%}로 나아지지 않아 "
+                       "관리자 확인을 기다립니다.")
+    loss_ok, loss_reason = activation_decision(new_loss, active_loss, threshold)
+    if not loss_ok:
+        return False, f"선호 정확도 {active_accuracy:.0%} → {accuracy:.0%}. 하지만 {loss_reason}"
+    return True, f"선호 정확도 {active_accuracy:.0%} → {accuracy:.0%}. {loss_reason}"

@@ -15,6 +15,7 @@ from app.jobs.models import ACTIVE_STATUSES, TRAINING_KINDS, Job
 from app.novels.models import Novel
 from app.rounds.models import Proposal, Round
 from app.stories.models import Passage, Story
+from app.stories.services import get_story
 from app.training.models import ModelVersion
 
 
@@ -122,6 +123,57 @@ def start_retrain(story_id: int, user) -> Job:
     return job
 
 
+def start_preference(story_id: int, user) -> Job:
+    """Admin: tune the story's adapter on the crowd's candidate votes (DPO). Refused until the
+    story has PREFERENCE_MIN_ROUNDS rounds that teach a preference, and while it trains."""
+    from app.training.preferences import preference_rounds
+
+    _require_admin(user, "선호 학습을 시작할")
+    config = current_app.config
+    try:
+        with transaction():
+            story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
+            if story is None:
+                raise NotFound("이야기를 찾을 수 없습니다.")
+            refuse_if_training(story.id)
+            usable = len(preference_rounds(story.id))
+            if usable < config["PREFERENCE_MIN_ROUNDS"]:
+                raise Conflict(f"투표로 후보를 고른 라운드가 {usable}개뿐입니다. 선호 학습에는 "
+                               f"{config['PREFERENCE_MIN_ROUNDS']}개 이상 필요합니다 (일부는 검증용으로 남깁니다).",
+                               code="not_enough_preferences", details={"rounds": usable})
+            job = Job(kind="prefer", story_id=story.id, created_by_id=user.id, params={
+                "budget": _budget("TRAIN_MAX_MINUTES", "TRAIN_STEPS"),
+                "threshold": config["MODEL_ACTIVATE_THRESHOLD"], "heldout_fraction": config["HELDOUT_FRACTION"],
+                "min_margin": config["PREFERENCE_MIN_MARGIN"],
+                "rounds_heldout_fraction": config["PREFERENCE_HELDOUT_FRACTION"],
+            })
+            db.session.add(job)
+    except IntegrityError:  # another request won the race (uq_jobs_one_training_per_story)
+        raise Conflict("이 이야기는 이미 학습 중입니다.", code="already_training")
+    jobs.dispatch(job)
+    return job
+
+
+def preference_summary(story_id: int) -> dict:
+    """What the training page says about the story's preference data."""
+    from app.training.preferences import preference_rounds, split_heldout
+
+    rounds = preference_rounds(story_id)
+    config = current_app.config
+    _trained, heldout = split_heldout(rounds, config["PREFERENCE_HELDOUT_FRACTION"])
+    return {"rounds": len(rounds), "pairs": sum(r.pairs for r in rounds), "heldout_rounds": len(heldout),
+            "needed": config["PREFERENCE_MIN_ROUNDS"], "ready": len(rounds) >= config["PREFERENCE_MIN_ROUNDS"]}
+
+
+def preference_data(story_id: int, user) -> list:
+    """Admin: the story's preference rounds (app.training.preferences)."""
+    from app.training.preferences import preference_rounds
+
+    _require_admin(user, "선호 데이터를 볼")
+    get_story(story_id)
+    return preference_rounds(story_id)
+
+
 def start_pretrain(user) -> Job:
     """Admin, MODEL_NAME=starter only: pretrain the site's starter base on every visible novel."""
     _require_admin(user, "기본 모델을 학습시킬")
@@ -155,14 +207,13 @@ def start_pretrain(user) -> Job:
 
 def versions_of(story_id: int) -> list[dict]:
     """The story's adapters, newest first, with which one writes its passages now."""
-    story = db.session.get(Story, story_id)
-    if story is None:
-        raise NotFound("이야기를 찾을 수 없습니다.")
+    story = get_story(story_id)
     rows = db.session.scalars(select(ModelVersion).where(ModelVersion.story_id == story_id)
                               .order_by(ModelVersion.id.desc()))
     return [{"id": v.id, "name": v.name, "parent": v.parent_id, "data": v.data, "metrics": v.metrics,
              "created_at": v.created_at, "held_for_admin": v.held_for_admin,
-             "active": v.id == story.active_model_version_id, "comparison": loss_comparison(v.metrics or {})}
+             "active": v.id == story.active_model_version_id, "comparison": loss_comparison(v.metrics or {}),
+             "preference": preference_comparison(v.metrics or {})}
             for v in rows]
 
 
@@ -179,6 +230,16 @@ def loss_comparison(metrics: dict) -> dict | None:
     if not metrics.get("heldout_passages", 1) or not (_finite(before) and _finite(after)):
         return None
     return {"before": before, "after": after, "change": (after - before) / before if before else None}
+
+
+def preference_comparison(metrics: dict) -> dict | None:
+    """A preference-trained version's held-out preference accuracy: ``{before, after, rounds}``
+    (the share of held-out rounds where the crowd's pick ranks first), or None for other
+    versions and when it was not measured."""
+    before, after = metrics.get("preference_accuracy_before"), metrics.get("preference_accuracy")
+    if metrics.get("kind") != "preference" or not (_finite(before) and _finite(after)):
+        return None
+    return {"before": before, "after": after, "rounds": metrics.get("heldout_rounds")}
 
 
 def latest_training_job(story_id: int) -> Job | None:

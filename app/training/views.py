@@ -22,10 +22,11 @@ def job_body(job) -> dict | None:
 def story_training(story_id: int):
     story = get_story(story_id)
     rows = services.versions_of(story_id)
+    is_admin = current_user.is_authenticated and current_user.is_admin
     return render_template("training/story.html", story=story, version_rows=rows,
                            versions=ModelVersionSchema(many=True).dump(rows),
-                           job=job_body(services.latest_training_job(story_id)),
-                           is_admin=current_user.is_authenticated and current_user.is_admin)
+                           job=job_body(services.latest_training_job(story_id)), is_admin=is_admin,
+                           preference=services.preference_summary(story_id) if is_admin else None)
 
 
 @bp.route("/admin/jobs")

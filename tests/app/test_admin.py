@@ -155,7 +155,7 @@ def test_a_hidden_passage_shows_a_placeholder_to_participants_and_its_text_to_ad
 def test_hidden_passages_are_neither_context_nor_training_text(db, make_story, users):
     from app.rounds import machine
     from app.stories.models import Story
-    from worker.generation import story_context
+    from app.training.preferences import context_before
 
     owner, story = make_story()
     admin = users.make("admin1", role="admin")
@@ -163,7 +163,7 @@ def test_hidden_passages_are_neither_context_nor_training_text(db, make_story, u
     second_id = machine.append_passage(row, "두 번째 글은 욕설로 가득했다.", author=row.owner).id
     db.session.commit()
     admin.post(f"/api/v1/admin/passages/{second_id}/hide")
-    context = story_context(story["id"])
+    context = context_before(story["id"])
     db.session.rollback()
     assert OPENING in context and "욕설" not in context
     learn = owner.client.post(f"/put_Human_txt?contents_id={second_id}&is_first=Y",

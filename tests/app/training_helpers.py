@@ -46,27 +46,66 @@ def vote_for(app, story_id: int, novel_id: int, *user_ids: int) -> None:
 
 def add_passages(app, story_id: int, texts: list[tuple[str, int | None]]) -> list[int]:
     """(text, author user id or None for an AI passage under the bare base's version)."""
-    from sqlalchemy import select
-
     from app.database import transaction
     from app.accounts.models import User
     from app.extensions import db
     from app.rounds import machine
     from app.stories.models import Story
-    from app.training.models import ModelVersion
 
     ids = []
     with _context(app):
         with transaction():
             story = db.session.get(Story, story_id)
-            bare = db.session.scalar(select(ModelVersion).where(ModelVersion.story_id.is_(None)).limit(1))
-            if bare is None:
-                bare = ModelVersion(story_id=None, name="starter (기본 모델)", base="starter", data={}, metrics={})
-                db.session.add(bare)
-                db.session.flush()
+            bare = bare_version()
             for text, author_id in texts:
                 author = db.session.get(User, author_id) if author_id else None
                 passage = machine.append_passage(story, text, author=author,
                                                  model_version_id=None if author else bare.id)
                 ids.append(passage.id)
     return ids
+
+
+def closed_round(story_id: int, texts: list[str], voters: list[list[int]], winner: int, keyword: str | None = "편지",
+                 sentences: int = 1) -> int:
+    """A closed round as the relay leaves one: its candidates, their votes, the winner appended
+    as the story's next passage. Written straight to the database (inside an app context)."""
+    from sqlalchemy import func, select
+
+    from app.database import transaction
+    from app.extensions import db
+    from app.rounds import machine
+    from app.rounds.models import Candidate, Round, Vote
+    from app.stories.models import Story
+
+    with transaction():
+        story = db.session.get(Story, story_id)
+        bare = bare_version()
+        number = (db.session.scalar(select(func.max(Round.number)).where(Round.story_id == story_id)) or 0) + 1
+        round_ = Round(story_id=story_id, number=number, phase="closed")
+        db.session.add(round_)
+        db.session.flush()
+        candidates = [Candidate(round_id=round_.id, text=text, model_version_id=bare.id,
+                                params={"keyword": keyword, "sentences": sentences}) for text in texts]
+        db.session.add_all(candidates)
+        db.session.flush()
+        for candidate, users in zip(candidates, voters):
+            db.session.add_all(Vote(round_id=round_.id, stage="candidate", user_id=u, candidate_id=candidate.id)
+                               for u in users)
+        round_.winning_candidate_id = candidates[winner].id
+        machine.append_passage(story, texts[winner], model_version_id=bare.id, round_=round_)
+    return round_.id
+
+
+def bare_version():
+    """The bare base's ModelVersion row (what writes AI passages before a story has an adapter)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.training.models import ModelVersion
+
+    bare = db.session.scalar(select(ModelVersion).where(ModelVersion.story_id.is_(None)).limit(1))
+    if bare is None:
+        bare = ModelVersion(story_id=None, name="starter (기본 모델)", base="starter", data={}, metrics={})
+        db.session.add(bare)
+        db.session.flush()
+    return bare

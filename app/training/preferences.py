@@ -1,0 +1,121 @@
+"""The crowd's choices as preference data: for each closed round, the context the model saw,
+the candidate the crowd chose and each candidate it passed over, with the vote margin.
+
+Left out: votes of blocked users; near-ties (a margin under PREFERENCE_MIN_MARGIN votes);
+rounds whose chosen passage an admin hid; and passages an admin hid from every context, as
+generation leaves them out. Plain values only: a worker reads this before the model runs.
+"""
+import json
+from dataclasses import asdict, dataclass, field
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.accounts.models import User
+from app.extensions import db
+from app.rounds.models import Candidate, Round, Vote
+from app.stories.models import Passage
+
+
+@dataclass
+class Option:
+    candidate_id: int
+    text: str
+    votes: int
+    margin: int = 0  # the chosen candidate's votes minus this one's (0 for the chosen one)
+
+
+@dataclass
+class PreferenceRound:
+    round_id: int
+    number: int
+    context: str
+    keyword: str | None
+    sentences: int
+    chosen: Option
+    rejected: list[Option] = field(default_factory=list)
+
+    @property
+    def pairs(self) -> int:
+        return len(self.rejected)
+
+
+def context_before(story_id: int, before_seq: int | None = None) -> str:
+    """The end of the story as the model reads it (CONTEXT_CHARS characters): passages an admin
+    hid are left out; with ``before_seq``, only the passages before that one."""
+    query = select(Passage.text).where(Passage.story_id == story_id, Passage.hidden.is_(False))
+    if before_seq is not None:
+        query = query.where(Passage.seq < before_seq)
+    texts = db.session.scalars(query.order_by(Passage.seq.desc()).limit(50)).all()
+    return "\n\n".join(reversed(texts))[-current_app.config["CONTEXT_CHARS"]:]
+
+
+def _clean_votes(round_ids: list[int]) -> dict[int, int]:
+    """Candidate votes per candidate, blocked users' left out."""
+    if not round_ids:
+        return {}
+    rows = db.session.execute(
+        select(Vote.candidate_id, func.count()).join(User, User.id == Vote.user_id)
+        .where(Vote.round_id.in_(round_ids), Vote.stage == "candidate", User.blocked.is_(False))
+        .group_by(Vote.candidate_id)).all()
+    return dict(rows)
+
+
+def preference_rounds(story_id: int, min_margin: int | None = None) -> list[PreferenceRound]:
+    """The story's closed rounds that teach a preference, oldest first."""
+    if min_margin is None:
+        min_margin = current_app.config["PREFERENCE_MIN_MARGIN"]
+    closed = db.session.execute(
+        select(Round.id, Round.number, Round.winning_candidate_id, Passage.seq, Passage.hidden)
+        .join(Passage, (Passage.round_id == Round.id) & (Passage.author_kind == "ai"))
+        .where(Round.story_id == story_id, Round.phase == "closed", Round.winning_candidate_id.is_not(None))
+        .order_by(Round.number)).all()
+    kept = [row for row in closed if not row.hidden]
+    votes = _clean_votes([row.id for row in kept])
+    candidates: dict[int, list[Candidate]] = {}
+    if kept:
+        for c in db.session.scalars(select(Candidate).where(Candidate.round_id.in_([row.id for row in kept]))
+                                    .order_by(Candidate.id)):
+            candidates.setdefault(c.round_id, []).append(c)
+    found = []
+    for row in kept:
+        options = {c.id: c for c in candidates.get(row.id, [])}
+        winner = options.get(row.winning_candidate_id)
+        if winner is None:
+            continue
+        chosen = Option(winner.id, winner.text, votes.get(winner.id, 0))
+        rejected = [Option(c.id, c.text, votes.get(c.id, 0), chosen.votes - votes.get(c.id, 0))
+                    for c in options.values() if c.id != winner.id]
+        rejected = [o for o in rejected if o.margin >= min_margin]
+        if not rejected:
+            continue
+        params = winner.params or {}
+        found.append(PreferenceRound(row.id, row.number, context_before(story_id, row.seq), params.get("keyword"),
+                                     int(params.get("sentences") or 1), chosen, rejected))
+    return found
+
+
+def split_heldout(rounds: list[PreferenceRound], fraction: float) -> tuple[list[PreferenceRound], list[PreferenceRound]]:
+    """(train, held out): the latest ``fraction`` of the rounds, at least one once there are
+    two, judge a preference version; it never trains on them."""
+    if len(rounds) < 2 or fraction <= 0:
+        return rounds, []
+    held = max(1, round(len(rounds) * fraction))
+    return rounds[:-held], rounds[-held:]
+
+
+def as_dict(r: PreferenceRound) -> dict:
+    return {**asdict(r), "pairs": r.pairs}
+
+
+def jsonl_lines(rounds: list[PreferenceRound]):
+    """One JSON line per (chosen, rejected) pair, in the prompt/chosen/rejected shape that
+    preference trainers elsewhere (e.g. TRL) read; ``prompt`` is what our story adapters read."""
+    from model_server.examples import control_prompt  # torch-free
+
+    for r in rounds:
+        prompt = control_prompt(r.context, r.keyword, r.sentences)
+        for other in r.rejected:
+            yield json.dumps({"prompt": prompt, "chosen": r.chosen.text, "rejected": other.text,
+                              "margin": other.margin, "round": r.number, "keyword": r.keyword,
+                              "sentences": r.sentences}, ensure_ascii=False) + "\n"
