@@ -14,12 +14,11 @@ from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import Job
 from app.novels.models import Novel
-from app.stories.models import Story
 from app.training import services as training
 from app.training.material import HUMAN_WEIGHT, RetrainMaterial, retrain_material
 from worker.folders import remove_leftovers
 from worker.reporting import JobReporter
-from worker.versions import decide, finite, not_trained, record_version, train_version
+from worker.versions import claim_story_job, decide, finite, not_trained, record_version, train_version
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +35,12 @@ def warm_up(module: str) -> None:
 # ---------------------------------------------------------------- retrain a story's adapter
 
 def run_retrain(job_id: int, celery_id: str | None, worker: str | None = None) -> str:
-    job, base = training.claim_with_base(job_id, celery_id, worker)
-    if job is None:
-        return "already done"
-    if base is None:
-        return "waiting for a base model"
-    story = db.session.get(Story, job.story_id)
-    active = story.active_model_version
-    # Incremental from the active adapter, unless it was trained on another base.
-    from_adapter = active.path if active is not None and active.path and active.base == base else None
-    parent_id = active.id if from_adapter else None
-    params = dict(job.params)
-    material = retrain_material(story.id, params["heldout_fraction"])
-    story_id = story.id
+    claimed = claim_story_job(job_id, celery_id, worker)
+    if isinstance(claimed, str):
+        return claimed
+    base, from_adapter, parent_id, story_id = claimed.base, claimed.from_adapter, claimed.parent_id, claimed.story.id
+    params = dict(claimed.job.params)
+    material = retrain_material(story_id, params["heldout_fraction"])
     db.session.commit()  # plain values from here on: an ORM object touched later reopens a transaction
     jobs.clear_points(job_id)
     out_dir = training.models_dir() / str(story_id) / f"job-{job_id}"

@@ -32,6 +32,29 @@ log = logging.getLogger(__name__)
 ROUND_UNDER_WAY = "라운드가 이미 진행 중이라 이어 쓴 글은 넣지 않았습니다. 새 버전은 기록했습니다."
 
 
+@dataclass
+class StoryJob:
+    job: Job
+    base: str
+    story: Story
+    from_adapter: str | None   # the active adapter to continue, unless trained on another base
+    parent_id: int | None
+
+
+def claim_story_job(job_id: int, celery_id: str | None, worker: str | None) -> StoryJob | str:
+    """A retrain or preference job claimed with what it starts from; else why there is
+    nothing to do now ("already done", "waiting for a base model")."""
+    job, base = training.claim_with_base(job_id, celery_id, worker)
+    if job is None:
+        return "already done"
+    if base is None:
+        return "waiting for a base model"
+    story = db.session.get(Story, job.story_id)
+    active = story.active_model_version
+    from_adapter = active.path if active is not None and active.path and active.base == base else None
+    return StoryJob(job, base, story, from_adapter, active.id if from_adapter else None)
+
+
 def finite(metrics: dict) -> dict:
     """JSON columns take no NaN or infinity (PostgreSQL refuses them): those become None."""
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}

@@ -102,25 +102,35 @@ def _require_admin(user, action: str) -> None:
         raise Forbidden(f"관리자만 {action} 수 있습니다.", code="admin_only")
 
 
-def start_retrain(story_id: int, user) -> Job:
-    """Admin: retrain the story's adapter on its training set and its own passages."""
-    _require_admin(user, "재학습을 시작할")
-    config = current_app.config
+def _queue_story_training(story_id: int, user, kind: str, params: dict, check=None) -> Job:
+    """Queue a story's training job of ``kind`` under the story's lock: one at a time per
+    story; ``check(story)`` may refuse first."""
     try:
         with transaction():
             story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
             if story is None:
                 raise NotFound("이야기를 찾을 수 없습니다.")
             refuse_if_training(story.id)
-            job = Job(kind="retrain", story_id=story.id, created_by_id=user.id, params={
-                "budget": _budget("TRAIN_MAX_MINUTES", "TRAIN_STEPS"),
-                "threshold": config["MODEL_ACTIVATE_THRESHOLD"], "heldout_fraction": config["HELDOUT_FRACTION"],
-            })
+            if check is not None:
+                check(story)
+            job = Job(kind=kind, story_id=story.id, created_by_id=user.id, params=params)
             db.session.add(job)
     except IntegrityError:  # another request won the race (uq_jobs_one_training_per_story)
         raise Conflict("이 이야기는 이미 학습 중입니다.", code="already_training")
     jobs.dispatch(job)
     return job
+
+
+def _training_params() -> dict:
+    config = current_app.config
+    return {"budget": _budget("TRAIN_MAX_MINUTES", "TRAIN_STEPS"), "threshold": config["MODEL_ACTIVATE_THRESHOLD"],
+            "heldout_fraction": config["HELDOUT_FRACTION"]}
+
+
+def start_retrain(story_id: int, user) -> Job:
+    """Admin: retrain the story's adapter on its training set and its own passages."""
+    _require_admin(user, "재학습을 시작할")
+    return _queue_story_training(story_id, user, "retrain", _training_params())
 
 
 def start_preference(story_id: int, user) -> Job:
@@ -130,28 +140,17 @@ def start_preference(story_id: int, user) -> Job:
 
     _require_admin(user, "선호 학습을 시작할")
     config = current_app.config
-    try:
-        with transaction():
-            story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
-            if story is None:
-                raise NotFound("이야기를 찾을 수 없습니다.")
-            refuse_if_training(story.id)
-            usable = len(preference_rounds(story.id))
-            if usable < config["PREFERENCE_MIN_ROUNDS"]:
-                raise Conflict(f"투표로 후보를 고른 라운드가 {usable}개뿐입니다. 선호 학습에는 "
-                               f"{config['PREFERENCE_MIN_ROUNDS']}개 이상 필요합니다 (일부는 검증용으로 남깁니다).",
-                               code="not_enough_preferences", details={"rounds": usable})
-            job = Job(kind="prefer", story_id=story.id, created_by_id=user.id, params={
-                "budget": _budget("TRAIN_MAX_MINUTES", "TRAIN_STEPS"),
-                "threshold": config["MODEL_ACTIVATE_THRESHOLD"], "heldout_fraction": config["HELDOUT_FRACTION"],
-                "min_margin": config["PREFERENCE_MIN_MARGIN"],
-                "rounds_heldout_fraction": config["PREFERENCE_HELDOUT_FRACTION"],
-            })
-            db.session.add(job)
-    except IntegrityError:  # another request won the race (uq_jobs_one_training_per_story)
-        raise Conflict("이 이야기는 이미 학습 중입니다.", code="already_training")
-    jobs.dispatch(job)
-    return job
+
+    def enough_rounds(story: Story) -> None:
+        usable = len(preference_rounds(story.id))
+        if usable < config["PREFERENCE_MIN_ROUNDS"]:
+            raise Conflict(f"투표로 후보를 고른 라운드가 {usable}개뿐입니다. 선호 학습에는 "
+                           f"{config['PREFERENCE_MIN_ROUNDS']}개 이상 필요합니다 (일부는 검증용으로 남깁니다).",
+                           code="not_enough_preferences", details={"rounds": usable})
+
+    params = {**_training_params(), "min_margin": config["PREFERENCE_MIN_MARGIN"],
+              "rounds_heldout_fraction": config["PREFERENCE_HELDOUT_FRACTION"]}
+    return _queue_story_training(story_id, user, "prefer", params, check=enough_rounds)
 
 
 def preference_summary(story_id: int) -> dict:
