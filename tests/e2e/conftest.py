@@ -63,3 +63,13 @@ def wait_for(page, expression: str, timeout: float = 30000) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"still false after {timeout:.0f} ms: {expression}")
         page.wait_for_timeout(50)
+
+
+def sign_up(page, base, username):
+    """A new account through the sign-up page; the page is then signed in."""
+    page.goto(f"{base}/signup")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "maple-letter-42")
+    page.fill("input[name=password2]", "maple-letter-42")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")

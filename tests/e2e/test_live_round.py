@@ -3,18 +3,11 @@ import re
 
 import pytest
 
+from tests.e2e.conftest import sign_up
+
 pytestmark = pytest.mark.browser
 
 OPENING = "장마가 그친 저녁, 골목 끝 책방에 불이 켜졌다. 주인은 오래된 원고 한 묶음을 꺼내 먼지를 털었다."
-
-
-def sign_up(page, base, username):
-    page.goto(f"{base}/signup")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "maple-letter-42")
-    page.fill("input[name=password2]", "maple-letter-42")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_two_people_propose_and_vote_and_see_each_other_live(live_server, browser, app):
