@@ -10,6 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.e2e.conftest import wait_for  # noqa: E402  (page.wait_for_function is blocked by the site's CSP)
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 PASSAGES = [
@@ -118,8 +120,8 @@ def novel_pages(browser, app, base: str, story_id: int, out: Path) -> None:
         count_novel_sentences(db.session.scalar(db.select(Novel.id).where(Novel.title == "동백꽃")))
         db.session.remove()
     page.wait_for_selector("#upload-results .upload-outcome[data-state=accepted]")
-    page.wait_for_function("!document.querySelector('#upload-results .outcome-sentences').textContent.includes('세는 중')",
-                           timeout=15000)
+    wait_for(page, "!document.querySelector('#upload-results .outcome-sentences').textContent.includes('세는 중')",
+             timeout=15000)
     page.screenshot(path=str(out / "novel-upload.png"), full_page=True)
     page.goto(f"{base}/novels")
     page.screenshot(path=str(out / "novels.png"), full_page=True)

@@ -47,13 +47,13 @@ def story_history(story_id: int, page: int = 1, per_page: int = ROUNDS_PER_PAGE,
     return {"items": items, "page": page, "pages": max(1, math.ceil(total / per_page)), "total": total}
 
 
-def _votes(stage: str, target):
+def _votes(stage: str, target, round_ids: list[int]):
     return (select(target.label("target"), func.count().label("n"))
-            .where(Vote.stage == stage).group_by(target).subquery())
+            .where(Vote.stage == stage, Vote.round_id.in_(round_ids)).group_by(target).subquery())
 
 
 def _proposals(round_ids: list[int]) -> dict[int, list[dict]]:
-    votes = _votes("proposal", Vote.proposal_id)
+    votes = _votes("proposal", Vote.proposal_id, round_ids)
     rows = db.session.execute(
         select(Proposal, User.username, func.coalesce(votes.c.n, 0))
         .join(User, User.id == Proposal.user_id)
@@ -69,7 +69,7 @@ def _proposals(round_ids: list[int]) -> dict[int, list[dict]]:
 
 
 def _candidates(round_ids: list[int]) -> dict[int, list[dict]]:
-    votes = _votes("candidate", Vote.candidate_id)
+    votes = _votes("candidate", Vote.candidate_id, round_ids)
     rows = db.session.execute(
         select(Candidate, ModelVersion.name, func.coalesce(votes.c.n, 0))
         .join(ModelVersion, ModelVersion.id == Candidate.model_version_id)

@@ -5,18 +5,9 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import sign_up, wait_for
 
 pytestmark = pytest.mark.browser
-
-
-def sign_up(page, live_server, username="올리미"):
-    page.goto(f"{live_server}/signup")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "maple-letter-42")
-    page.fill("input[name=password2]", "maple-letter-42")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/")
 
 
 def test_upload_page_shows_the_numbers_and_then_the_sentence_count(live_server, browser, app, encodings_dir):
@@ -25,7 +16,7 @@ def test_upload_page_shows_the_numbers_and_then_the_sentence_count(live_server, 
     from app.novels.services import count_novel_sentences
 
     page = browser.new_context(locale="ko-KR").new_page()
-    sign_up(page, live_server)
+    sign_up(page, live_server, "올리미")
     page.click("text=소설 서재")
     page.click("text=소설 올리기")
     page.set_input_files("#file-input", str(encodings_dir / "dongbaekkkot.euc-kr.txt"))
@@ -73,7 +64,7 @@ def test_several_files_are_each_accepted_or_refused_on_their_own(live_server, br
     picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
 
     page = browser.new_context(locale="ko-KR").new_page()
-    sign_up(page, live_server)
+    sign_up(page, live_server, "올리미")
     page.goto(f"{live_server}/novels/upload")
     assert page.is_hidden("#title-field")  # each file has its own title instead
     page.set_input_files("#file-input", [str(good), str(picture)])
@@ -113,7 +104,7 @@ def test_a_file_over_the_limit_is_refused_without_stopping_the_next(live_server,
     small.write_text("작은 글은 올라간다.", encoding="utf-8")
 
     page = browser.new_context(locale="ko-KR").new_page()
-    sign_up(page, live_server)
+    sign_up(page, live_server, "올리미")
     page.goto(f"{live_server}/novels/upload")
     page.set_input_files("#file-input", [str(big), str(small)])
     page.fill("input[name=author]", "작가")
