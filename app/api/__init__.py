@@ -13,7 +13,10 @@ class RelayApi(Api):
         return api_error_response(e)
 
 
-api = RelayApi(bp, catch_all_404s=True)
+# Not catch_all_404s: that hands every unmatched address, /stories/abc included, to the API's JSON
+# errors. An unknown /api/ address still gets JSON from the site's own handler (app/__init__.py,
+# is_api_request); any other gets the Korean error page.
+api = RelayApi(bp)
 
 
 def json_body() -> dict:

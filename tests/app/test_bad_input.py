@@ -254,3 +254,21 @@ def test_the_upload_page_does_not_name_a_hidden_duplicate_either(users):
     assert page.status_code == 409
     html = page.get_data(as_text=True)
     assert "비밀스러운" not in html and f"/novels/{novel['id']}" not in html
+
+
+# --- unknown addresses: the site answers with its Korean page, the API with JSON -------------
+
+@pytest.mark.parametrize("path", ["/stories/abc", "/nope", "/stories/2147483648/history", "/stories/1/nope"])
+def test_an_unknown_site_address_gets_the_korean_error_page_not_json(client, path):
+    response = client.get(path, headers={"Accept": "text/html,application/xhtml+xml"})
+    assert response.status_code == 404
+    assert response.mimetype == "text/html", response.get_data(as_text=True)[:200]
+    page = response.get_data(as_text=True)
+    assert "찾을 수 없습니다" in page and "이야기 목록으로" in page and '"error"' not in page
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/stories/abc", "/api/v1/stories/2147483648/rounds"])
+def test_an_unknown_api_address_is_still_a_json_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404 and response.mimetype == "application/json"
+    assert response.json["error"]["code"] == "not_found" and response.json["error"]["message"]
