@@ -132,8 +132,14 @@ def waiting_jobs() -> list[Job]:
     return list(db.session.scalars(select(Job).where(Job.status == "waiting")))
 
 
+def mark_queued(job: Job) -> None:
+    """Back in the queue (a job that waited for a base model): what it waited for is no longer
+    its error."""
+    job.status, job.error, job.updated_at, job.celery_id = "queued", None, utcnow(), None
+
+
 def requeue(job: Job) -> None:
-    job.status, job.updated_at, job.celery_id = "queued", utcnow(), None
+    mark_queued(job)
     db.session.commit()
     dispatch(job)
 

@@ -267,6 +267,22 @@ def generation_blocked(job_id: int, notice: str = NO_MODEL_NOTICE) -> None:
     events.publish(story_id, change="waiting")
 
 
+def generation_resumed(job_id: int) -> None:
+    """A base model exists now: the waiting job goes back to the queue, and its round stops
+    saying that there is none (the tick calls this; the AI is about to write)."""
+    with transaction():
+        job = db.session.get(Job, job_id)
+        _story, round_ = lock_story_round(job.story_id, job.round_id)
+        if job.status != "waiting":
+            return
+        jobs.mark_queued(job)
+        if round_.job_id == job.id:
+            round_.notice = None
+        story_id = job.story_id
+    events.publish(story_id, change="resumed")
+    jobs.dispatch(job)
+
+
 def generation_failed(job_id: int, reason: str) -> None:
     with transaction():
         job = db.session.get(Job, job_id)

@@ -49,7 +49,10 @@ def tick(now=None) -> dict:
 
         if resolve_base() is not None:
             for job in waiting:
-                jobs.requeue(job)
+                if job.kind == "generate" and job.round_id:
+                    machine.generation_resumed(job.id)
+                else:
+                    jobs.requeue(job)
                 done["resumed"] += 1
     db.session.commit()
     return done

@@ -149,6 +149,23 @@ def test_without_a_base_the_round_waits_and_resumes_by_itself(story_in_phase, mo
     assert owner.get(f"/api/v1/stories/{story['id']}/round").json["phase"] == "choosing"
 
 
+def test_once_a_base_exists_the_resumed_round_no_longer_says_there_is_none(story_in_phase, model, db):
+    """The tick re-queues the waiting job: from then on the round and its job say nothing about a
+    missing base model, while the AI writes (not only once the candidates are in)."""
+    from app.rounds.ticks import tick
+    from worker.generation import run_generation
+
+    owner, story, _ = story_in_phase("generating")
+    model.available["base"] = None
+    run_generation(current_round(db, story["id"]).id, None)
+    db.session.rollback()
+    model.available["base"] = "/fake/base"
+    assert tick()["resumed"] == 1
+    state = owner.get(f"/api/v1/stories/{story['id']}/round").json
+    assert state["phase"] == "generating" and state["job"]["status"] == "queued"
+    assert state["notice"] is None and state["job"]["error"] is None
+
+
 def test_a_silent_job_is_marked_failed_by_the_tick(story_in_phase, db, app):
     from app.database import utcnow
     from app.jobs.services import STALE_REASON
