@@ -6,6 +6,7 @@ from flask import Flask, render_template
 from app.extensions import celery_init_app, csrf, db, is_api_request, limiter, login, migrate
 from app.fields import IdConverter, use_korean_messages
 from app.json_provider import RelayJSONProvider
+from app.particles import particle
 from app.times import local_time
 from app.security import init_security
 from app.sessions import CookieSessionInterface
@@ -59,6 +60,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_cli(app)
     register_error_pages(app)
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(particle, "particle")  # 「{{ t }}」{{ t | particle("으로") }}
 
     @app.teardown_request
     def _end_transaction(_exc):

@@ -9,6 +9,7 @@ from app.admin import services
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.extensions import limiter
 from app.novels.services import list_novels
+from app.particles import particle
 from app.stories.services import get_story, passages_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -79,5 +80,6 @@ def novel_action(novel_id: int, action: str):
     if action not in ("hide", "restore"):
         raise NotFound("알 수 없는 작업입니다.")
     novel = services.set_novel_status(novel_id, "hidden" if action == "hide" else "visible")
-    flash(f"「{novel.title}」을(를) {'숨겼습니다' if novel.status == 'hidden' else '되살렸습니다'}.", "success")
+    flash(f"「{novel.title}」{particle(novel.title, '을')} {'숨겼습니다' if novel.status == 'hidden' else '되살렸습니다'}.",
+          "success")
     return back()
