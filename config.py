@@ -259,6 +259,10 @@ class Config:
     PREFERENCE_MIN_MARGIN = _int("PREFERENCE_MIN_MARGIN", 1)
     PREFERENCE_MIN_ROUNDS = _int("PREFERENCE_MIN_ROUNDS", 4)
     PREFERENCE_HELDOUT_FRACTION = _float("PREFERENCE_HELDOUT_FRACTION", 0.25)
+    # Held-out rounds a preference version's accuracy needs before it counts: over fewer, one
+    # round moves it by more than 20 points (over one, it is 0 % or 100 %), so the held-out
+    # passage loss decides alone.
+    PREFERENCE_MIN_HELDOUT_ROUNDS = _int("PREFERENCE_MIN_HELDOUT_ROUNDS", 5)
 
     CELERY = celery_settings(
         REDIS_URL, Path(BROKER_DIR), ROUND_TICK_SECONDS, key_prefix=REDIS_KEY_PREFIX,

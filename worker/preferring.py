@@ -2,6 +2,8 @@
 judged on rounds it never saw and recorded like any version (worker/versions.py)."""
 import logging
 
+from flask import current_app
+
 from app.extensions import db
 from app.jobs import services as jobs
 from app.training import services as training
@@ -32,7 +34,9 @@ def run_prefer(job_id: int, celery_id: str | None, worker: str | None = None) ->
                        worker)
     except Exception as e:
         return not_trained(job_id, e)
-    decision = decide(out_dir, len(heldout_ids), params["threshold"])
+    # jobs queued before the setting existed judge by the site's current one
+    min_rounds = params.get("min_heldout_rounds", current_app.config["PREFERENCE_MIN_HELDOUT_ROUNDS"])
+    decision = decide(out_dir, len(heldout_ids), params["threshold"], min_rounds)
     data = {"preference_rounds": [r.round_id for r in rounds], "heldout_rounds": [r.round_id for r in heldout_rounds],
             "pairs": sum(r.pairs for r in rounds), "heldout_passages": heldout_ids}
     return record_version(job_id, story_id, base, parent_id, out_dir, decision, data)

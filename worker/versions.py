@@ -97,18 +97,19 @@ class Decision:
     activate: bool
 
 
-def decide(out_dir: Path, heldout_passages: int, threshold: float) -> Decision:
+def decide(out_dir: Path, heldout_passages: int, threshold: float, min_heldout_rounds: int = 1) -> Decision:
     """Whether the new version becomes active by itself: unless its held-out loss is worse
     than the active one's by more than ``threshold``; a story too young to hold passages out
-    activates it and says so. A preference-trained version must also rank the crowd's pick
-    first in more held-out rounds than the active one."""
+    activates it and says so. A preference-trained version judged on ``min_heldout_rounds``
+    held-out rounds or more must also rank the crowd's pick first in more of them than the
+    active one; on fewer, the loss decides (app.training.material.preference_decision)."""
     metrics = finite(json.loads((out_dir / "version.json").read_text(encoding="utf-8"))["metrics"])
     if metrics.get("kind") == "preference":
         measured = heldout_passages > 0
         activate, reason = preference_decision(
             metrics.get("preference_accuracy"), metrics.get("preference_accuracy_before"),
             metrics.get("val_loss") if measured else None, metrics.get("val_loss_before") if measured else None,
-            threshold)
+            threshold, rounds=metrics.get("heldout_rounds") or 0, min_rounds=min_heldout_rounds)
     elif heldout_passages:
         activate, reason = activation_decision(metrics.get("val_loss"), metrics.get("val_loss_before"), threshold)
     else:

@@ -85,16 +85,28 @@ def activation_decision(new_loss: float | None, active_loss: float | None, thres
 
 
 def preference_decision(accuracy: float | None, active_accuracy: float | None, new_loss: float | None,
-                        active_loss: float | None, threshold: float) -> tuple[bool, str]:
-    """Whether a preference-trained version becomes active by itself: only when it ranks the
-    crowd's pick first in more held-out rounds than the active version does, and its held-out
-    passage loss is not worse by more than ``threshold``."""
+                        active_loss: float | None, threshold: float, *, rounds: int,
+                        min_rounds: int) -> tuple[bool, str]:
+    """Whether a preference-trained version becomes active by itself, and which rule said so.
+
+    With at least ``min_rounds`` held-out rounds: only when it ranks the crowd's pick first in
+    more of them than the active version does, and its held-out passage loss is not worse by
+    more than ``threshold``. With fewer, the accuracy says little (over one round it is 0 % or
+    100 %, so a tie is certain), and the held-out passage loss decides alone, as for a retrain;
+    a version measured by neither waits for an admin."""
+    if rounds < min_rounds:
+        few = (f"검증 라운드가 {rounds}개뿐이라(선호 정확도는 {min_rounds}개부터 봅니다) "
+               "선호 정확도 대신 검증 손실로 판단했습니다.")
+        if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in (new_loss, active_loss)):
+            return False, f"{few} 검증 손실도 잴 수 없어 관리자 확인을 기다립니다."
+        activate, loss_reason = activation_decision(new_loss, active_loss, threshold)
+        return activate, f"{few} {loss_reason}"
     if accuracy is None or active_accuracy is None:
         return False, "검증용으로 남긴 라운드에서 선호 정확도를 잴 수 없어 관리자 확인을 기다립니다."
     if accuracy <= active_accuracy:
-        return False, (f"검증 라운드의 선호 정확도가 {active_accuracy:.0%} → {accuracy:.0%}로 나아지지 않아 "
+        return False, (f"검증 라운드 {rounds}개의 선호 정확도가 {active_accuracy:.0%} → {accuracy:.0%}로 나아지지 않아 "
                        "관리자 확인을 기다립니다.")
     loss_ok, loss_reason = activation_decision(new_loss, active_loss, threshold)
     if not loss_ok:
         return False, f"선호 정확도 {active_accuracy:.0%} → {accuracy:.0%}. 하지만 {loss_reason}"
-    return True, f"선호 정확도 {active_accuracy:.0%} → {accuracy:.0%}. {loss_reason}"
+    return True, f"검증 라운드 {rounds}개의 선호 정확도 {active_accuracy:.0%} → {accuracy:.0%}. {loss_reason}"

@@ -149,7 +149,8 @@ def start_preference(story_id: int, user) -> Job:
                            code="not_enough_preferences", details={"rounds": usable})
 
     params = {**_training_params(), "min_margin": config["PREFERENCE_MIN_MARGIN"],
-              "rounds_heldout_fraction": config["PREFERENCE_HELDOUT_FRACTION"]}
+              "rounds_heldout_fraction": config["PREFERENCE_HELDOUT_FRACTION"],
+              "min_heldout_rounds": config["PREFERENCE_MIN_HELDOUT_ROUNDS"]}
     return _queue_story_training(story_id, user, "prefer", params, check=enough_rounds)
 
 

@@ -90,9 +90,52 @@ def test_a_preference_run_waits_for_enough_rounds_and_trains_one_at_a_time(db, c
     (0.8, None, 2.0, 2.0, False),   # nothing to compare against
     (0.8, 0.4, None, None, True),   # no passages held out: the rounds decide
 ])
-def test_the_preference_activation_rule(accuracy, before, loss, active_loss, activate):
-    decided, reason = preference_decision(accuracy, before, loss, active_loss, threshold=0.05)
-    assert decided is activate and reason
+def test_the_preference_activation_rule_over_enough_held_out_rounds(accuracy, before, loss, active_loss, activate):
+    decided, reason = preference_decision(accuracy, before, loss, active_loss, threshold=0.05, rounds=5, min_rounds=5)
+    assert decided is activate and "선호 정확도" in reason
+
+
+@pytest.mark.parametrize("accuracy, before, loss, active_loss, activate", [
+    (1.0, 1.0, 1.8, 2.0, True),     # 100 % -> 100 % over one round says nothing; the loss is better
+    (0.0, 1.0, 1.8, 2.0, True),     # nor does losing that one round
+    (1.0, 0.0, 2.5, 2.0, False),    # winning it does not excuse a much worse loss
+    (1.0, 1.0, None, None, False),  # measured by neither: an admin decides
+])
+def test_over_too_few_held_out_rounds_the_loss_decides_and_the_reason_says_so(accuracy, before, loss, active_loss,
+                                                                             activate):
+    decided, reason = preference_decision(accuracy, before, loss, active_loss, threshold=0.05, rounds=1, min_rounds=5)
+    assert decided is activate
+    assert "검증 라운드가 1개뿐" in reason and "검증 손실" in reason
+
+
+def test_a_version_judged_on_too_few_held_out_rounds_activates_by_its_better_loss(db, crowd, app, monkeypatch):
+    """The job as the worker runs it, its training faked: of four usable rounds a few are kept
+    for judging, too few to count, on which both versions rank the crowd's pick first."""
+    from worker.preferring import run_prefer
+
+    owner, story_id, (a, b, c, d), admin = crowd
+    for i in range(app.config["PREFERENCE_MIN_ROUNDS"]):
+        closed_round(story_id, [DIALOGUE[i], NARRATION[i]], [[a, b], [c]], winner=0)
+
+    def fake_prefer_version(job_id, base, rounds, heldout_rounds, heldout_text, out_dir, from_adapter, budget,
+                            worker=None):
+        out_dir.mkdir(parents=True)
+        (out_dir / "version.json").write_text(json.dumps({"metrics": {
+            "kind": "preference", "heldout_rounds": len(heldout_rounds), "preference_accuracy": 1.0,
+            "preference_accuracy_before": 1.0, "val_loss": 1.8, "val_loss_before": 2.0}}))
+
+    monkeypatch.setattr("app.training.services.resolve_base", lambda: "/fake/base")
+    monkeypatch.setattr("worker.preferring.prefer_version", fake_prefer_version)
+    job_id = admin.post(f"/api/v1/stories/{story_id}/prefer").json["job_id"]
+    db.session.rollback()
+    assert run_prefer(job_id, None, "test-worker") == "done"
+    (version,) = admin.get(f"/api/v1/stories/{story_id}/models").json["items"]
+    held_out = version["preference"]["rounds"]
+    assert version["preference"] == {"before": 1.0, "after": 1.0, "rounds": held_out}
+    assert 0 < held_out < app.config.get("PREFERENCE_MIN_HELDOUT_ROUNDS", 5)
+    assert version["active"] and not version["held_for_admin"]
+    decision = version["metrics"]["decision"]
+    assert f"검증 라운드가 {held_out}개뿐" in decision and "자동으로 적용" in decision
 
 
 @pytest.fixture
@@ -127,6 +170,7 @@ def test_a_preference_job_learns_the_crowds_taste_and_is_judged_on_rounds_it_nev
     assert version["active"] is version["metrics"]["activated"] is not version["held_for_admin"]
     assert version["metrics"]["activated"] is preference_decision(
         preference["after"], preference["before"], version["metrics"]["val_loss"],
-        version["metrics"]["val_loss_before"], app.config["MODEL_ACTIVATE_THRESHOLD"])[0]
+        version["metrics"]["val_loss_before"], app.config["MODEL_ACTIVATE_THRESHOLD"], rounds=4,
+        min_rounds=app.config["PREFERENCE_MIN_HELDOUT_ROUNDS"])[0]
     page = users.signed_in("boss", role="admin").get(f"/stories/{story_id}/training").get_data(as_text=True)
     assert "선호 정확도" in page and "선호 라운드 6개 (쌍 12개)" in page and "선호 학습 시작" in page
