@@ -3,7 +3,7 @@
 「비 오는 정거장」으로 but 「달빛 아래」로, 민지나 but 서준이나: which form fits depends on the
 word's last syllable. The choice is ``model_server.josa``'s, the code that picks the keyword's
 particles in generation (torch-free, so web processes may import it). A word that ends in a
-digit is read as Sino-Korean (3 → 삼, 10 → 십); any other ending (a Latin letter, an emoji)
+digit is read as Sino-Korean (3 → 삼, 10 → 십, 2.50 → 영); any other ending (a Latin letter, an emoji)
 gets both forms, as Korean writes them when it cannot tell: 을(를), (으)로.
 """
 from model_server.josa import particles
@@ -26,7 +26,10 @@ def spoken_end(word: str) -> str | None:
     if "가" <= last <= "힣":
         return last
     if last.isascii() and last.isdigit():
-        digits = word[len(word.rstrip("0123456789")):]
+        before = word.rstrip("0123456789")
+        digits = word[len(before):]
+        if before.endswith(".") and before[:-1][-1:].isdigit():
+            return DIGITS[int(last)]  # decimals are said digit by digit: 3.30 삼 점 삼영
         zeros = len(digits) - len(digits.rstrip("0"))
         if zeros == len(digits):
             return "영"

@@ -12,6 +12,7 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import Job
+from app.particles import particle
 from app.rounds import machine
 from app.rounds.models import Candidate, Proposal, Round, Vote
 from app.stories.models import Passage, Story
@@ -132,9 +133,9 @@ def _explain_refused_vote(story_id: int, stage: str, target_id: int):
     round_ = _round_in_phase(story_id, phase, "제안 투표" if stage == "proposal" else "후보 투표")
     what = "제안" if target_model is Proposal else "후보"
     if db.session.get(target_model, target_id) is None:
-        raise NotFound(f"{what}을(를) 찾을 수 없습니다.", code="unknown_target")
+        raise NotFound(f"{what}{particle(what, '을')} 찾을 수 없습니다.", code="unknown_target")
     if db.session.scalar(select(target_model.round_id).where(target_model.id == target_id)) != round_.id:
-        raise Invalid(f"이번 라운드의 {what}이(가) 아닙니다.", code="target_not_in_round")
+        raise Invalid(f"이번 라운드의 {what}{particle(what, '이')} 아닙니다.", code="target_not_in_round")
     raise Conflict("투표가 반영되지 않았습니다. 다시 시도해 주세요.", code="vote_not_recorded")
 
 

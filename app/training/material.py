@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.novels.services import training_set
+from app.particles import particle
 from app.stories.models import Passage, Story
 
 # The human passages are trained on again as a text of their own with this sampling weight, so
@@ -79,7 +80,7 @@ def activation_decision(new_loss: float | None, active_loss: float | None, thres
         return True, "현재 버전의 검증 손실을 잴 수 없어 비교 없이 바로 적용했습니다."
     limit = active_loss * (1 + threshold)
     if new_loss > limit:
-        return False, (f"검증 손실 {new_loss:.3f}이(가) 현재 버전의 {active_loss:.3f}보다 "
+        return False, (f"검증 손실 {new_loss:.3f}{particle(f'{new_loss:.3f}', '이')} 현재 버전의 {active_loss:.3f}보다 "
                        f"{threshold:.0%} 넘게 나빠 관리자 확인을 기다립니다.")
     return True, f"검증 손실 {active_loss:.3f} → {new_loss:.3f}: 자동으로 적용했습니다."
 

@@ -9,6 +9,7 @@ from tests.app.training_helpers import add_novel
     ("민지", "이나", "나"), ("서준", "이나", "이나"), ("편지", "을", "를"), ("책방의 원고", "을", "를"), ("정거장", "을", "을"),
     ("「편지」", "이", "가"), ("편지!", "으로", "로"),                     # quotes and marks are not said
     ("1984", "을", "를"), ("10", "으로", "으로"), ("100000", "은", "은"), ("0", "이", "이"),  # 사, 십, 만, 영
+    ("3.300", "이", "이"), ("2.512", "이", "가"), ("v2", "을", "를"),  # 영, 이 (decimals digit by digit)
     ("Love Letters", "을", "을(를)"), ("Love Letters", "으로", "(으)로"),     # cannot tell: both forms
 ])
 def test_the_particle_fits_the_last_syllable_said(word, after_consonant, expected):
