@@ -111,7 +111,9 @@
   // ---------------------------------------------------------------- a job's progress panel
 
   // Fills templates/training/_job_panel.html: status, bar, step/total, tokens/s, ETA, loss, curve.
-  function renderJob(panel, job) {
+  // `versions` (a story's page): a version the job left for an admin and an admin has applied
+  // since is said to be applied, not still waiting.
+  function renderJob(panel, job, versions) {
     panel.hidden = !job;
     if (!job) return;
     const part = (name) => panel.querySelector(`[data-part="${name}"]`);
@@ -134,7 +136,12 @@
     let message = "";
     if (job.status === "failed") message = `실패: ${job.error || ""}`;
     else if (job.status === "waiting" || job.status === "cancelled") message = job.error || "";
-    else if (job.status === "succeeded" && m.decision) message = `${m.version || ""}: ${m.decision}`;
+    else if (job.status === "succeeded" && m.decision) {
+      const version = (versions || []).find((v) => v.id === m.version_id);
+      const applied = version && version.metrics && version.metrics.applied_by_admin;
+      message = applied ? `${m.version || ""}: 관리자(${applied})가 적용했습니다. (처음 판단: ${m.decision})`
+                        : `${m.version || ""}: ${m.decision}`;
+    }
     setText(part("message"), message);
     part("message").hidden = !message;
   }
@@ -143,7 +150,7 @@
 
   // One version as templates/training/story.html (version_item) writes it: a loss comparison
   // only when the version was judged by one (the server's `comparison`), its decision always.
-  function versionItem(v, isAdmin) {
+  function versionItem(v, isAdmin, activeId) {
     const m = v.metrics || {}, data = v.data || {};
     const li = document.createElement("li");
     li.className = "version" + (v.active ? " active" : "") + (v.held_for_admin ? " held" : "");
@@ -168,10 +175,11 @@
       loss.className = "version-loss";
       loss.textContent = `검증 손실 ${c.before.toFixed(3)} → ${c.after.toFixed(3)}`;
       if (typeof c.change === "number") {
+        // a change that rounds to 0.0 % is no change, in no colour
+        const shown = Math.abs(c.change * 100).toFixed(1);
         const change = document.createElement("span");
-        change.className = "loss-change" + (c.change < 0 ? " better" : c.change > 0 ? " worse" : "");
-        change.textContent = c.change === 0 ? "변화 없음"
-          : `${Math.abs(c.change * 100).toFixed(1)}% ${c.change < 0 ? "낮아짐" : "높아짐"}`;
+        change.className = "loss-change" + (shown === "0.0" ? "" : c.change < 0 ? " better" : " worse");
+        change.textContent = shown === "0.0" ? "변화 없음" : `${shown}% ${c.change < 0 ? "낮아짐" : "높아짐"}`;
         loss.append(" ", change);
       }
       li.appendChild(loss);
@@ -193,13 +201,20 @@
       why.textContent = m.decision;
       li.appendChild(why);
     }
+    if (m.applied_by_admin) {
+      const applied = document.createElement("p");
+      applied.className = "hint version-applied";
+      applied.textContent = `관리자(${m.applied_by_admin})가 적용했습니다.`;
+      li.appendChild(applied);
+    }
     if (isAdmin && !v.active) {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "version-activate";
       button.dataset.versionId = v.id;
       button.dataset.name = v.name;
-      button.textContent = v.held_for_admin ? "이 버전 적용" : "이 버전으로 되돌리기";
+      button.textContent = v.held_for_admin || activeId === null ? "이 버전 적용"
+        : v.id > activeId ? "이 버전으로 바꾸기" : "이 버전으로 되돌리기";
       li.appendChild(button);
     }
     return li;
@@ -213,14 +228,15 @@
     const versionsKey = (versions) => JSON.stringify(versions.map((v) => [v.id, v.active, v.held_for_admin]));
     let lastVersions = versionsKey(state.versions);  // the server wrote these already
     const preferenceReady = root.dataset.preferenceReady === "1";
+    const baseReady = root.dataset.baseReady === "1";  // no base model: nothing to train on
 
     function renderStoryJob(job) {
       $("job-none").hidden = !!job;
-      renderJob(panel, job);
+      renderJob(panel, job, state.versions);
       if (isAdmin) {
         $("cancel-button").hidden = !isActive(job) || job.cancel_requested;
-        $("retrain-button").disabled = isActive(job);
-        $("prefer-button").disabled = isActive(job) || !preferenceReady;
+        $("retrain-button").disabled = isActive(job) || !baseReady;
+        $("prefer-button").disabled = isActive(job) || !preferenceReady || !baseReady;
       }
     }
 
@@ -231,7 +247,8 @@
       const list = $("versions");
       list.textContent = "";
       $("versions-none").hidden = versions.length > 0;
-      for (const v of versions) list.appendChild(versionItem(v, isAdmin));
+      const active = versions.find((v) => v.active);
+      for (const v of versions) list.appendChild(versionItem(v, isAdmin, active ? active.id : null));
     }
 
     async function act(path, question) {

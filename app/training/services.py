@@ -304,6 +304,9 @@ def activate_version(story_id: int, version_id: int, user) -> ModelVersion:
         if story is None or version is None or version.story_id != story_id:
             raise NotFound("이 이야기의 모델 버전을 찾을 수 없습니다.")
         story.active_model_version_id = version.id
+        if version.held_for_admin:
+            # its decision said it waits for an admin: the pages say who applied it instead
+            version.metrics = {**(version.metrics or {}), "applied_by_admin": user.username}
         version.held_for_admin = False
     return version
 

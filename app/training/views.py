@@ -26,7 +26,8 @@ def story_training(story_id: int):
     return render_template("training/story.html", story=story, version_rows=rows,
                            versions=ModelVersionSchema(many=True).dump(rows),
                            job=job_body(services.latest_training_job(story_id)), is_admin=is_admin,
-                           preference=services.preference_summary(story_id) if is_admin else None)
+                           preference=services.preference_summary(story_id) if is_admin else None,
+                           base_ready=services.resolve_base() is not None)
 
 
 @bp.route("/admin/jobs")

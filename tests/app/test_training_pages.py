@@ -175,3 +175,79 @@ def test_a_comparison_needs_both_losses_on_held_out_passages(metrics, compared):
     from app.training.services import loss_comparison
 
     assert (loss_comparison(metrics) is not None) is compared
+
+
+def add_versions(app, story_id: int, *specs: tuple[str, dict, bool]) -> list[int]:
+    """Versions in order (name, metrics, held_for_admin); returns their ids."""
+    from app.extensions import db
+    from app.training.models import ModelVersion
+
+    with app.app_context():
+        rows = [ModelVersion(story_id=story_id, name=name, base="/m/starter", path=f"/m/{name}", data={},
+                             metrics=metrics, held_for_admin=held) for name, metrics, held in specs]
+        db.session.add_all(rows)
+        db.session.commit()
+        return [row.id for row in rows]
+
+
+def set_active(app, story_id: int, version_id: int) -> None:
+    from app.extensions import db
+    from app.stories.models import Story
+
+    with app.app_context():
+        db.session.get(Story, story_id).active_model_version_id = version_id
+        db.session.commit()
+
+
+def test_a_change_that_rounds_to_nothing_is_no_change_in_no_colour(app, make_story, client):
+    _owner, story = make_story()
+    tiny = {**COMPARED, "val_loss_before": 2.0, "active_val_loss": 2.0, "val_loss": 2.0001}  # +0.005 %
+    add_versions(app, story["id"], ("v-same", tiny, False))
+    row = version_rows(client.get(f"/stories/{story['id']}/training").text)["v-same"]
+    assert "변화 없음" in row and "0.0%" not in row
+    assert "worse" not in row and "better" not in row
+
+
+def test_the_button_of_a_version_newer_than_the_active_one_does_not_say_back(app, make_story, users):
+    _owner, story = make_story()
+    v1, v2, v3 = add_versions(app, story["id"], ("v1", COMPARED, False), ("v2", COMPARED, False),
+                              ("v3", COMPARED, True))
+    set_active(app, story["id"], v1)  # an admin rolled back from v2 to v1
+    rows = version_rows(users.signed_in("boss", role="admin").get(f"/stories/{story['id']}/training").text)
+    assert "이 버전으로 바꾸기" in rows["v2"] and "되돌리기" not in rows["v2"]
+    assert "이 버전 적용" in rows["v3"]
+    set_active(app, story["id"], v2)
+    rows = version_rows(users.signed_in("boss2", role="admin").get(f"/stories/{story['id']}/training").text)
+    assert "이 버전으로 되돌리기" in rows["v1"]
+
+
+def test_without_a_base_model_the_page_says_so_and_offers_no_training(make_story, users):
+    _owner, story = make_story()
+    html = users.signed_in("boss", role="admin").get(f"/stories/{story['id']}/training").text
+    assert "지금은 기본 모델이 이야기를 씁니다" not in html and "기본 모델도 아직 없습니다" in html
+    assert re.search(r'<button[^>]*id="retrain-button"[^>]*disabled', html)
+    assert re.search(r'<button[^>]*id="prefer-button"[^>]*disabled', html)
+    assert 'href="/admin/jobs"' in section(html, "training")
+
+
+def test_with_a_base_model_retraining_is_offered(app, make_story, users):
+    import os
+
+    _owner, story = make_story()
+    starter = os.path.join(app.config["DATA_DIR"], "models", "starter")
+    os.makedirs(starter)
+    open(os.path.join(starter, "config.json"), "w").write("{}")
+    html = users.signed_in("boss", role="admin").get(f"/stories/{story['id']}/training").text
+    assert "지금은 기본 모델이 이야기를 씁니다" in html and 'id="no-base"' not in html
+    assert not re.search(r'<button[^>]*id="retrain-button"[^>]*disabled', html)
+
+
+def test_an_admin_applying_a_held_version_is_recorded_on_it(app, make_story, users):
+    _owner, story = make_story()
+    (held,) = add_versions(app, story["id"], ("v-held", {**COMPARED, "activated": False}, True))
+    admin = users.make("boss", role="admin")
+    assert admin.post(f"/api/v1/stories/{story['id']}/models/{held}/activate").status_code == 200
+    (version,) = admin.get(f"/api/v1/stories/{story['id']}/models").json["items"]
+    assert version["active"] and version["metrics"]["applied_by_admin"] == "boss"
+    row = version_rows(users.signed_in("chief", role="admin").get(f"/stories/{story['id']}/training").text)["v-held"]
+    assert "관리자(boss)가 적용했습니다" in row

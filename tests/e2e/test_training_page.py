@@ -100,3 +100,63 @@ def test_a_version_that_arrives_live_shows_its_decision_and_no_unmeasured_compar
     time = page.locator("#versions li:has-text('v-4bit') time")
     assert time.get_attribute("data-localized") and time.inner_text().startswith("20")  # "2025. 01. 31. 14:05"
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_applying_a_held_version_updates_the_job_panel_and_the_buttons(live_server, browser, app):
+    """The job said its version waits for an admin; once an admin applies it the panel says so,
+    a rolled-back-from newer version is offered as a change, not as going back, a change that
+    rounds to 0.0 % is no change, and with no base model there is no retraining to start."""
+    from app.accounts import services as accounts
+    from app.extensions import db
+    from app.jobs import services as jobs
+    from app.jobs.models import Job
+    from app.stories import services
+    from app.training.models import ModelVersion
+
+    held = "검증 손실 2.500이 현재 버전의 2.000보다 5% 넘게 나빠 관리자 확인을 기다립니다."
+    with app.app_context():
+        accounts.sign_up("chief", "password123", role="admin")
+        owner = accounts.sign_up("owner", "password123")
+        story = services.create_story(owner, "책방의 원고", "장마가 그친 저녁, 골목 끝 책방에 불이 켜졌다.")
+        v1 = ModelVersion(story_id=story.id, name="v1", base="/m/starter", path="/m/v1", data={}, metrics={})
+        v2 = ModelVersion(story_id=story.id, name="v2", base="/m/starter", path="/m/v2", data={}, held_for_admin=True,
+                          metrics={"heldout_passages": 1, "val_loss_before": 2.0, "active_val_loss": 2.0,
+                                   "val_loss": 2.0001, "activated": False, "decision": held})
+        db.session.add_all([v1, v2])
+        db.session.flush()
+        story.active_model_version_id = v1.id
+        job = Job(kind="retrain", story_id=story.id, status="running", params={})
+        db.session.add(job)
+        db.session.flush()
+        jobs.mark_succeeded(job, metrics={"stage": "done", "version": "v2", "version_id": v2.id, "decision": held})
+        db.session.commit()
+        story_id = story.id
+        db.session.remove()
+
+    page = browser.new_context(locale="ko-KR").new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=username]", "chief")
+    page.fill("input[name=password]", "password123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+    page.goto(f"{live_server}/stories/{story_id}/training")
+    page.wait_for_selector("#job-message:not([hidden])")
+    assert "관리자 확인을 기다립니다" in page.inner_text("#job-message")
+    assert page.inner_text("#versions li:has-text('v2') .loss-change") == "변화 없음"
+    assert page.get_attribute("#versions li:has-text('v2') .loss-change", "class") == "loss-change"
+    page.wait_for_timeout(1200)  # the page has polled once: the buttons are the script's now
+    assert page.is_disabled("#retrain-button") and page.is_visible("#no-base")
+
+    page.click("#versions li:has-text('v2') button.version-activate")  # 이 버전 적용
+    wait_for(page, "document.querySelector('#job-message').textContent.includes('관리자(chief)가 적용했습니다')")
+    assert page.inner_text("#job-message").startswith("v2: 관리자(chief)가 적용했습니다")
+    assert "관리자(chief)가 적용했습니다" in page.inner_text("#versions li:has-text('v2')")
+    assert page.inner_text("#versions li:has-text('v1') button") == "이 버전으로 되돌리기"
+    assert page.inner_text("#versions li:has-text('v2') .loss-change") == "변화 없음"  # drawn by the script too
+
+    page.click("#versions li:has-text('v1') button.version-activate")  # back to v1: v2 is the newer one
+    wait_for(page, "!!document.querySelector('#versions li.active[data-id] .version-title') && "
+                   "document.querySelector('#versions li.active .version-title').textContent.startsWith('v1')")
+    assert page.inner_text("#versions li:has-text('v2') button") == "이 버전으로 바꾸기"
+    assert page.is_disabled("#retrain-button")
