@@ -8,6 +8,11 @@ from app.database import utcnow
 from app.extensions import db
 
 
+# Minutes each phase of a new story's rounds stays open unless its owner says otherwise: a
+# crowd then never waits for an owner who is away (0 would mean "until advanced by hand").
+DEFAULT_MINUTES = {"proposing": 10, "voting": 5, "choosing": 5}
+
+
 class Story(db.Model):
     __tablename__ = "stories"
     __table_args__ = (
@@ -23,9 +28,9 @@ class Story(db.Model):
     title: Mapped[str] = mapped_column(String(100))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # Settings: minutes each phase stays open (0 = until advanced by hand), AI candidates per round.
-    proposing_minutes: Mapped[int] = mapped_column(Integer, default=0)
-    voting_minutes: Mapped[int] = mapped_column(Integer, default=0)
-    choosing_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    proposing_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_MINUTES["proposing"])
+    voting_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_MINUTES["voting"])
+    choosing_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_MINUTES["choosing"])
     candidates_k: Mapped[int] = mapped_column(Integer, default=3)
     # Votes a novel needs to join this story's training set.
     training_quorum: Mapped[int] = mapped_column(Integer, default=1)

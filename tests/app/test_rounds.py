@@ -207,7 +207,7 @@ def test_manual_phases_have_no_deadline_and_the_tick_leaves_them(make_story, use
     from app.database import utcnow
     from app.rounds.ticks import tick
 
-    owner, story = make_story()
+    owner, story = make_story(proposing_minutes=0, voting_minutes=0, choosing_minutes=0)
     users.make("p1").post(rpath(story, "/proposals"), {"keyword": "눈", "sentences": 1})
     assert owner.get(rpath(story)).json["deadline"] is None
     tick(now=utcnow() + timedelta(days=30))

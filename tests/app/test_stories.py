@@ -13,13 +13,33 @@ def test_create_story_returns_it_with_the_opening_passage(users):
     assert response.status_code == 201
     story = response.json
     assert story["title"] == "느티나무" and story["owner"] == "owner"
-    assert story["settings"] == {"proposing_minutes": 0, "voting_minutes": 5, "choosing_minutes": 0, "candidates_k": 2,
+    assert story["settings"] == {"proposing_minutes": 10, "voting_minutes": 5, "choosing_minutes": 5, "candidates_k": 2,
                                  "training_quorum": 3}
     assert story["passages"] == [{"id": story["passages"][0]["id"], "seq": 1, "text": OPENING,
                                   "author_kind": "human", "author": "owner", "model_version": None,
                                   "hidden": False, "proposal": None}]
     round_ = owner.get(f"/api/v1/stories/{story['id']}/round").json
     assert round_["number"] == 1 and round_["phase"] == "proposing" and round_["can_advance"] is True
+
+
+def test_a_new_story_gets_timers_so_its_crowd_never_waits_for_the_owner(users):
+    from datetime import datetime, timedelta
+
+    owner = users.make("owner")
+    story = owner.post("/api/v1/stories", {"title": "느티나무", "opening": OPENING}).json
+    assert {k: v for k, v in story["settings"].items() if k.endswith("_minutes")} == {
+        "proposing_minutes": 10, "voting_minutes": 5, "choosing_minutes": 5}
+    state = owner.get(f"/api/v1/stories/{story['id']}/round").json
+    left = datetime.fromisoformat(state["deadline"]) - datetime.fromisoformat(state["now"])
+    assert timedelta(minutes=9) < left <= timedelta(minutes=10)
+
+
+def test_the_new_story_page_offers_the_default_timers(users):
+    import re
+
+    page = users.signed_in("writer").get("/stories/new").get_data(as_text=True)
+    for name, minutes in (("proposing_minutes", 10), ("voting_minutes", 5), ("choosing_minutes", 5)):
+        assert re.search(rf'name="{name}"[^>]*value="{minutes}"', page), name
 
 
 def test_opening_is_recorded_as_training_text(users, db):
