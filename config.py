@@ -218,6 +218,9 @@ class Config:
     VOTE_SYNCHRONOUS_COMMIT = os.environ.get("VOTE_SYNCHRONOUS_COMMIT", "off")
 
     ROUND_TICK_SECONDS = float(os.environ.get("ROUND_TICK_SECONDS", 5))
+    # Once everyone active in a round has voted, a timed voting or choosing phase ends this many
+    # seconds later (time to move a last vote); the tick then moves it on.
+    ROUND_EARLY_END_SECONDS = _int("ROUND_EARLY_END_SECONDS", 10)
     # A queued or running job with no sign of life for this long is marked failed, so the round
     # can be retried instead of waiting for ever.
     JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", 1800)

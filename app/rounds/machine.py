@@ -19,7 +19,7 @@ from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import Job
-from app.rounds import events
+from app.rounds import events, tally
 from app.rounds.models import Candidate, Proposal, Round, Vote
 from app.stories.models import Passage, Story, TrainingText
 from app.training.models import ModelVersion
@@ -83,19 +83,6 @@ def append_passage(story: Story, text: str, *, author: User | None = None,
     return passage
 
 
-def _tally(round_: Round, stage: str) -> int | None:
-    """The winning target id: most votes, ties to the earliest; None when nobody voted."""
-    target = Vote.proposal_id if stage == "proposal" else Vote.candidate_id
-    row = db.session.execute(
-        select(target, func.count().label("n"))
-        .where(Vote.round_id == round_.id, Vote.stage == stage)
-        .group_by(target)
-        .order_by(func.count().desc(), target.asc())
-        .limit(1)
-    ).first()
-    return row[0] if row else None
-
-
 def _close_and_open_next(story: Story, round_: Round, now: datetime) -> None:
     _enter(round_, "closed", now)
     round_.deadline = None
@@ -119,7 +106,7 @@ def advance(story_id: int, *, by_deadline: bool = False, now: datetime | None = 
                 return _stay_open(round_, now, by_deadline, "아직 제안이 없습니다.")
             _enter(round_, "voting", now)
         elif round_.phase == "voting":
-            winner_id = _tally(round_, "proposal")
+            winner_id = tally.winner(round_, "proposal")
             if winner_id is None:
                 return _stay_open(round_, now, by_deadline, "아직 투표가 없습니다.")
             winner = db.session.get(Proposal, winner_id)
@@ -134,7 +121,7 @@ def advance(story_id: int, *, by_deadline: bool = False, now: datetime | None = 
             _check_failed(round_.job, now, by_deadline)
             dispatch = _new_generation_job(story, round_, round_.winning_proposal)
         elif round_.phase == "choosing":
-            winner_id = _tally(round_, "candidate")
+            winner_id = tally.winner(round_, "candidate")
             if winner_id is None:
                 return _stay_open(round_, now, by_deadline, "아직 후보에 대한 투표가 없습니다.")
             candidate = db.session.get(Candidate, winner_id)
@@ -171,7 +158,7 @@ def recover(story_id: int, how: str, *, now: datetime | None = None) -> Round:
         if how == "retry":
             dispatch = _new_generation_job(story, round_, round_.winning_proposal)
         elif how == "runner_up":
-            runner_up = _runner_up(round_)
+            runner_up = tally.runner_up(round_)
             if runner_up is None:
                 raise Conflict("다음으로 표를 많이 받은 제안이 없습니다.", code="no_runner_up")
             round_.winning_proposal_id = runner_up.id
@@ -198,20 +185,6 @@ def _check_failed(job: Job | None, now: datetime, by_deadline: bool = False) -> 
         raise Conflict("기본 모델을 기다리는 중입니다. 모델이 준비되면 자동으로 이어집니다.", code="waiting_for_base")
     if by_deadline or (job is not None and not jobs.is_retryable(job, now)):
         raise Conflict("AI가 후보를 쓰는 중입니다. 끝나면 자동으로 다음 단계로 넘어갑니다.", code="generating")
-
-
-def _runner_up(round_: Round) -> Proposal | None:
-    """The proposal with the most votes after those already tried in this round."""
-    tried = {round_.winning_proposal_id} | {
-        job.params.get("proposal_id") for job in db.session.scalars(
-            select(Job).where(Job.round_id == round_.id, Job.kind == "generate"))}
-    votes = (select(Vote.proposal_id, func.count().label("n"))
-             .where(Vote.round_id == round_.id, Vote.stage == "proposal").group_by(Vote.proposal_id).subquery())
-    return db.session.scalars(
-        select(Proposal).outerjoin(votes, votes.c.proposal_id == Proposal.id)
-        .where(Proposal.round_id == round_.id, Proposal.id.not_in([t for t in tried if t is not None]))
-        .order_by(func.coalesce(votes.c.n, 0).desc(), Proposal.id).limit(1)
-    ).first()
 
 
 def _stay_open(round_: Round, now: datetime, by_deadline: bool, why: str) -> Round:

@@ -2,7 +2,9 @@
 
 Phase changes are not here: they live in app/rounds/machine.py."""
 import functools
+from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import DateTime, Integer, bindparam, func, literal_column, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -13,7 +15,7 @@ from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import Job
 from app.particles import particle
-from app.rounds import machine
+from app.rounds import events, machine, tally
 from app.rounds.models import Candidate, Proposal, Round, Vote
 from app.stories.models import Passage, Story
 
@@ -71,13 +73,19 @@ def vote(story_id: int, user: User, proposal_id: int | None = None, candidate_id
         raise Invalid("proposal_id 또는 candidate_id 중 하나만 보내 주세요.", code="vote_target")
     stage = "proposal" if proposal_id is not None else "candidate"
     target_id = proposal_id if stage == "proposal" else candidate_id
+    now = utcnow()
     with autocommit_connection() as connection:
         statement = _vote_statement(connection.dialect.name, stage)
         row = connection.execute(statement, {"story_id": story_id, "user_id": user.id, "target_id": target_id,
-                                             "now": utcnow()}).first()
+                                             "now": now}).first()
+        # the last vote of everyone active ends a timed phase early, after a short grace to move it
+        soon = now + timedelta(seconds=current_app.config["ROUND_EARLY_END_SECONDS"])
+        ended = row is not None and tally.end_early_if_everyone_voted(connection, row.round_id, stage, soon)
     if row is None:
         with transaction():  # read why, then let go of the round's share lock
             _explain_refused_vote(story_id, stage, target_id)
+    if ended:
+        events.publish(story_id, change="everyone_voted")
     return {"round_id": row.round_id, "stage": stage, "proposal_id": proposal_id, "candidate_id": candidate_id}
 
 

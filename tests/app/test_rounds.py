@@ -275,3 +275,87 @@ def test_a_hand_written_proposal_gets_its_sentences_counted_by_a_worker(story_in
     assert p1.get(rpath(story)).json["proposals"][0]["text_sentences"] == 2
     p1.post(rpath(story, "/proposals"), {"text": "고친 글 한 문장."})
     assert p1.get(rpath(story)).json["proposals"][0]["text_sentences"] is None  # edited: counted again later
+
+
+# --- a timed phase ends early once everyone active has voted ---------------------------------
+
+def timed_voting(make_story, users, minutes=10):
+    """A timed story in voting: p1 and p2 proposed (a keyword, a passage)."""
+    owner, story = make_story(proposing_minutes=minutes, voting_minutes=minutes, choosing_minutes=minutes)
+    p1, p2 = users.make("p1"), users.make("p2")
+    assert p1.post(rpath(story, "/proposals"), {"keyword": "편지", "sentences": 2}).status_code == 201
+    assert p2.post(rpath(story, "/proposals"), {"text": "바람이 불자 편지가 저절로 펼쳐졌다."}).status_code == 201
+    assert owner.post(rpath(story, "/advance")).json["phase"] == "voting"
+    return owner, story, p1, p2
+
+
+def seconds_left(state) -> float:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(state["deadline"]) - datetime.fromisoformat(state["now"])).total_seconds()
+
+
+def test_when_everyone_active_has_voted_the_phase_ends_seconds_later(make_story, users, app, db):
+    from app.database import utcnow
+    from app.rounds.ticks import tick
+
+    owner, story, p1, p2 = timed_voting(make_story, users)
+    keyword_id, text_id = [p["id"] for p in owner.get(rpath(story)).json["proposals"]]
+    assert p1.post(rpath(story, "/votes"), {"proposal_id": text_id}).status_code == 200
+    assert seconds_left(owner.get(rpath(story)).json) > 500  # p2 has not voted yet
+    assert p2.post(rpath(story, "/votes"), {"proposal_id": text_id}).status_code == 200
+    state = owner.get(rpath(story)).json
+    assert state["phase"] == "voting" and 0 < seconds_left(state) <= app.config["ROUND_EARLY_END_SECONDS"]
+    assert p1.post(rpath(story, "/votes"), {"proposal_id": keyword_id}).status_code == 200  # still movable
+    tick(now=utcnow() + timedelta(seconds=app.config["ROUND_EARLY_END_SECONDS"] + 1))
+    assert owner.get(rpath(story)).json["phase"] == "generating"  # 1-1: the earlier (keyword) one
+
+
+def test_choosing_ends_early_too_and_the_next_round_waits_for_the_last_rounds_crowd(make_story, users, app, db):
+    from app.database import utcnow
+    from app.rounds.ticks import tick
+    from tests.app.conftest import finish_generation
+
+    owner, story, p1, p2 = timed_voting(make_story, users)
+    keyword_id = owner.get(rpath(story)).json["proposals"][0]["id"]
+    p1.post(rpath(story, "/votes"), {"proposal_id": keyword_id})
+    p2.post(rpath(story, "/votes"), {"proposal_id": keyword_id})
+    owner.post(rpath(story, "/advance"))
+    finish_generation(app, story["id"], ["후보 하나 편지가 왔다.", "후보 둘 편지가 갔다."])
+    first = owner.get(rpath(story)).json["candidates"][0]["id"]
+    p1.post(rpath(story, "/votes"), {"candidate_id": first})
+    assert seconds_left(owner.get(rpath(story)).json) > 500
+    p2.post(rpath(story, "/votes"), {"candidate_id": first})
+    tick(now=utcnow() + timedelta(seconds=app.config["ROUND_EARLY_END_SECONDS"] + 1))
+    state = owner.get(rpath(story)).json
+    assert state["number"] == 2 and state["phase"] == "proposing"
+
+    # Round 2: only p1 proposes and votes; p2, who voted in round 1, is still waited for.
+    p1.post(rpath(story, "/proposals"), {"keyword": "바람", "sentences": 1})
+    owner.post(rpath(story, "/advance"))
+    p1.post(rpath(story, "/votes"), {"proposal_id": owner.get(rpath(story)).json["proposals"][0]["id"]})
+    assert seconds_left(owner.get(rpath(story)).json) > 500
+    p2.post(rpath(story, "/votes"), {"proposal_id": owner.get(rpath(story)).json["proposals"][0]["id"]})
+    assert seconds_left(owner.get(rpath(story)).json) <= app.config["ROUND_EARLY_END_SECONDS"]
+
+
+def test_a_blocked_participant_is_not_waited_for(make_story, users, db):
+    from app.accounts.models import User
+
+    owner, story, p1, p2 = timed_voting(make_story, users)
+    db.session.get(User, p2.user_id).blocked = True
+    db.session.commit()
+    p1.post(rpath(story, "/votes"), {"proposal_id": owner.get(rpath(story)).json["proposals"][0]["id"]})
+    assert seconds_left(owner.get(rpath(story)).json) <= 10
+
+
+def test_a_phase_run_by_hand_does_not_end_early(make_story, users, db):
+    from app.database import utcnow
+    from app.rounds.ticks import tick
+
+    owner, story, p1, p2 = timed_voting(make_story, users, minutes=0)
+    for voter in (p1, p2):
+        voter.post(rpath(story, "/votes"), {"proposal_id": owner.get(rpath(story)).json["proposals"][0]["id"]})
+    assert owner.get(rpath(story)).json["deadline"] is None
+    tick(now=utcnow() + timedelta(hours=1))
+    assert owner.get(rpath(story)).json["phase"] == "voting"
