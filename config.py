@@ -236,6 +236,14 @@ class Config:
     LEARN_STEPS = _int("LEARN_STEPS", 30)
     LEARN_SENTENCES = _int("LEARN_SENTENCES", 3)
     GENERATION_SEED = os.environ.get("GENERATION_SEED")
+    # generate_candidates' soft time limit (seconds), which the web checks requests against, and
+    # the seconds per candidate-sentence it assumes until this site's own jobs have measured it
+    # (app/rounds/estimate.py): careful, so a site without history refuses what is surely too long.
+    GENERATION_TIME_LIMIT = GENERATION_TIME_LIMIT
+    GENERATION_SECONDS_PER_SENTENCE = _float("GENERATION_SECONDS_PER_SENTENCE", 6.0)
+    # After a failed generation in a round whose voting is timed, the owner or an admin has this
+    # many minutes to choose a way out; then the round takes the runner-up by itself.
+    ROUND_RECOVERY_MINUTES = _int("ROUND_RECOVERY_MINUTES", 3)
     # The time zone pages are written in; each viewer's browser then shows its own.
     DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Seoul")
     # Retrain and preference training (admin): wall-clock budget of the training loop

@@ -1,9 +1,14 @@
 """generate_candidates: the round's K AI candidates, written by the story's model."""
 import logging
+import math
+import time
+
+from celery.exceptions import SoftTimeLimitExceeded
+from flask import current_app
 
 from app.extensions import db
 from app.jobs import services as jobs
-from app.rounds import machine
+from app.rounds import estimate, machine
 from app.rounds.models import Round
 from app.stories.models import Story
 from app.training.models import ModelVersion
@@ -11,6 +16,7 @@ from app.training import services as training
 from app.training.preferences import context_before
 from worker import models
 from worker.models import base_version, generation_seed
+from worker.reporting import TimedReporter
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +38,22 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     params = {"keyword": job.params["keyword"], "sentences": job.params["sentences"], "k": job.params["k"],
               "seed": generation_seed(job.id), "model_version": version.name}
     context = context_before(story.id)
-    job_id, version_id = job.id, version.id
+    job_id, version_id, estimate_s = job.id, version.id, job.params.get("estimate_s")
     # End the transaction before the model runs (SQLite holds its write lock for a transaction's
     # whole life, and a generation takes seconds); only plain values are used until it is done.
     db.session.commit()
+    started = time.monotonic()
     try:
         host = models.model_host(base)
-        texts = host.generate(adapter_dir, context, params["keyword"], params["sentences"],
-                              params["k"], seed=params["seed"])
+        started = time.monotonic()  # the speed the site estimates from is the writing's, not the loading's
+        with TimedReporter(job_id, estimate_s, worker=worker):
+            texts = host.generate(adapter_dir, context, params["keyword"], params["sentences"],
+                                  params["k"], seed=params["seed"])
+    except SoftTimeLimitExceeded:
+        spent = time.monotonic() - started
+        log.warning("generation for round %s ran out of time after %.0f s", round_id, spent)
+        machine.generation_failed(job_id, _timed_out(params, spent), metrics=_speed(params, spent, timed_out=True))
+        return "timed out"
     except Exception as e:  # GenerationError and anything else: the job fails, the round can be retried
         log.exception("generation for round %s failed", round_id)
         machine.generation_failed(job_id, _reason(e, params))
@@ -48,8 +62,28 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
         machine.generation_failed(job_id, "모델이 후보를 하나도 쓰지 못했습니다.")
         return "failed"
     machine.finish_generation(job_id, texts, db.session.get(ModelVersion, version_id), params,
-                              metrics={"host": models.host_stats()})
+                              metrics={"host": models.host_stats(),
+                                       **_speed(params, time.monotonic() - started, timed_out=False)})
     return "done"
+
+
+def _speed(params: dict, seconds: float, timed_out: bool) -> dict:
+    """What the site's estimate learns from this job: seconds per candidate-sentence (for a
+    job that ran out of time, at least that many)."""
+    units = params["sentences"] * params["k"]
+    return {"elapsed_s": round(seconds, 1), "seconds_per_sentence": round(seconds / units, 3),
+            "timed_out": timed_out}
+
+
+def _timed_out(params: dict, spent: float) -> str:
+    """Why the round has no candidates after a time-out, with a length that would fit."""
+    limit = estimate.minutes_text(current_app.config["GENERATION_TIME_LIMIT"])
+    rate = max(spent, 1.0) / (params["sentences"] * params["k"])
+    fits = max(1, min(params["sentences"] - 1, math.floor(estimate.budget_seconds() / (rate * params["k"]))))
+    advice = (f"문장 수를 줄여(예: {fits}문장) 다시 제안해 보세요." if params["sentences"] > 1
+              else "AI 후보 수를 줄이거나 직접 쓴 글을 제안해 보세요.")
+    return (f"AI가 제한 시간({limit}) 안에 {params['sentences']}문장짜리 후보 {params['k']}개를 다 쓰지 못했습니다. "
+            f"문장이 많을수록 오래 걸립니다. {advice}")
 
 
 def _reason(e: Exception, params: dict) -> str:
@@ -59,4 +93,4 @@ def _reason(e: Exception, params: dict) -> str:
         asked = f"키워드 「{params['keyword']}」, " if params.get("keyword") else ""
         return (f"{asked}{params['sentences']}문장으로 후보를 {params['k']}개 쓰지 못했습니다. "
                 "키워드가 낯설거나 문장이 많으면 그럴 수 있습니다.")
-    return f"AI가 후보를 쓰다가 오류가 났습니다 ({type(e).__name__})."
+    return "AI가 후보를 쓰다가 예기치 못한 오류가 났습니다. 다시 시도해 보세요. 되풀이되면 관리자에게 알려 주세요."

@@ -96,3 +96,23 @@ class JobReporter:
     def _record(self, progress: float, metrics: dict, points: list) -> None:
         if jobs.record_progress(self.job_id, progress, metrics, points):
             self._cancel = True
+
+
+class TimedReporter(JobReporter):
+    """A job with no steps to count (a round's generation): its progress and time left are
+    read off the clock against the estimate it was queued with (``estimate_s``, from this
+    site's recent speed, app/rounds/estimate.py), and written the same way as a training
+    job's, with the same heartbeat. Progress stops short of the end until the job is done."""
+
+    def __init__(self, job_id: int, estimate_s: float | None, interval: float = 1.0, worker: str | None = None):
+        super().__init__(job_id, interval=interval, worker=worker)
+        self.estimate_s = estimate_s if estimate_s and estimate_s > 0 else None
+        self._metrics.update(stage="writing", estimate_s=self.estimate_s)
+
+    def flush(self) -> None:
+        elapsed = time.monotonic() - self.started
+        with self._lock:
+            if self.estimate_s:
+                self._progress = min(0.95, elapsed / self.estimate_s)
+                self._metrics["eta_s"] = round(max(0.0, self.estimate_s - elapsed), 1)
+        super().flush()

@@ -11,6 +11,7 @@ racing on one round are serialised by the database.
 """
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import delete, func, select
 
 from app.accounts.models import User
@@ -19,7 +20,7 @@ from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import Job
-from app.rounds import events, tally
+from app.rounds import estimate, events, tally
 from app.rounds.models import Candidate, Proposal, Round, Vote
 from app.stories.models import Passage, Story, TrainingText
 from app.training.models import ModelVersion
@@ -139,22 +140,28 @@ def advance(story_id: int, *, by_deadline: bool = False, now: datetime | None = 
 RECOVERIES = ("retry", "runner_up", "propose_again")
 
 
-def recover(story_id: int, how: str, *, now: datetime | None = None) -> Round:
+def recover(story_id: int, how: str, *, by_deadline: bool = False, now: datetime | None = None) -> Round:
     """A generation that failed, and the owner's (or an admin's) way out of it:
 
     ``retry``: a new job, so a fresh seed; ``runner_up``: the proposal with the next most votes
     (ties to the earliest; proposals already tried in this round are passed over), written by
     the AI or, if it was written by hand, appended at once; ``propose_again``: back to
-    proposing, with the proposals kept and this round's proposal votes cleared."""
-    if how not in RECOVERIES:
+    proposing, with the proposals kept and this round's proposal votes cleared.
+    ``auto`` (the tick, ``by_deadline``, once nobody chose in time): the runner-up if there is
+    one, else back to proposing; a retry would most likely fail the same way (a time-out)."""
+    if how not in RECOVERIES + ("auto",):
         raise Conflict(f"알 수 없는 방법입니다: {how}", code="bad_recovery")
     now = now or utcnow()
     dispatch: Job | None = None
     with transaction():
         story, round_ = lock_story_round(story_id)
+        if by_deadline and (round_.phase != "generating" or round_.deadline is None or round_.deadline > now):
+            return round_
         if round_.phase != "generating":
             raise Conflict("AI 작성 단계에서만 할 수 있습니다.", code="wrong_phase")
         _check_failed(round_.job, now)
+        if how == "auto":
+            how = "runner_up" if tally.runner_up(round_) is not None else "propose_again"
         if how == "retry":
             dispatch = _new_generation_job(story, round_, round_.winning_proposal)
         elif how == "runner_up":
@@ -196,17 +203,24 @@ def _stay_open(round_: Round, now: datetime, by_deadline: bool, why: str) -> Rou
 
 
 def _new_generation_job(story: Story, round_: Round, proposal: Proposal) -> Job:
+    """The job that writes ``proposal``'s candidates, with as many of the story's K as fit in
+    the task's time limit by this site's recent speed, and how long it should take."""
     previous = round_.job
     if previous is not None and not previous.done:
         # A retry replaces it: the tick must not resume it, nor a late delivery report on it.
         jobs.mark_failed(previous, "다시 시도하면서 새 작업으로 바뀌었습니다.")
+    rate = estimate.seconds_per_sentence()
+    k = estimate.fitting_k(proposal.sentences, story.candidates_k, rate)
     job = Job(kind="generate", story_id=story.id, round_id=round_.id,
-              params={"keyword": proposal.keyword, "sentences": proposal.sentences, "k": story.candidates_k,
-                      "proposal_id": proposal.id})
+              params={"keyword": proposal.keyword, "sentences": proposal.sentences, "k": k,
+                      "proposal_id": proposal.id,
+                      "estimate_s": round(estimate.estimate_seconds(proposal.sentences, k, rate), 1)})
     db.session.add(job)
     db.session.flush()
     round_.job_id = job.id
-    round_.notice = None
+    round_.deadline = None  # a recovery's deadline, if any, is over
+    round_.notice = None if k == story.candidates_k else (
+        f"제한 시간 안에 쓰도록 AI 후보를 {story.candidates_k}개 대신 {k}개 씁니다.")
     return job
 
 
@@ -256,13 +270,23 @@ def generation_resumed(job_id: int) -> None:
     jobs.dispatch(job)
 
 
-def generation_failed(job_id: int, reason: str) -> None:
+def generation_failed(job_id: int, reason: str, metrics: dict | None = None) -> None:
+    """The round's job failed: the owner or an admin may choose a way out (``recover``). When
+    the story's voting is timed, the round does not wait for them for ever: after
+    ROUND_RECOVERY_MINUTES the tick takes the runner-up proposal (or goes back to proposing)."""
     with transaction():
         job = db.session.get(Job, job_id)
-        _story, round_ = lock_story_round(job.story_id, job.round_id)
+        story, round_ = lock_story_round(job.story_id, job.round_id)
         jobs.mark_failed(job, reason)
+        if metrics:
+            job.metrics = {**(job.metrics or {}), **metrics}
         if round_.job_id == job.id and round_.phase == "generating":
             round_.notice = (f"AI 후보 작성에 실패했습니다: {reason} 이야기 주인이나 관리자가 다시 시도하거나, "
                              "다음으로 표를 많이 받은 제안으로 바꾸거나, 제안 단계로 돌아갈 수 있습니다.")
+            minutes = current_app.config["ROUND_RECOVERY_MINUTES"]
+            if story.voting_minutes and minutes:
+                round_.deadline = utcnow() + timedelta(minutes=minutes)
+                round_.notice += (f" {minutes}분 안에 아무도 고르지 않으면 다음으로 표를 많이 받은 제안으로"
+                                  "(없으면 제안 단계로) 저절로 넘어갑니다.")
         story_id = job.story_id
     events.publish(story_id, change="failed")

@@ -66,6 +66,9 @@ class RoundJobSchema(Schema):
     status = fields.String()
     progress = fields.Float()
     error = fields.String(allow_none=True)
+    k = fields.Integer(allow_none=True, metadata={"description": "AI가 쓰는 후보 수 (제한 시간에 맞춰 줄었을 수 있음)"})
+    estimate_s = fields.Float(allow_none=True, metadata={"description": "이 사이트의 최근 속도로 어림한 작성 시간(초)"})
+    eta_s = fields.Float(allow_none=True, metadata={"description": "쓰는 동안: 어림한 남은 시간(초)"})
 
 
 class RoundSchema(Schema):

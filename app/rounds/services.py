@@ -15,7 +15,7 @@ from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import Job
 from app.particles import particle
-from app.rounds import events, machine, tally
+from app.rounds import estimate, events, machine, tally
 from app.rounds.models import Candidate, Proposal, Round, Vote
 from app.stories.models import Passage, Story
 
@@ -48,6 +48,8 @@ def propose(story_id: int, user: User, keyword: str | None = None, sentences: in
         raise Invalid("키워드와 문장 수, 또는 직접 쓴 글 중 하나만 보내 주세요.", code="proposal_kind")
     with transaction():
         round_ = _round_in_phase(story_id, "proposing", "제안")
+        if keyword is not None:
+            _refuse_what_cannot_be_written_in_time(sentences, round_.story.candidates_k)
         proposal = db.session.scalar(
             select(Proposal).where(Proposal.round_id == round_.id, Proposal.user_id == user.id)
         )
@@ -60,6 +62,23 @@ def propose(story_id: int, user: User, keyword: str | None = None, sentences: in
     if text is not None:
         jobs.send_light_task("relay.count_proposal_sentences", proposal.id)
     return proposal
+
+
+def _refuse_what_cannot_be_written_in_time(sentences: int, k: int) -> None:
+    """A keyword proposal whose K candidates the AI would not finish within the generation
+    task's time limit, by this site's own recent speed (app/rounds/estimate.py)."""
+    rate = estimate.seconds_per_sentence()
+    needed = estimate.estimate_seconds(sentences, k, rate)
+    if needed <= estimate.budget_seconds():
+        return
+    limit = estimate.minutes_text(current_app.config["GENERATION_TIME_LIMIT"])
+    most = estimate.max_sentences(k, rate)
+    why = (f"지금 이 사이트의 AI는 후보 {k}개를 {sentences}문장씩 쓰는 데 {estimate.minutes_text(needed)}쯤 걸려 "
+           f"제한 시간({limit})을 넘깁니다.")
+    advice = (f" {most}문장 이하로 제안하거나 직접 쓴 글을 내 주세요." if most else
+              " 이야기 주인이 AI 후보 수를 줄이거나, 직접 쓴 글을 제안해 주세요.")
+    raise Invalid(why + advice, code="too_long_to_write", fields={"sentences": [why + advice]},
+                  details={"max_sentences": most})
 
 
 def vote(story_id: int, user: User, proposal_id: int | None = None, candidate_id: int | None = None) -> dict:
@@ -226,6 +245,9 @@ def snapshot(story_id: int, user: User | None) -> dict:
         ],
         "candidates": [{"id": c.id, "text": c.text, "votes": n} for c, n in candidates],
         "my_vote": my_vote,
-        "job": None if job is None else {"id": job.id, "status": job.status, "progress": job.progress, "error": job.error},
+        "job": None if job is None else {
+            "id": job.id, "status": job.status, "progress": job.progress, "error": job.error,
+            "k": (job.params or {}).get("k"), "estimate_s": (job.params or {}).get("estimate_s"),
+            "eta_s": (job.metrics or {}).get("eta_s") if job.status == "running" else None},
         "can_advance": user is not None and (user.is_admin or user.id == story_owner_id),
     }

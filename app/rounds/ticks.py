@@ -1,6 +1,7 @@
 """The periodic tick (Celery beat, default queue): deadlines, stale and waiting jobs.
 
-Deadlines are enforced here, not by a browser being open."""
+Deadlines are enforced here, not by a browser being open: a phase's end, and the end of the
+time the owner had to choose a way out of a failed generation."""
 import logging
 
 from sqlalchemy import select
@@ -18,18 +19,20 @@ log = logging.getLogger(__name__)
 
 def tick(now=None) -> dict:
     now = now or utcnow()
-    done = {"advanced": 0, "stale": 0, "resent": 0, "resumed": 0}
+    done = {"advanced": 0, "recovered": 0, "stale": 0, "resent": 0, "resumed": 0}
     due = list(db.session.execute(
-        select(Round.story_id).where(Round.phase.in_(("proposing", "voting", "choosing")),
-                                     Round.deadline.is_not(None), Round.deadline <= now)
-    ).scalars())
+        select(Round.story_id, Round.phase).where(Round.phase != "closed",
+                                                  Round.deadline.is_not(None), Round.deadline <= now)
+    ))
     db.session.commit()  # end the read; each advance is its own transaction
-    for story_id in due:
+    for story_id, phase in due:
         try:
-            before = db.session.scalar(select(Round.phase).where(Round.story_id == story_id)
-                                       .order_by(Round.number.desc()).limit(1))
-            round_ = machine.advance(story_id, by_deadline=True, now=now)
-            done["advanced"] += round_.phase != before
+            if phase == "generating":  # a failed generation nobody chose a way out of in time
+                round_ = machine.recover(story_id, "auto", by_deadline=True, now=now)
+                done["recovered"] += round_.deadline is None or round_.deadline > now
+            else:
+                round_ = machine.advance(story_id, by_deadline=True, now=now)
+                done["advanced"] += round_.phase != phase
         except AppError as e:
             log.info("deadline of story %s: %s", story_id, e.message)
     for job_id in jobs.stale_jobs(now):
