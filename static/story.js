@@ -12,13 +12,8 @@
   const $ = (id) => document.getElementById(id);
 
   const PHASES = { proposing: "제안", voting: "투표", generating: "AI 작성", choosing: "후보 선택", closed: "종료" };
-  const HELP = {
-    proposing: "다음 내용을 제안하세요: 키워드와 문장 수를 주면 AI가 쓰고, 직접 쓴 글이 뽑히면 그대로 이어집니다.",
-    voting: "마음에 드는 제안에 투표하세요. 다시 누르면 투표가 옮겨집니다.",
-    generating: "AI가 뽑힌 제안(강조된 것)대로 후보 글을 쓰고 있습니다.",
-    choosing: "AI가 쓴 후보 가운데 이야기에 이어질 글을 고르세요.",
-    closed: "",
-  };
+  // What to do, who may act and when the round moves on come with the round (state.guide),
+  // written by the server (app/rounds/guide.py), which also writes them into the page.
 
   let state = JSON.parse($("round-state").textContent);
   let etag = null;
@@ -96,18 +91,43 @@
     show(el, true);
   }
 
+  function duration(seconds) {
+    const s = Math.max(1, Math.round(seconds));
+    return s >= 60 ? `${Math.floor(s / 60)}분${s % 60 ? ` ${s % 60}초` : ""}` : `${s}초`;
+  }
+
+  // While the AI writes: a bar and the time left, by the estimate from this site's recent speed.
+  function renderWriting() {
+    const job = state.phase === "generating" ? state.job : null;
+    const writing = !!job && (job.status === "queued" || job.status === "running");
+    show($("round-writing"), writing);
+    if (!writing) return;
+    const percent = Math.round((job.status === "running" ? job.progress : 0) * 100);
+    $("round-progress").querySelector("span").style.width = `${percent}%`;
+    $("round-progress").setAttribute("aria-valuenow", String(percent));
+    let text;
+    if (job.status === "queued") text = "AI가 쓸 차례를 기다리고 있습니다.";
+    else if (job.eta_s === null || job.eta_s === undefined) text = "AI가 후보를 쓰는 중입니다…";
+    else if (job.eta_s > 0) text = `AI가 후보를 쓰는 중입니다 · 남은 시간 약 ${duration(job.eta_s)} (최근 속도로 어림)`;
+    else text = "AI가 후보를 쓰는 중입니다 · 어림한 시간이 지났습니다. 곧 끝납니다.";
+    setText($("round-eta"), text);
+  }
+
   function render() {
     setText($("round-number"), String(state.number));
     setText($("round-phase"), PHASES[state.phase] || state.phase);
-    let notice = state.notice || "";
-    if (state.phase === "generating" && state.job && state.job.status === "running" && !notice)
-      notice = "AI가 후보를 쓰는 중입니다…";
-    setText($("round-notice"), notice);
-    show($("round-notice"), Boolean(notice));
+    setText($("byline-k"), String(state.candidates_k));
+    setText($("round-notice"), state.notice || "");
+    show($("round-notice"), Boolean(state.notice));
+    renderWriting();
     // Only a real failure is retried or replaced; a job waiting for a base model goes on by itself.
     const failed = state.phase === "generating" && state.job && state.job.status === "failed";
-    const waiting = state.phase === "generating" && state.job && state.job.status === "waiting";
-    setText($("phase-help"), failed || waiting ? "" : HELP[state.phase] || "");
+    setText($("phase-help"), state.guide.help);
+    setText($("round-who"), state.guide.who);
+    setText($("round-next"), state.guide.next);
+    const most = state.max_sentences === null ? 10 : Math.max(1, state.max_sentences);
+    setText($("max-sentences"), String(most));
+    form.elements.sentences.max = String(most);
     show($("propose-form"), signedIn && state.phase === "proposing");
     const mine = state.proposals.find((p) => p.mine);
     setText($("propose-button"), mine ? "제안 고치기" : "제안하기");
@@ -164,14 +184,18 @@
     if (!window.Notification || Notification.permission !== "granted" || !document.hidden) return;
     const tab = TAB[state.phase] || PHASES[state.phase];
     new Notification(`${storyTitle.replace(/ · 릴레이 소설$/, "")}: ${state.number}라운드 ${tab}`,
-                     { body: HELP[state.phase] || "", tag: `story-${storyId}` });
+                     { body: state.guide.help, tag: `story-${storyId}` });
   }
   if (window.Notification && Notification.permission === "default") {
     show(notifyButton, true);
     notifyButton.addEventListener("click", async () => {
       const answer = await Notification.requestPermission();
       show(notifyButton, false);
-      if (answer === "denied") setText($("advance-error"), "브라우저에서 알림을 막았습니다.");
+      // Beside the button, for everyone (not among the owner's tools).
+      const status = $("notify-status");
+      setText(status, answer === "granted" ? "단계가 바뀌면 알려 드립니다 (이 탭이 뒤에 있을 때)."
+        : "브라우저에서 알림을 막았습니다. 브라우저의 사이트 설정에서 알림을 허용하면 받을 수 있습니다.");
+      show(status, true);
     });
   }
 
@@ -286,8 +310,11 @@
     for (const name of ["proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k", "training_quorum"])
       settings[name] = Number(settingsForm.elements[name].value);
     try {
-      await send("", { settings }, "PATCH");
+      const story = await send("", { settings }, "PATCH");
+      state.candidates_k = story.settings.candidates_k;
+      render();
       setText($("settings-status"), "저장했습니다. 다음 단계부터 적용됩니다.");
+      poll();
     } catch (e) {
       setText($("settings-status"), e.message);
     }

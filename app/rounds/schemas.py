@@ -71,6 +71,17 @@ class RoundJobSchema(Schema):
     eta_s = fields.Float(allow_none=True, metadata={"description": "쓰는 동안: 어림한 남은 시간(초)"})
 
 
+class TurnoutSchema(Schema):
+    voted = fields.Integer()
+    active = fields.Integer()
+
+
+class GuideSchema(Schema):
+    help = fields.String()
+    who = fields.String()
+    next = fields.String()
+
+
 class RoundSchema(Schema):
     id = fields.Integer()
     story_id = fields.Integer()
@@ -86,6 +97,13 @@ class RoundSchema(Schema):
     my_vote = fields.Nested(MyVoteSchema, allow_none=True)
     job = fields.Nested(RoundJobSchema, allow_none=True)
     can_advance = fields.Boolean()
+    owner = fields.String(metadata={"description": "이야기 주인"})
+    candidates_k = fields.Integer(metadata={"description": "이야기 설정: AI 후보 수"})
+    turnout = fields.Nested(TurnoutSchema, allow_none=True, metadata={
+        "description": "투표·후보 선택 중: 이번·지난 라운드 참여자(active) 가운데 투표한 사람(voted)"})
+    max_sentences = fields.Integer(allow_none=True, metadata={
+        "description": "제안 중: AI가 제한 시간 안에 쓸 수 있는 가장 긴 키워드 제안 (0: 직접 쓴 글만)"})
+    guide = fields.Nested(GuideSchema, metadata={"description": "패널 문구: 지금 할 일, 누가 할 수 있는지, 언제 넘어가는지"})
 
 
 class VoteOutSchema(Schema):

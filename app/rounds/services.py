@@ -16,10 +16,10 @@ from app.jobs import services as jobs
 from app.jobs.models import Job
 from app.particles import particle
 from app.rounds import estimate, events, machine, tally
+from app.rounds.guide import PHASE_NAMES, round_guide
 from app.rounds.models import Candidate, Proposal, Round, Vote
 from app.stories.models import Passage, Story
 
-PHASE_NAMES = {"proposing": "제안", "voting": "투표", "generating": "AI 작성", "choosing": "후보 선택", "closed": "종료"}
 
 
 def current_round_query(story_id: int):
@@ -223,10 +223,19 @@ def snapshot(story_id: int, user: User | None) -> dict:
             if row.stage == stage:
                 my_vote = {"stage": row.stage, "proposal_id": row.proposal_id, "candidate_id": row.candidate_id}
     job = db.session.get(Job, round_.job_id) if round_.job_id else None
-    story_owner_id, last_seq = db.session.execute(
-        select(Story.owner_id, select(func.max(Passage.seq)).where(Passage.story_id == story_id).scalar_subquery())
-        .where(Story.id == story_id)
+    story_owner_id, owner_name, k, last_seq = db.session.execute(
+        select(Story.owner_id, User.username, Story.candidates_k,
+               select(func.max(Passage.seq)).where(Passage.story_id == story_id).scalar_subquery())
+        .join(User, User.id == Story.owner_id).where(Story.id == story_id)
     ).one()
+    job_body = None if job is None else {
+        "id": job.id, "status": job.status, "progress": job.progress, "error": job.error,
+        "k": (job.params or {}).get("k"), "estimate_s": (job.params or {}).get("estimate_s"),
+        "eta_s": (job.metrics or {}).get("eta_s") if job.status == "running" else None}
+    stage = {"voting": "proposal", "choosing": "candidate"}.get(round_.phase)
+    turnout = tally.turnout(round_.id, stage) if stage else None
+    max_sentences = (estimate.max_sentences(k, estimate.seconds_per_sentence())
+                     if round_.phase == "proposing" else None)
     return {
         "id": round_.id,
         "story_id": story_id,
@@ -245,9 +254,12 @@ def snapshot(story_id: int, user: User | None) -> dict:
         ],
         "candidates": [{"id": c.id, "text": c.text, "votes": n} for c, n in candidates],
         "my_vote": my_vote,
-        "job": None if job is None else {
-            "id": job.id, "status": job.status, "progress": job.progress, "error": job.error,
-            "k": (job.params or {}).get("k"), "estimate_s": (job.params or {}).get("estimate_s"),
-            "eta_s": (job.metrics or {}).get("eta_s") if job.status == "running" else None},
+        "job": job_body,
         "can_advance": user is not None and (user.is_admin or user.id == story_owner_id),
+        "owner": owner_name,
+        "candidates_k": k,
+        "turnout": turnout,
+        "max_sentences": max_sentences,
+        "guide": round_guide(round_.phase, owner=owner_name, timed=round_.deadline is not None, job=job_body,
+                             turnout=turnout, max_sentences=max_sentences, k=k),
     }

@@ -6,6 +6,7 @@ from marshmallow import ValidationError
 from app.errors import first_validation_message
 from app.extensions import limiter
 from app.rounds import services as rounds
+from app.rounds.guide import PHASE_NAMES
 from app.rounds.history import story_history
 from app.rounds.schemas import HistoryArgsSchema, RoundSchema
 from app.stories import services
@@ -47,7 +48,8 @@ def show(story_id: int):
     user = current_user if current_user.is_authenticated else None
     round_state = RoundSchema().dump(rounds.snapshot(story_id, user))
     html = passages_html(story_id, show_hidden=user is not None and user.is_admin)
-    return render_template("stories/show.html", story=story, passages_html=html, round_state=round_state)
+    return render_template("stories/show.html", story=story, passages_html=html, round_state=round_state,
+                           phase_names=PHASE_NAMES)
 
 
 @bp.route("/stories/<int:story_id>/history")

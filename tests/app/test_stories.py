@@ -145,7 +145,7 @@ def test_new_story_page_creates_a_story(users):
                                                   "choosing_minutes": "0", "candidates_k": "2"})
     assert response.status_code == 302
     story_page = browser.get(response.headers["Location"]).get_data(as_text=True)
-    assert "페이지에서" in story_page and "AI 후보 2개" in story_page
+    assert "페이지에서" in story_page and 'AI 후보 <span id="byline-k">2</span>개' in story_page
 
 
 def test_new_story_page_shows_a_korean_error_for_a_short_opening(users):
