@@ -288,7 +288,7 @@
       $("versions").addEventListener("click", (event) => {
         const button = event.target.closest("button.version-activate");
         if (button) act(`/api/v1/stories/${storyId}/models/${button.dataset.versionId}/activate`,
-          `${button.dataset.name}을(를) 이 이야기의 모델로 쓸까요?`);
+          `이 이야기의 모델을 ${button.dataset.name} 버전으로 바꿀까요?`);
       });
     }
     renderStoryJob(state.job);
