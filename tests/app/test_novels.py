@@ -134,6 +134,16 @@ def test_utf16_with_bom_is_read_and_its_encoding_reported(uploader):
     assert response.json["encoding"] == "utf-16" and response.json["preview"] == text
 
 
+@on_sqlite_and_postgres
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_a_text_with_a_bom_and_a_nul_byte_is_refused_on_both_databases(database_kind, encoding, uploader, db):
+    text = "장터에는 사람이 많았다. " * 20 + "\x00" + "그리고 아무도 없었다."
+    response = upload(uploader, text.encode(encoding))
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] == "binary_file" and re.search("[가-힣]", response.json["error"]["message"])
+    assert novel_count(db) == 0
+
+
 def test_undecodable_bytes_are_refused(uploader, db):
     # No NUL or control byte, so nothing says "binary", yet no codec turns them into text.
     garbage = bytes(b | 0x80 for b in random.Random(7).randbytes(4096))
