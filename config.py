@@ -194,7 +194,8 @@ class Config:
     PROXY_HOPS = _int("PROXY_HOPS", 0)
 
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
-    RATELIMIT_KEY_PREFIX = REDIS_KEY_PREFIX
+    # Every limit key starts with REDIS_KEY_PREFIX: create_app puts it in front of the storage's
+    # own "LIMITS" (app.extensions.init_limiter), for API writes and failed logins too.
     # A Redis restart must not turn every write into a 500: limits fail open while it is away.
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

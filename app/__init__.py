@@ -3,7 +3,7 @@ from pathlib import Path
 
 from flask import Flask, render_template
 
-from app.extensions import celery_init_app, csrf, db, is_api_request, limiter, login, migrate
+from app.extensions import celery_init_app, csrf, db, init_limiter, is_api_request, limiter, login, migrate
 from app.fields import IdConverter, use_korean_messages
 from app.json_provider import RelayJSONProvider
 from app.times import local_time
@@ -36,7 +36,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     login.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app)
     skip_limiter_middleware(app)
     celery_init_app(app)
     init_security(app)
