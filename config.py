@@ -230,6 +230,9 @@ class Config:
     # so a web process streams to at most this many pages (the others poll), each for this long.
     SSE_MAX_STREAMS = _int("SSE_MAX_STREAMS", max(1, GUNICORN_THREADS // 2))
     SSE_STREAM_SECONDS = _int("SSE_STREAM_SECONDS", 300)
+    # Streams one client (a signed-in user, else an address) may hold over all web processes
+    # together (app/rounds/events.py): a page each in two tabs; one more page polls.
+    SSE_MAX_STREAMS_PER_CLIENT = _int("SSE_MAX_STREAMS_PER_CLIENT", 2)
     # put_Human_txt: training budget and continuation length.
     LEARN_STEPS = _int("LEARN_STEPS", 30)
     LEARN_SENTENCES = _int("LEARN_SENTENCES", 3)
