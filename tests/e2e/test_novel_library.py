@@ -69,10 +69,10 @@ def test_library_search_order_and_pages(live_server, browser, library, javascrip
 def vote(app, story_id: int, novel_id: int, user_id: int) -> None:
     from app.accounts.models import User
     from app.extensions import db
-    from app.novels import services
+    from app.novels import training_set
 
     with app.app_context():
-        services.set_training_vote(story_id, novel_id, db.session.get(User, user_id), voted=True)
+        training_set.set_training_vote(story_id, novel_id, db.session.get(User, user_id), voted=True)
         db.session.remove()
 
 
