@@ -45,6 +45,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     from app.accounts.views import bp as accounts_bp
     from app.admin.views import bp as admin_bp
     from app.accounts.cli import register_cli
+    from app.novels.cli import register_cli as register_novel_cli
     from app.api import bp as api_bp
     from app.api.legacy import bp as legacy_bp
     from app.health import bp as health_bp
@@ -57,6 +58,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     for blueprint in (accounts_bp, admin_bp, api_bp, legacy_bp, health_bp, novels_bp, stories_bp, training_bp):
         app.register_blueprint(blueprint)
     register_cli(app)
+    register_novel_cli(app)
     register_error_pages(app)
     app.add_template_filter(local_time, "local_time")
 
