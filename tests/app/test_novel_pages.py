@@ -116,11 +116,12 @@ def test_plain_form_without_a_title_takes_it_from_the_file_name(users, db):
     assert db.session.scalar(db.select(Novel.title)) == "편지"
 
 
-def test_upload_page_offers_several_files_and_an_optional_title(users):
+def test_upload_page_offers_several_files_each_with_its_own_fields_and_an_optional_title(users):
     html = users.signed_in("writer").get("/novels/upload").get_data(as_text=True)
-    assert 'id="upload-results"' in html and "여러 파일을 한꺼번에" in html
+    assert 'id="upload-results"' in html and "파일마다 제목, 지은이, 저작권을 따로 적습니다" in html
+    assert 'id="single-file-fields"' in html  # the one-file form without JavaScript
     title_input = html[html.index('name="title"') - 20:html.index('name="title"') + 200]
-    assert "required" not in title_input and "파일 이름에서" in title_input
+    assert "required" not in title_input and "글 첫머리의 제목, 없으면 파일 이름에서" in title_input
 
 
 def library_html(client, query: str = "") -> str:
