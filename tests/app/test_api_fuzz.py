@@ -261,6 +261,19 @@ def test_every_hostile_file_is_answered_below_500_and_stores_nothing(database_ki
     assert api.get("/api/v1/novels?per_page=100").json["total"] == listed
 
 
+def test_every_file_of_the_shared_corpus_uploads_without_a_5xx(database_kind, site, corpus_dir):
+    """The real novels, in both encodings of 동백꽃, through the API on both databases: stored, or a
+    409 for the EUC-KR twin of a UTF-8 file; never a 5xx."""
+    api = site["participant"]
+    codes = {}
+    for path in sorted(corpus_dir.rglob("*.txt")):
+        body, content_type = multipart({"author": "작가", "licence": "저작권 만료"}, path.read_bytes(), path.name)
+        codes[path.name] = api.client.post("/api/v1/novels", data=body, content_type=content_type,
+                                           headers=api._headers()).status_code
+    assert len(codes) == 42 and all(code < 500 for code in codes.values()), codes
+    assert sorted(codes.values()) == [201] * 41 + [409]
+
+
 def test_the_document_describes_a_valid_upload_and_the_story_as_served(site, anonymous):
     spec = anonymous.get("/api/v1/openapi.json").json
     upload = {"file": "(the .txt)", "title": "봄봄", "author": "김유정", "licence": "저작권 만료"}
