@@ -92,31 +92,37 @@ def _unsafe_member(name: str) -> bool:
     return name.startswith(("/", "\\")) or (parts and ":" in parts[0]) or ".." in parts
 
 
-def zip_sources(archive: zipfile.ZipFile, limit: int) -> Iterator[Source]:
+def _zip_refusal(info: zipfile.ZipInfo, limit: int) -> str | None:
+    if _unsafe_member(info.filename):
+        return "압축 파일 밖을 가리키는 경로라 읽지 않습니다."
+    if info.flag_bits & 0x1:
+        return "암호가 걸린 파일은 읽을 수 없습니다."
+    if info.file_size > limit:
+        return too_large().message
+    if info.compress_size and info.file_size / info.compress_size > ZIP_MAX_RATIO:
+        return "비정상적으로 많이 압축된 파일이라 풀지 않습니다 (압축 폭탄)."
+    return None
+
+
+def zip_sources(archive: zipfile.ZipFile, limit: int) -> list[Source]:
+    """The archive's files, each refused or readable. zipfile never inflates a member past the
+    size its header declares (and checks the CRC at the end), so the declared sizes bound what
+    is read: the whole archive is refused before anything is imported when they add up too high."""
     members = [info for info in archive.infolist() if not info.is_dir()]
     if len(members) > ZIP_MAX_MEMBERS:
         raise ImportRefused(f"압축 파일에 든 파일이 너무 많습니다 ({len(members):,}개, {ZIP_MAX_MEMBERS:,}개까지).")
-    budget = {"left": ZIP_MAX_TOTAL_BYTES}
+    sources = []
     for info in sorted(members, key=lambda i: i.filename):
-        name = _nfc(info.filename.replace("\\", "/"))
-        if _unsafe_member(info.filename):
-            yield Source(name, info.file_size, bytes, refusal="압축 파일 밖을 가리키는 경로라 읽지 않습니다.")
-        elif info.flag_bits & 0x1:
-            yield Source(name, info.file_size, bytes, refusal="암호가 걸린 파일은 읽을 수 없습니다.")
-        elif info.file_size > limit:
-            yield Source(name, info.file_size, bytes, refusal=too_large().message)
-        elif info.compress_size and info.file_size / info.compress_size > ZIP_MAX_RATIO:
-            yield Source(name, info.file_size, bytes, refusal="비정상적으로 많이 압축된 파일이라 풀지 않습니다 (압축 폭탄).")
-        else:
-            def read(info=info):
-                with archive.open(info) as member:
-                    data = member.read(limit + 1)  # never more than the limit, whatever the header says
-                budget["left"] -= len(data)
-                if budget["left"] < 0:
-                    raise ImportRefused(f"압축 파일에서 읽은 글이 {file_size(ZIP_MAX_TOTAL_BYTES)}를 넘었습니다.")
-                return data
+        refusal = _zip_refusal(info, limit)
 
-            yield Source(name, info.file_size, read)
+        def read(info=info):
+            with archive.open(info) as member:
+                return member.read(limit + 1)
+
+        sources.append(Source(_nfc(info.filename.replace("\\", "/")), info.file_size, read, refusal))
+    if sum(source.size for source in sources if not source.refusal) > ZIP_MAX_TOTAL_BYTES:
+        raise ImportRefused(f"압축을 풀면 글이 {file_size(ZIP_MAX_TOTAL_BYTES)}를 넘습니다. 나누어 올려 주세요.")
+    return sources
 
 
 # --- metadata ------------------------------------------------------------------------------------
@@ -196,7 +202,7 @@ def import_novels(path: Path, uploader, default_author: str | None = None,
     elif path.is_file() and zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as archive:
-                yield from _import_all(list(zip_sources(archive, limit)), uploader, default_author, default_licence)
+                yield from _import_all(zip_sources(archive, limit), uploader, default_author, default_licence)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as e:
             raise ImportRefused(f"압축 파일을 읽을 수 없습니다: {e}") from e
     elif path.exists():

@@ -147,3 +147,15 @@ def test_only_an_admin_imports_and_a_bad_path_is_said_plainly(runner, users, tmp
     assert "없는 경로입니다" in run_import(runner, tmp_path / "nowhere").output
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
     assert "폴더나 ZIP 파일이 아닙니다" in run_import(runner, tmp_path / "broken.zip").output
+
+
+def test_an_archive_that_would_unpack_too_much_is_refused_before_anything_is_imported(runner, admin, tmp_path, db,
+                                                                                        monkeypatch):
+    from app.novels import importing
+
+    monkeypatch.setattr(importing, "ZIP_MAX_TOTAL_BYTES", 100)
+    archive = tmp_path / "big.zip"
+    make_zip(archive, {f"{i}.txt": f"{i}번째 글이다. 바람이 불었다.".encode() * 2 for i in range(4)})
+    result = run_import(runner, archive, "--author", "작가", "--licence", LICENCE)
+    assert result.exit_code != 0 and "압축을 풀면 글이 " in result.output and "올림" not in result.output
+    assert stored(db) == {}
