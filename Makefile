@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test browser clean
+.PHONY: run test browser proxy clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +18,18 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum >/dev/null; \
 	fi
 
+# Debian's nginx: tests/proxy/ runs it in front of gunicorn with deploy/nginx/ (the compose proxy's
+# configuration) on free ports of its own; only the package is needed (in a container, Debian's
+# policy-rc.d keeps the packaged service from starting).
+proxy:
+	@if [ ! -x /usr/sbin/nginx ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	fi
+
 run: $(STAMP)
 	$(BIN)/python run.py
 
-test: $(STAMP) browser
+test: $(STAMP) browser proxy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

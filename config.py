@@ -194,7 +194,8 @@ class Config:
     PROXY_HOPS = _int("PROXY_HOPS", 0)
 
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
-    RATELIMIT_KEY_PREFIX = REDIS_KEY_PREFIX
+    # Every limit key starts with REDIS_KEY_PREFIX: create_app puts it in front of the storage's
+    # own "LIMITS" (app.extensions.init_limiter), for API writes and failed logins too.
     # A Redis restart must not turn every write into a 500: limits fail open while it is away.
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
@@ -232,6 +233,9 @@ class Config:
     # so a web process streams to at most this many pages (the others poll), each for this long.
     SSE_MAX_STREAMS = _int("SSE_MAX_STREAMS", max(1, GUNICORN_THREADS // 2))
     SSE_STREAM_SECONDS = _int("SSE_STREAM_SECONDS", 300)
+    # Streams one client (a signed-in user, else an address) may hold over all web processes
+    # together (app/rounds/events.py): a page each in two tabs; one more page polls.
+    SSE_MAX_STREAMS_PER_CLIENT = _int("SSE_MAX_STREAMS_PER_CLIENT", 2)
     # put_Human_txt: training budget and continuation length.
     LEARN_STEPS = _int("LEARN_STEPS", 30)
     LEARN_SENTENCES = _int("LEARN_SENTENCES", 3)

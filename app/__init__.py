@@ -3,7 +3,7 @@ from pathlib import Path
 
 from flask import Flask, render_template
 
-from app.extensions import celery_init_app, csrf, db, is_api_request, limiter, login, migrate
+from app.extensions import celery_init_app, csrf, db, init_limiter, is_api_request, limiter, login, migrate
 from app.fields import IdConverter, use_korean_messages
 from app.json_provider import RelayJSONProvider
 from app.particles import particle
@@ -37,7 +37,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     login.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app)
     skip_limiter_middleware(app)
     celery_init_app(app)
     init_security(app)
@@ -46,6 +46,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     from app.accounts.views import bp as accounts_bp
     from app.admin.views import bp as admin_bp
     from app.accounts.cli import register_cli
+    from app.novels.cli import register_cli as register_novel_cli
     from app.api import bp as api_bp
     from app.api.legacy import bp as legacy_bp
     from app.health import bp as health_bp
@@ -58,6 +59,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     for blueprint in (accounts_bp, admin_bp, api_bp, legacy_bp, health_bp, novels_bp, stories_bp, training_bp):
         app.register_blueprint(blueprint)
     register_cli(app)
+    register_novel_cli(app)
     register_error_pages(app)
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(particle, "particle")  # 「{{ t }}」{{ t | particle("으로") }}

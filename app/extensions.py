@@ -31,6 +31,20 @@ def rate_limit_key() -> str:
 limiter = Limiter(key_func=rate_limit_key)
 
 
+def init_limiter(app: Flask) -> None:
+    """Bind the limiter with every key it stores under the site's REDIS_KEY_PREFIX.
+
+    The prefix goes to the storage (limits' ``key_prefix``, "LIMITS" by default), not to
+    Flask-Limiter's RATELIMIT_KEY_PREFIX: the API's writes and the login throttle call the
+    storage directly (app/api/limits.py, app/accounts/throttle.py), past Flask-Limiter's own
+    key building, and their keys were "LIMITS:LIMITER/api:…" whatever the prefix, so two sites
+    on one Redis shared their users' counters."""
+    options = dict(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+    options.setdefault("key_prefix", f"{app.config.get('REDIS_KEY_PREFIX', '')}LIMITS")
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = options
+    limiter.init_app(app)
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Flask's Celery pattern: every task runs inside this app's context."""
 

@@ -83,7 +83,7 @@ def seed(app, novel_path: Path) -> tuple[str, int]:
     from app.accounts import services as accounts
     from app.database import transaction
     from app.extensions import db
-    from app.novels import services as novels
+    from app.novels import services as novels, training_set
     from app.rounds import machine
     from app.stories import services as stories
     from app.stories.models import Story
@@ -98,7 +98,7 @@ def seed(app, novel_path: Path) -> tuple[str, int]:
             for text in STORY[1:]:
                 machine.append_passage(story, text, author=admin)
         novel = novels.upload_novel(admin, raw, novel_path.name, novel_path.stem, "작자 미상", "corpus")
-        novels.set_training_vote(story.id, novel.id, admin, True)
+        training_set.set_training_vote(story.id, novel.id, admin, True)
         print(f"site: story {story.id} with {len(STORY)} passages, novel {novel_path.name} "
               f"({len(raw):,} bytes, {novel.chars:,} characters) in its training set", flush=True)
         return token, story.id

@@ -66,7 +66,7 @@ def build_library(app, story_id: int) -> None:
     from app.accounts.models import User
     from app.admin import services as admin
     from app.extensions import db
-    from app.novels import services as novels
+    from app.novels import services as novels, training_set
 
     with app.app_context():
         people = {u.username: u for u in db.session.scalars(db.select(User))}
@@ -79,12 +79,12 @@ def build_library(app, story_id: int) -> None:
                                         "저작권 만료 (퍼블릭 도메인)")
             novels.count_novel_sentences(novel.id)
             uploaded.append(novel.id)
-        story = novels._get_story(story_id)
+        story = training_set._get_story(story_id)
         story.training_quorum = 2
         db.session.commit()
         for name in ("민지", "서준", "하늘"):
-            novels.set_training_vote(story_id, uploaded[0], people[name], True)
-        novels.set_training_vote(story_id, uploaded[1], people["서준"], True)
+            training_set.set_training_vote(story_id, uploaded[0], people[name], True)
+        training_set.set_training_vote(story_id, uploaded[1], people["서준"], True)
         people["민지"].role = "admin"
         db.session.commit()
         admin.set_novel_status(uploaded[2], "hidden")

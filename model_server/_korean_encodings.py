@@ -1,7 +1,8 @@
 """Bytes to text: the decoding half of ``model_server.text`` (import from there, not here).
 
-Order of trust: byte-order marks, then refusals of binary data, then strict UTF-8, then
-strict CP949 when it yields plausible Korean, and only then charset-normalizer's guess.
+Order of trust: byte-order marks, then refusals of binary data (a NUL character, in any
+encoding, is always binary), then strict UTF-8, then strict CP949 when it yields plausible
+Korean, and only then charset-normalizer's guess.
 charset-normalizer alone has been seen to call EUC-KR files cp1252, cp874, Big5 or johab,
 so it is the last resort, and its answer is kept only when the result looks like text.
 
@@ -100,6 +101,11 @@ def decode_bytes(data: bytes) -> DecodedText:
             raise BinaryFileError(_too_many_controls(control_bytes, len(data)))
         text, encoding = _guess(data)
     text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        # Whatever the encoding (UTF-16 or UTF-32 after a byte-order mark, or a NUL byte in
+        # UTF-8), a NUL character is no text: PostgreSQL refuses it in a text column, and the
+        # tolerance for a few control characters below must not let one through.
+        raise BinaryFileError("the file is binary, not text: it contains NUL characters")
     if BLANK.fullmatch(text):
         raise EmptyTextError("the file holds only whitespace")
     not_text = len(NOT_TEXT.findall(text))

@@ -77,7 +77,7 @@
     let busy = false;
 
     input.multiple = true;
-    $("title-field").hidden = true;  // each file gets its own title below
+    $("single-file-fields").hidden = true;  // each file gets its own title, author and licence below
     for (const el of form.querySelectorAll(".js-only")) el.hidden = false;
     label.textContent = EMPTY_LABEL;
 
@@ -95,12 +95,27 @@
         li.className = "upload-file";
         li.innerHTML = '<div class="upload-file-head"><span class="upload-file-name"></span>' +
           '<button type="button" class="small remove-file">빼기</button></div>' +
-          '<label class="field"><span>제목</span><input class="file-title" maxlength="200"></label>';
+          '<label class="field"><span>제목</span><input class="file-title" maxlength="200"></label>' +
+          '<label class="field"><span>지은이</span><input class="file-author" maxlength="100"></label>' +
+          '<label class="field"><span>저작권</span><input class="file-licence" maxlength="500" list="licence-options"' +
+          ' placeholder="예: 저작권 만료 (작가 1937년 사망)"></label>' +
+          '<div class="upload-file-foot"><button type="button" class="small copy-to-all">지은이·저작권을 모든 파일에 같게</button>' +
+          '<span class="form-error file-error" role="alert"></span></div>';
         li.querySelector(".upload-file-name").textContent = `${file.name} · ${size(file.size)}`;
         const title = li.querySelector(".file-title");
-        title.value = defaultTitle(file.name);
-        title.placeholder = "비워 두면 파일 이름에서 만듭니다";
-        const entry = { file, title, li };
+        // The server takes a missing title from the text's first lines (동백꽃 / 김유정), else
+        // from the file name: the placeholder says which name is the fallback.
+        title.placeholder = `비워 두면 글 첫머리의 제목, 없으면 「${defaultTitle(file.name)}」`;
+        const author = li.querySelector(".file-author"), licence = li.querySelector(".file-licence");
+        // A new file starts with the licence of the file above it: a batch is often all public domain.
+        if (chosen.length) licence.value = chosen[chosen.length - 1].licence.value;
+        const entry = { file, title, author, licence, li };
+        li.querySelector(".copy-to-all").addEventListener("click", () => {
+          for (const other of chosen) {
+            other.author.value = author.value;
+            other.licence.value = licence.value;
+          }
+        });
         li.querySelector(".remove-file").addEventListener("click", () => {
           chosen = chosen.filter((c) => c !== entry);
           li.remove();
@@ -179,8 +194,8 @@
       const body = new FormData();
       body.append("file", entry.file);
       body.append("title", entry.title.value);
-      body.append("author", form.elements.author.value);
-      body.append("licence", form.elements.licence.value);
+      body.append("author", entry.author.value);
+      body.append("licence", entry.licence.value);
       for (let attempt = 0; ; attempt += 1) {
         try {
           accepted(li, await call("/api/v1/novels", { method: "POST", body }));
@@ -205,12 +220,17 @@
       if (busy) return;
       setText(error, "");
       if (!chosen.length) { error.textContent = "올릴 파일을 골라 주세요."; return; }
-      for (const [name, what] of [["author", "지은이"], ["licence", "저작권"]]) {
-        if (!form.elements[name].value.trim()) {
-          error.textContent = `${what}을(를) 입력해 주세요.`;
-          form.elements[name].focus();
-          return;
-        }
+      let missing = null;
+      for (const entry of chosen) {
+        const blank = [[entry.author, "지은이"], [entry.licence, "저작권"]].filter(([field]) => !field.value.trim());
+        const what = { 1: blank.length && (blank[0][1] === "지은이" ? "지은이를" : "저작권을"), 2: "지은이와 저작권을" }[blank.length];
+        setText(entry.li.querySelector(".file-error"), blank.length ? `${what} 적어 주세요.` : "");
+        if (blank.length && !missing) missing = blank[0][0];
+      }
+      if (missing) {
+        error.textContent = "지은이와 저작권은 파일마다 적어야 합니다.";
+        missing.focus();
+        return;
       }
       const batch = chosen;
       chosen = [];

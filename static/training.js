@@ -110,9 +110,9 @@
 
   // ---------------------------------------------------------------- a job's progress panel
 
-  // Fills templates/training/_job_panel.html: status, bar, step/total, tokens/s, ETA, loss, curve.
-  // `versions` (a story's page): a version the job left for an admin and an admin has applied
-  // since is said to be applied, not still waiting.
+  // Fills templates/training/_job_panel.html: status, bar, step/total, tokens/s (admins' panels
+  // only), ETA, loss, curve. `versions` (a story's page): a version the job left for an admin and
+  // an admin has applied since is said to be applied, not still waiting.
   function renderJob(panel, job, versions) {
     panel.hidden = !job;
     if (!job) return;
@@ -128,7 +128,7 @@
     part("progress").querySelector("span").style.width = `${percent}%`;
     part("progress").setAttribute("aria-valuenow", String(percent));
     setText(part("steps"), m.total ? `${m.step} / ${m.total} · ${Math.round(percent)}%` : `${Math.round(percent)}%`);
-    setText(part("speed"), m.tokens_per_s ? `${Math.round(m.tokens_per_s).toLocaleString("ko-KR")} 토큰/초` : "–");
+    if (part("speed")) setText(part("speed"), m.tokens_per_s ? `${Math.round(m.tokens_per_s).toLocaleString("ko-KR")} 토큰/초` : "–");
     setText(part("eta"), active ? duration(m.eta_s) : "–");
     setText(part("loss"), typeof m.loss === "number" ? m.loss.toFixed(3)
       : (typeof m.train_loss === "number" ? m.train_loss.toFixed(3) : "–"));

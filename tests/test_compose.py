@@ -73,14 +73,14 @@ def check_runs_our_code(argv: list[str]) -> None:
     elif program == "python":
         if "-m" in argv:
             assert importlib.util.find_spec(option(argv, "-m")) is not None, argv
-    elif program in ("pg_isready", "redis-cli", "redis-server"):
-        pass  # the upstream images' own tools
+    elif program in ("pg_isready", "redis-cli", "redis-server", "curl"):
+        pass  # the upstream images' own tools (curl: the nginx image's)
     else:
         raise AssertionError(f"unknown program in {argv}")
 
 
 def test_the_stack_has_its_services():
-    assert {"postgres", "redis", "web", "worker-gpu", "worker", "beat"} <= set(SERVICES)
+    assert {"proxy", "postgres", "redis", "web", "worker-gpu", "worker", "beat"} <= set(SERVICES)
     assert set(APP_SERVICES) >= {"web", "worker-gpu", "worker", "beat"}
 
 
@@ -165,3 +165,57 @@ def test_the_image_serves_the_app_and_leaves_local_state_out():
     check_runs_our_code(cmd)
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", "instance", ".git"} <= set(ignored)
+
+
+# --- the proxy: the only way in ---------------------------------------------------------------
+
+def internal_networks() -> set[str]:
+    return {name for name, network in (COMPOSE.get("networks") or {}).items() if (network or {}).get("internal")}
+
+
+def test_only_the_proxy_publishes_ports():
+    published = {name for name, service in SERVICES.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert {port.rsplit(":", 1)[1] for port in SERVICES["proxy"]["ports"]} == {"80", "443"}
+
+
+def test_gunicorn_postgres_and_redis_live_on_an_internal_network_only():
+    internal = internal_networks()
+    assert internal, "no internal network"
+    for name in ("web", "postgres", "redis", "worker", "beat"):
+        assert set(SERVICES[name]["networks"]) <= internal, name
+    assert set(SERVICES["proxy"]["networks"]) & internal and set(SERVICES["proxy"]["networks"]) - internal
+
+
+def test_the_proxy_forwards_to_the_port_gunicorn_listens_on_and_is_the_one_hop_trusted():
+    web = SERVICES["web"]
+    port = str(web["environment"]["PORT"])
+    assert SERVICES["proxy"]["environment"]["RELAY_UPSTREAM"] == f"web:{port}"
+    assert web["expose"] == [port]
+    # PROXY_HOPS counts the proxies that add an X-Forwarded-For entry: nginx alone.
+    assert re.fullmatch(r"\$\{PROXY_HOPS:-1\}", web["environment"]["PROXY_HOPS"])
+    assert SERVICES["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_the_proxy_mounts_the_repositorys_nginx_files_and_tls_brings_hsts():
+    mounts = {volume.rsplit(":", 2)[1]: volume.rsplit(":", 2)[0] for volume in SERVICES["proxy"]["volumes"]}
+    template = mounts["/etc/nginx/templates/default.conf.template"]
+    assert template == "./deploy/nginx/${PROXY_SCHEME:-https}.conf.template"
+    for scheme in ("https", "http"):
+        assert (ROOT / template.replace("${PROXY_SCHEME:-https}", scheme)).is_file()
+    assert (ROOT / mounts["/etc/nginx/relay/relay.conf"]).is_file() and "/etc/nginx/certs" in mounts
+    https = (ROOT / "deploy/nginx/https.conf.template").read_text()
+    http = (ROOT / "deploy/nginx/http.conf.template").read_text()
+    assert "ssl_certificate certs/fullchain.pem" in https and "add_header Strict-Transport-Security" in https
+    assert "add_header Strict-Transport-Security" not in http and not re.search(r"listen [^;]* ssl", http)
+    assert "include relay/relay.conf;" in https and "include relay/relay.conf;" in http
+
+
+def test_the_proxy_takes_an_upload_as_large_as_the_site_does():
+    from app.novels.uploads import FORM_ROOM
+    from config import Config
+
+    relay = (ROOT / "deploy/nginx/relay.conf").read_text()
+    size, unit = re.search(r"^client_max_body_size (\d+)([km]);", relay, re.M).groups()
+    assert int(size) * {"k": 1024, "m": 1024 * 1024}[unit] >= Config.NOVEL_MAX_BYTES + FORM_ROOM
+    assert re.search(r"^client_header_timeout \d+s;", relay, re.M)  # slow clients wait in nginx, not gunicorn

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.training.models import ModelVersion
+from app.training.models import BASE_VERSION_NAME, ModelVersion
 
 _host = None
 _base_loads = 0
@@ -33,14 +33,15 @@ def host_stats() -> dict:
 
 
 def base_version(base: str) -> ModelVersion:
-    """The ModelVersion row standing for the bare base, so its passages say what wrote them."""
-    name = current_app.config["MODEL_NAME"]
+    """The ModelVersion row standing for the bare base, so its passages say what wrote them.
+    Participants read its name beside every passage it wrote, so it is "기본 모델", not the
+    MODEL_NAME setting (``base`` keeps which base it was)."""
     row = db.session.scalar(
         select(ModelVersion).where(ModelVersion.story_id.is_(None), ModelVersion.base == base)
         .order_by(ModelVersion.id).limit(1)
     )
     if row is None:
-        row = ModelVersion(story_id=None, name=f"{name} (기본 모델)", base=base, path=None,
+        row = ModelVersion(story_id=None, name=BASE_VERSION_NAME, base=base, path=None,
                            data={}, metrics={})
         db.session.add(row)
         db.session.flush()

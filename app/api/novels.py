@@ -11,7 +11,7 @@ from flask_restful import Resource
 from app.api import api, json_body
 from app.api.auth import caller, login_required
 from app.api.limits import rate_limit
-from app.novels import services
+from app.novels import services, training_set
 from app.novels.library import library_page
 from app.novels.schemas import (NovelDetailSchema, NovelListQuerySchema, NovelPageSchema, NovelUploadSchema,
                                 TrainingSetSchema, TrainingTallySchema, TrainingVoteInSchema, TrainingVoteOutSchema)
@@ -50,11 +50,11 @@ class TrainingSet(Resource):
     method_decorators = {"post": [vote_limit, login_required]}
 
     def get(self, story_id: int):
-        return TrainingSetSchema().dump(services.training_set_of(story_id))
+        return TrainingSetSchema().dump(training_set.training_set_of(story_id))
 
     def post(self, story_id: int):
         data = TrainingVoteInSchema().load(json_body())
-        result = services.set_training_vote(story_id, data["novel_id"], caller(), data.get("voted"))
+        result = training_set.set_training_vote(story_id, data["novel_id"], caller(), data.get("voted"))
         return TrainingVoteOutSchema().dump(result), 200
 
 
@@ -62,7 +62,7 @@ class TrainingTally(Resource):
     """Polled every few seconds by the story's novels page: 304 while nothing changed."""
 
     def get(self, story_id: int):
-        body = TrainingTallySchema().dump(services.training_tally(story_id, caller(required=False)))
+        body = TrainingTallySchema().dump(training_set.training_tally(story_id, caller(required=False)))
         response = current_app.json.response(body)
         response.set_etag(hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest())
         # my_vote is the caller's: no shared cache may answer for someone else.

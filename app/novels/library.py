@@ -1,7 +1,8 @@
 """The library a page at a time: search by title or author, an order, and paging.
 
 Only the page asked for is read (and only its rows' votes); the text of the novels stays in
-the database. Hidden novels are there for admins only, as everywhere else."""
+the database. Hidden novels are there for admins only, as everywhere else. A story's page of
+novels (app/novels/training_set.py) is the same search with that story's votes."""
 import math
 import unicodedata
 
@@ -24,8 +25,9 @@ def _search_filters(viewer, q: str) -> list:
     return filters
 
 
-def _ordered(query, sort: str):
-    """The page's rows in the asked order; ties (and the default) go newest first."""
+def _ordered(query, sort: str, story_id: int | None = None):
+    """The page's rows in the asked order; ties (and the default) go newest first. "votes"
+    counts training votes over every story, or over ``story_id``'s only."""
     newest = Novel.id.desc()
     if sort == "title":
         return query.order_by(func.lower(Novel.title), newest)
@@ -34,17 +36,20 @@ def _ordered(query, sort: str):
     if sort == "chars":
         return query.order_by(Novel.chars.desc(), newest)
     if sort == "votes":
-        # Training votes over every story: what people most want their stories to read.
-        votes = (select(TrainingVote.novel_id, func.count().label("votes"))
-                 .group_by(TrainingVote.novel_id).subquery())
+        # Training votes: what people most want their stories (or this story) to read.
+        counted = select(TrainingVote.novel_id, func.count().label("votes"))
+        if story_id is not None:
+            counted = counted.where(TrainingVote.story_id == story_id)
+        votes = counted.group_by(TrainingVote.novel_id).subquery()
         return (query.outerjoin(votes, votes.c.novel_id == Novel.id)
                 .order_by(func.coalesce(votes.c.votes, 0).desc(), newest))
     return query.order_by(newest)
 
 
-def library_page(viewer, q: str = "", sort: str = "newest", page: int = 1, per_page: int = LIBRARY_PER_PAGE) -> dict:
-    """One page of the library as the viewer may see it. A page past the last is empty (its
-    number is kept, so a client sees where it asked); ``pages`` is at least 1."""
+def paged_library(viewer, q: str, sort: str, page: int, per_page: int, story_id: int | None = None) -> dict:
+    """One page of the search as the viewer may see it, each row with its training votes (every
+    story's, or ``story_id``'s only). A page past the last is empty (its number is kept, so a
+    client sees where it asked); ``pages`` is at least 1."""
     q = " ".join(unicodedata.normalize("NFC", q).split())
     filters = _search_filters(viewer, q)
     total = db.session.scalar(select(func.count()).select_from(Novel).where(*filters))
@@ -52,9 +57,9 @@ def library_page(viewer, q: str = "", sort: str = "newest", page: int = 1, per_p
     rows: list[tuple[Novel, str]] = []
     if page <= pages and total:
         query = select(Novel, User.username).join(User, User.id == Novel.uploader_id).where(*filters)
-        query = _ordered(query, sort).limit(per_page).offset((page - 1) * per_page)
+        query = _ordered(query, sort, story_id).limit(per_page).offset((page - 1) * per_page)
         rows = [tuple(row) for row in db.session.execute(query)]
-    votes = _votes_by_story([novel.id for novel, _ in rows], viewer)
+    votes = _votes_by_story([novel.id for novel, _ in rows], viewer, story_id=story_id)
     return {
         "novels": [_row(novel, name, votes.get(novel.id, [])) for novel, name in rows],
         "total": total, "page": page, "pages": pages, "per_page": per_page, "q": q, "sort": sort,
@@ -62,3 +67,8 @@ def library_page(viewer, q: str = "", sort: str = "newest", page: int = 1, per_p
         "first": (page - 1) * per_page + 1 if rows else 0,
         "last": (page - 1) * per_page + len(rows),
     }
+
+
+def library_page(viewer, q: str = "", sort: str = "newest", page: int = 1, per_page: int = LIBRARY_PER_PAGE) -> dict:
+    """One page of the library as the viewer may see it."""
+    return paged_library(viewer, q, sort, page, per_page)

@@ -12,10 +12,11 @@ LIBRARY_MAX_PAGE = 1_000_000
 
 class NovelUploadSchema(Schema):
     """The form fields of an upload (the file itself comes as the multipart part ``file``).
-    A missing or blank title is made from the file's name (services.default_title)."""
+    A missing or blank title comes from the text's heading, else the file's name (services.upload_novel)."""
 
     title = KoreanText(max_chars=200, single_line=True,
-                       metadata={"description": "비우면 파일 이름에서 만듭니다: 01_봄봄.txt → 봄봄"})
+                       metadata={"description": "비우면 글 첫머리의 제목 줄(동백꽃 / 김유정, 제목: …)에서, 없으면 파일 이름에서 "
+                                                "만듭니다: 01_봄봄.txt → 봄봄"})
     author = KoreanText(required=True, max_chars=100, single_line=True)
     # The uploader's statement that the text is out of copyright or used with permission.
     licence = KoreanText(required=True, min_chars=2, max_chars=500, single_line=True)

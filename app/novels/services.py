@@ -1,12 +1,12 @@
-"""Novels: uploading one, the library, and the votes that pick which ones a story's model
-learns from (its training set)."""
+"""Novels: uploading one and reading the library. The votes that pick which ones a story's
+model learns from (its training set) are in training_set.py; ``flask import-novels`` in
+importing.py."""
 import hashlib
 import re
 import unicodedata
 
 from flask import current_app
-from sqlalchemy import case, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -89,16 +89,11 @@ def default_title(filename: str | None) -> str:
     return title[:200].rstrip()
 
 
-def upload_novel(uploader: User, data: bytes, filename: str | None, title: str | None, author: str,
-                 licence: str) -> Novel:
-    """Decode, clean and store an uploaded .txt file, or refuse it saying why. Without a
-    title the file's name gives one (``default_title``).
-
-    Duplicates are found by the SHA-256 of the cleaned text, so the same novel in another
-    encoding, with other line ends or in NFD is the same novel. The sentence count is left to
-    a light worker (the Korean analyser costs a web process ~300 MB and a 5 MB novel about a
-    minute); ``sentences`` is None until it has counted."""
-    from model_server.text import TextError, clean, dialogue_share
+def decode_upload(data: bytes):
+    """An upload's bytes as cleaned text (``model_server.text.DecodedText``), or the refusal
+    (a 4xx AppError) that says why in Korean: too large, binary, undecodable or empty. The web
+    upload and ``flask import-novels`` both read files through here."""
+    from model_server.text import TextError, clean
 
     if len(data) > current_app.config["NOVEL_MAX_BYTES"]:
         raise too_large()
@@ -107,17 +102,44 @@ def upload_novel(uploader: User, data: bytes, filename: str | None, title: str |
     except TextError as e:
         code, message = TEXT_REFUSALS.get(e.code, ("not_text", "텍스트로 읽을 수 없는 파일입니다."))
         raise Invalid(message, code=code) from e
-    text = decoded.text
-    if not text:
+    if not decoded.text:
         raise Invalid("정리하고 나니 남는 글이 없습니다 (장면 구분 기호나 빈 줄뿐입니다).", code="empty_file")
+    return decoded
+
+
+def upload_novel(uploader: User, data: bytes, filename: str | None, title: str | None, author: str,
+                 licence: str) -> Novel:
+    """Decode, clean and store an uploaded .txt file, or refuse it saying why. Without a
+    title, the text's own heading gives one (app/novels/headings.py), else the file's name
+    (``default_title``)."""
+    from app.novels.headings import heading
+
+    decoded = decode_upload(data)
+    if not title:
+        found = heading(decoded.text)
+        title = found.title if found else default_title(filename)
+    return store_novel(uploader, decoded, len(data), filename, title, author, licence)
+
+
+def store_novel(uploader: User, decoded, size_bytes: int, filename: str | None, title: str, author: str,
+                licence: str) -> Novel:
+    """Store a decoded novel in one transaction, or raise DuplicateNovel.
+
+    Duplicates are found by the SHA-256 of the cleaned text, so the same novel in another
+    encoding, with other line ends or in NFD is the same novel. The sentence count is left to
+    a light worker (the Korean analyser costs a web process ~300 MB and a 5 MB novel about a
+    minute); ``sentences`` is None until it has counted."""
+    from model_server.text import dialogue_share
+
+    text = decoded.text
     sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     existing = db.session.scalar(select(Novel).where(Novel.sha256 == sha256))
     if existing is not None:
         raise DuplicateNovel(existing, uploader)
     novel = Novel(
-        uploader_id=uploader.id, title=title or default_title(filename), author=author, licence=licence,
+        uploader_id=uploader.id, title=title, author=author, licence=licence,
         original_filename=display_filename(filename), sha256=sha256, encoding=decoded.encoding,
-        size_bytes=len(data), chars=sum(1 for ch in text if not ch.isspace()),  # as model_server.text.stats counts
+        size_bytes=size_bytes, chars=sum(1 for ch in text if not ch.isspace()),  # as model_server.text.stats counts
         sentences=None, dialogue_share=dialogue_share(text), text=text, status="visible",
     )
     try:
@@ -212,100 +234,3 @@ def list_novels(viewer) -> list[dict]:
 def novel_detail(novel_id: int, viewer) -> dict:
     novel = get_novel(novel_id, viewer)
     return _row(novel, novel.uploader.username, _votes_by_story([novel.id], viewer).get(novel.id, []))
-
-
-# --- training-set votes ----------------------------------------------------------------
-
-def _get_story(story_id: int) -> Story:
-    story = db.session.get(Story, story_id) if 0 < story_id <= MAX_ID else None
-    if story is None:
-        raise NotFound("이야기를 찾을 수 없습니다.")
-    return story
-
-
-def story_novels(story_id: int, viewer) -> tuple[Story, list[dict]]:
-    """The story's page of novels: every novel the viewer may see with this story's votes."""
-    story = _get_story(story_id)
-    rows = _visible_novels(viewer)
-    votes = _votes_by_story([novel.id for novel, _ in rows], viewer, story_id=story.id)
-    result = []
-    for novel, uploader in rows:
-        entry = (votes.get(novel.id) or [{"story_id": story.id, "story_title": story.title,
-                                          "quorum": story.training_quorum, "votes": 0, "my_vote": False}])[0]
-        entry["in_training_set"] = novel.status == "visible" and entry["votes"] >= story.training_quorum
-        result.append({"novel": novel, "uploader": uploader, "vote": entry})
-    result.sort(key=lambda r: (not r["vote"]["in_training_set"], -r["vote"]["votes"], -r["novel"].id))
-    return story, result
-
-
-def training_set(story: Story) -> list[Novel]:
-    """The story's training set: visible novels with at least the story's quorum of votes."""
-    votes = func.count(TrainingVote.id)
-    return list(db.session.scalars(
-        select(Novel)
-        .join(TrainingVote, (TrainingVote.novel_id == Novel.id) & (TrainingVote.story_id == story.id))
-        .where(Novel.status == "visible")
-        .group_by(Novel.id)
-        .having(votes >= story.training_quorum)
-        .order_by(Novel.id)
-    ))
-
-
-def training_set_of(story_id: int) -> dict:
-    story = _get_story(story_id)
-    novels = training_set(story)
-    counts = dict(db.session.execute(
-        select(TrainingVote.novel_id, func.count()).where(TrainingVote.story_id == story.id)
-        .group_by(TrainingVote.novel_id)
-    ).all())
-    return {"story_id": story.id, "quorum": story.training_quorum,
-            "novels": [{"id": n.id, "title": n.title, "author": n.author, "chars": n.chars, "votes": counts[n.id]}
-                       for n in novels]}
-
-
-def training_tally(story_id: int, viewer) -> dict:
-    """Every novel with votes in this story (that the viewer may see): its count, the
-    viewer's vote and whether it is in the set. The story's novels page polls this to follow
-    other people's votes; a novel not listed has no votes."""
-    story = _get_story(story_id)
-    mine = func.max(case((TrainingVote.user_id == (viewer.id if viewer else -1), 1), else_=0))
-    query = (
-        select(TrainingVote.novel_id, Novel.status, func.count(TrainingVote.id), mine)
-        .join(Novel, Novel.id == TrainingVote.novel_id)
-        .where(TrainingVote.story_id == story.id)
-        .group_by(TrainingVote.novel_id, Novel.status)
-        .order_by(TrainingVote.novel_id)
-    )
-    if not _is_admin(viewer):
-        query = query.where(Novel.status == "visible")
-    quorum = story.training_quorum
-    return {"story_id": story.id, "quorum": quorum, "novels": [
-        {"novel_id": novel_id, "votes": votes, "my_vote": bool(my_vote),
-         "in_training_set": status == "visible" and votes >= quorum}
-        for novel_id, status, votes, my_vote in db.session.execute(query)]}
-
-
-def set_training_vote(story_id: int, novel_id: int, user, voted: bool | None = None) -> dict:
-    """Vote that the story's model learns from the novel, or take the vote back. ``voted``
-    None toggles; True/False set it (idempotent). One row per (story, novel, user), kept so
-    by the UNIQUE constraint: a double click inserts nothing twice."""
-    with transaction():
-        story = _get_story(story_id)
-        novel = get_novel(novel_id, user)
-        if novel.status == "hidden":
-            raise Conflict("관리자가 숨긴 소설에는 투표할 수 없습니다.", code="novel_hidden")
-        mine = (TrainingVote.story_id == story.id) & (TrainingVote.novel_id == novel.id) & (TrainingVote.user_id == user.id)
-        if voted is None:
-            voted = db.session.scalar(select(TrainingVote.id).where(mine)) is None
-        if voted:
-            connection = db.session.connection()
-            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(TrainingVote.__table__)
-            connection.execute(insert.values(story_id=story.id, novel_id=novel.id, user_id=user.id)
-                               .on_conflict_do_nothing(index_elements=["story_id", "novel_id", "user_id"]))
-        else:
-            db.session.execute(delete(TrainingVote).where(mine))
-        votes = db.session.scalar(select(func.count()).select_from(TrainingVote)
-                                  .where(TrainingVote.story_id == story.id, TrainingVote.novel_id == novel.id))
-        quorum = story.training_quorum
-    return {"story_id": story_id, "novel_id": novel_id, "voted": voted, "votes": votes, "quorum": quorum,
-            "in_training_set": votes >= quorum}

@@ -9,6 +9,7 @@ from app.novels import services
 from app.novels.library import library_page
 from app.novels.schemas import LIBRARY_PER_PAGE, LIBRARY_SORTS, NovelListQuerySchema, NovelUploadSchema
 from app.novels.services import DuplicateNovel, file_size
+from app.novels.training_set import story_novels_page
 from app.novels.uploads import accepts_upload, uploaded_file
 
 bp = Blueprint("novels", __name__)
@@ -29,14 +30,29 @@ def viewer():
     return current_user if current_user.is_authenticated else None
 
 
-def library_args(args) -> dict:
+def library_args(args, default_sort: str = "newest") -> dict:
     """The page's search, order and page from the query string. Unlike the API, a hand-edited
     link with a bad value gets that value's default rather than an error page."""
     given = {name: args[name] for name in ("q", "sort", "page", "per_page") if args.get(name, "") != ""}
+    given.setdefault("sort", default_sort)
     try:
         return NovelListQuerySchema().load(given)
     except ValidationError as e:
-        return NovelListQuerySchema().load({k: v for k, v in given.items() if k not in e.messages})
+        return NovelListQuerySchema().load({"sort": default_sort, **{k: v for k, v in given.items() if k not in e.messages}})
+
+
+def search_context(library: dict, endpoint: str, default_sort: str, **endpoint_args) -> dict:
+    """What templates/novels/_search.html needs: the form's address, the pager's numbers, and
+    page_url(n), a link to page n of this search and order with defaults left out."""
+    def page_url(n: int) -> str:
+        return url_for(endpoint, **endpoint_args, q=library["q"] or None,
+                       sort=library["sort"] if library["sort"] != default_sort else None,
+                       per_page=library["per_page"] if library["per_page"] != LIBRARY_PER_PAGE else None,
+                       page=n if n > 1 else None)
+
+    return {"library": library, "search_action": url_for(endpoint, **endpoint_args), "page_url": page_url,
+            "default_per_page": LIBRARY_PER_PAGE,
+            "page_numbers": page_numbers(min(library["page"], library["pages"]), library["pages"])}
 
 
 def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
@@ -54,9 +70,8 @@ def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
 def index():
     """The library: a plain GET form (search and order) and numbered pages, links keeping both."""
     library = library_page(viewer(), **library_args(request.args))
-    return render_template("novels/index.html", library=library, rows=library["novels"], sorts=LIBRARY_SORTS,
-                           default_per_page=LIBRARY_PER_PAGE,
-                           page_numbers=page_numbers(min(library["page"], library["pages"]), library["pages"]))
+    return render_template("novels/index.html", rows=library["novels"], sorts=LIBRARY_SORTS,
+                           **search_context(library, "novels.index", "newest"))
 
 
 @bp.route("/novels/<int:novel_id>")
@@ -95,7 +110,13 @@ def upload():
 csrf.exempt(upload)
 
 
+# A story's novels page: the library's search and orders; "votes" counts this story's votes
+# and comes first, so the training set is on top.
+STORY_SORTS = {"votes": "이 이야기의 표 많은 순", **{k: v for k, v in LIBRARY_SORTS.items() if k != "votes"}}
+
+
 @bp.route("/stories/<int:story_id>/novels")
 def story_novels(story_id: int):
-    story, rows = services.story_novels(story_id, viewer())
-    return render_template("novels/story.html", story=story, rows=rows)
+    story, library = story_novels_page(story_id, viewer(), **library_args(request.args, default_sort="votes"))
+    return render_template("novels/story.html", story=story, rows=library["novels"], sorts=STORY_SORTS,
+                           **search_context(library, "novels.story_novels", "votes", story_id=story.id))

@@ -4,13 +4,23 @@ events. Without REDIS_URL there is nothing to stream (204) and the page simply p
 
 An open stream holds one gunicorn thread, so each process serves at most SSE_MAX_STREAMS of
 them and answers 204 beyond that; a stream ends after SSE_STREAM_SECONDS and the browser
-reconnects. Pages poll the round either way (more slowly while a stream is open)."""
+reconnects. Pages poll the round either way (more slowly while a stream is open).
+
+One client (a signed-in user, else an address) holds at most SSE_MAX_STREAMS_PER_CLIENT
+streams over every web process together: without that cap one client opening streams in a
+loop took all of them and everyone else fell back to polling. The count lives in Redis, which
+every stream needs anyway: a sorted set per client of its open streams, each scored with the
+time it ends at the latest, so a stream whose process died is forgotten once that time has
+passed."""
 import json
 import logging
 import threading
 import time
+import uuid
 
 from flask import current_app
+
+from app.extensions import rate_limit_key
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +57,34 @@ def publish(story_id: int, **event) -> None:
         log.warning("could not publish the round change of story %s", story_id, exc_info=True)
 
 
+# Atomically: forget the client's streams that have ended, then take a place if one is free.
+# KEYS[1] the client's set; ARGV: now, the cap, this stream's latest end, its id, the key's TTL.
+_CLAIM_SCRIPT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+# A stream still open this long after its planned end is taken for dead.
+STREAM_GRACE_SECONDS = 60
+
+
+def _client_streams_key(client_key: str) -> str:
+    return f"{current_app.config.get('REDIS_KEY_PREFIX', '')}relay:streams:{client_key}"
+
+
+def _claim_client_place(client, key: str, stream_id: str, seconds: int) -> bool:
+    now = time.time()
+    lifetime = seconds + STREAM_GRACE_SECONDS
+    cap = current_app.config["SSE_MAX_STREAMS_PER_CLIENT"]
+    return bool(client.eval(_CLAIM_SCRIPT, 1, key, now, cap, now + lifetime, stream_id, int(lifetime)))
+
+
 def open_stream(story_id: int):
     """A generator of SSE text for the story's round changes, or None when this process cannot
-    stream (no Redis, Redis away, or SSE_MAX_STREAMS already open)."""
+    stream (no Redis, Redis away, SSE_MAX_STREAMS already open here, or the caller already
+    holds SSE_MAX_STREAMS_PER_CLIENT streams)."""
     client = _client()
     if client is None:
         return None
@@ -57,21 +92,25 @@ def open_stream(story_id: int):
         if _open_streams["count"] >= current_app.config["SSE_MAX_STREAMS"]:
             return None
         _open_streams["count"] += 1
+    seconds = current_app.config["SSE_STREAM_SECONDS"]
+    places, stream_id = _client_streams_key(rate_limit_key()), uuid.uuid4().hex
     try:
+        if not _claim_client_place(client, places, stream_id, seconds):
+            _release()
+            return None
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(channel(story_id))
     except Exception:
         log.warning("no live stream for story %s: Redis unavailable", story_id, exc_info=True)
-        _release()
+        _release(client, places, stream_id)
         return None
-    seconds = current_app.config["SSE_STREAM_SECONDS"]
 
     def events():
         try:
             yield "retry: 3000\n\n: live\n\n"
             ends = time.monotonic() + seconds
             while time.monotonic() < ends:
-                message = pubsub.get_message(timeout=15)
+                message = pubsub.get_message(timeout=max(0.1, min(15, ends - time.monotonic())))
                 if message is None:
                     yield ": keep-alive\n\n"  # also how a closed page is noticed
                     continue
@@ -83,11 +122,17 @@ def open_stream(story_id: int):
             try:
                 pubsub.close()
             finally:
-                _release()
+                _release(client, places, stream_id)
 
     return events()
 
 
-def _release() -> None:
+def _release(client=None, places: str | None = None, stream_id: str | None = None) -> None:
+    """Give back this process's place and, when one was taken, the client's."""
     with _lock:
         _open_streams["count"] -= 1
+    if places is not None:
+        try:
+            client.zrem(places, stream_id)
+        except Exception:  # Redis away: the place is forgotten once the stream's time is up
+            log.info("could not give back a live-stream place of %s", places, exc_info=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from app.extensions import db
-from app.novels.services import training_set
+from app.novels.training_set import training_set
 from app.particles import particle
 from app.stories.models import Passage, Story
 

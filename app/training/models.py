@@ -7,6 +7,10 @@ from app.database import utcnow
 from app.extensions import db
 
 
+# What participants see beside a passage the bare base wrote (no setting names on pages).
+BASE_VERSION_NAME = "기본 모델"
+
+
 class ModelVersion(db.Model):
     """Something that wrote passages: a story's LoRA adapter, or (story_id None) a bare base."""
 

@@ -131,7 +131,7 @@ def finish_generation(app, story_id: int, texts: list[str], base: str = "/models
 
     with app.app_context():
         round_ = db.session.scalar(current_round_query(story_id))
-        version = ModelVersion(story_id=None, name="starter (기본 모델)", base=base, data={}, metrics={})
+        version = ModelVersion(story_id=None, name="기본 모델", base=base, data={}, metrics={})
         db.session.add(version)
         db.session.commit()
         assert machine.finish_generation(round_.job_id, texts, version, {"k": len(texts)})

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 
 def test_signup_returns_id_username_and_a_working_token(anonymous, app):
-    response = anonymous.post("/api/v1/auth/signup", {"username": "민지", "password": "secret-pass"})
+    response = anonymous.post("/api/v1/auth/signup", {"username": "민지", "password": "secret-river-pass"})
     assert response.status_code == 201
     body = response.json
     assert body["username"] == "민지" and isinstance(body["id"], int) and len(body["token"]) > 20

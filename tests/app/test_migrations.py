@@ -70,3 +70,35 @@ def test_names_that_differ_only_in_case_are_renamed_before_the_unique_index(tmp_
             names = conn.execute(text("SELECT username FROM users ORDER BY id")).scalars().all()
         db.engine.dispose()
     assert names == ["Minji", "minji-2", "MINJI-3", "seojun"]
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_bare_base_version_is_renamed_for_participants(database_kind, request, tmp_path):
+    """0009: passages written by the bare base said "starter (기본 모델)"; now "기본 모델". A story's
+    own version keeps its name, whatever it is."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+    from app.extensions import db
+    from tests.conftest import site_config
+
+    url = request.getfixturevalue("pg_schema") if database_kind == "postgres" else f"sqlite:///{tmp_path / 'm.sqlite'}"
+    app = create_app(site_config(tmp_path, url))
+    with app.app_context():
+        upgrade(revision="0007")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (username, password_hash, role, blocked, created_at) "
+                              "VALUES ('owner', 'x', 'participant', false, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO stories (title, owner_id, candidates_k, proposing_minutes, voting_minutes, "
+                              "choosing_minutes, training_quorum, created_at) "
+                              "VALUES ('t', 1, 3, 0, 0, 0, 1, CURRENT_TIMESTAMP)"))
+            for story_id, name in ((None, "starter (기본 모델)"), (None, "/models/ko-gpt (기본 모델)"), (1, "v1 (기본 모델)")):
+                conn.execute(text("INSERT INTO model_versions (story_id, name, base, data, metrics, held_for_admin, "
+                                  "created_at) VALUES (:story, :name, 'b', '{}', '{}', false, CURRENT_TIMESTAMP)"),
+                             {"story": story_id, "name": name})
+        upgrade()
+        with db.engine.connect() as conn:
+            names = conn.execute(text("SELECT name FROM model_versions ORDER BY id")).scalars().all()
+        db.engine.dispose()
+    assert names == ["기본 모델", "기본 모델", "v1 (기본 모델)"]

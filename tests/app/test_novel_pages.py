@@ -116,11 +116,12 @@ def test_plain_form_without_a_title_takes_it_from_the_file_name(users, db):
     assert db.session.scalar(db.select(Novel.title)) == "편지"
 
 
-def test_upload_page_offers_several_files_and_an_optional_title(users):
+def test_upload_page_offers_several_files_each_with_its_own_fields_and_an_optional_title(users):
     html = users.signed_in("writer").get("/novels/upload").get_data(as_text=True)
-    assert 'id="upload-results"' in html and "여러 파일을 한꺼번에" in html
+    assert 'id="upload-results"' in html and "파일마다 제목, 지은이, 저작권을 따로 적습니다" in html
+    assert 'id="single-file-fields"' in html  # the one-file form without JavaScript
     title_input = html[html.index('name="title"') - 20:html.index('name="title"') + 200]
-    assert "required" not in title_input and "파일 이름에서" in title_input
+    assert "required" not in title_input and "글 첫머리의 제목, 없으면 파일 이름에서" in title_input
 
 
 def library_html(client, query: str = "") -> str:
@@ -166,3 +167,32 @@ def test_library_page_shrugs_off_bad_arguments(users, client, db):
         assert "3편</strong> 중 1–3" in html, query
     past = library_html(client, "?page=7")
     assert "7쪽에는 소설이 없습니다" in past and 'href="/novels">마지막 쪽(1쪽)으로' in past
+
+
+def test_story_novels_page_searches_and_pages_with_its_training_set_first(users, make_story, client, db):
+    from tests.app.test_novels import add_novels
+
+    owner, story = make_story(training_quorum=1)
+    ids = add_novels(db, owner.user_id, [(f"소설 {i:02d}", "작가", 100 + i) for i in range(1, 44)]
+                     + [("봄봄", "김유정", 10), ("동백꽃", "김유정", 20)])
+    for novel_id in (ids[0], ids[43]):  # 소설 01 and 봄봄: the oldest and an old one join the set
+        owner.post(f"/api/v1/stories/{story['id']}/training-set", {"novel_id": novel_id})
+    path = f"/stories/{story['id']}/novels"
+
+    first = client.get(path).get_data(as_text=True)
+    assert "45편</strong> 중 1–20" in first and "1 / 3쪽" in first and first.count('class="card novel') == 20
+    # The set first (ties newest first), then the rest newest first.
+    assert first.index(">봄봄</a>") < first.index(">소설 01</a>") < first.index(">동백꽃</a>") < first.index(">소설 43</a>")
+    assert first.count("card novel in-training-set") == 2 and 'name="q"' in first
+    assert f'href="{path}?page=2"' in first and '<option value="votes" selected>' in first
+
+    found = client.get(f"{path}?q=김유정&sort=title").get_data(as_text=True)
+    assert "「김유정」 검색 결과 <strong>2편</strong> 중 1–2" in found
+    assert found.index(">동백꽃</a>") < found.index(">봄봄</a>") and "소설 01" not in found
+    assert "1 / 1표" in found  # this story's votes, beside each novel
+
+    last = client.get(f"{path}?page=3&sort=newest").get_data(as_text=True)
+    assert "45편</strong> 중 41–45" in last and "소설 01" in last
+    assert f'href="{path}?sort=newest&amp;page=2" rel="prev"' in last
+    assert "3편" not in client.get(f"{path}?page=abc").get_data(as_text=True)  # a bad page is page 1
+    assert "「없는제목」에 맞는 소설이 없습니다" in client.get(f"{path}?q=없는제목").get_data(as_text=True)

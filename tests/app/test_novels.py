@@ -134,6 +134,16 @@ def test_utf16_with_bom_is_read_and_its_encoding_reported(uploader):
     assert response.json["encoding"] == "utf-16" and response.json["preview"] == text
 
 
+@on_sqlite_and_postgres
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_a_text_with_a_bom_and_a_nul_byte_is_refused_on_both_databases(database_kind, encoding, uploader, db):
+    text = "장터에는 사람이 많았다. " * 20 + "\x00" + "그리고 아무도 없었다."
+    response = upload(uploader, text.encode(encoding))
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] == "binary_file" and re.search("[가-힣]", response.json["error"]["message"])
+    assert novel_count(db) == 0
+
+
 def test_undecodable_bytes_are_refused(uploader, db):
     # No NUL or control byte, so nothing says "binary", yet no codec turns them into text.
     garbage = bytes(b | 0x80 for b in random.Random(7).randbytes(4096))
@@ -252,6 +262,50 @@ def test_a_blank_title_is_no_title_and_a_given_one_wins(uploader):
     assert blank.status_code == 201 and blank.json["title"] == "빈 제목"
     given = upload(uploader, "주어진 제목이 이긴다.".encode("utf-8"), filename="03_파일.txt", title="내 제목")
     assert given.status_code == 201 and given.json["title"] == "내 제목"
+
+
+def test_an_upload_without_a_title_takes_the_one_its_text_starts_with(uploader, encodings_dir):
+    """동백꽃's file begins with its title and author lines: its English-free title wins over a
+    file name; a text without such a heading is still named after its file."""
+    for name in ("dongbaekkkot.euc-kr.txt", "dongbaekkkot.utf8.txt"):
+        response = upload(uploader, (encodings_dir / name).read_bytes(), filename="01_Camellia.txt", title="")
+        assert response.status_code in (201, 409), response.json
+    assert uploader.get(f"{UPLOAD}?q=동백꽃").json["total"] == 1
+    labelled = upload(uploader, "제목: 봄봄\n지은이: 김유정\n\n장인님, 인제 나 성례시켜 주.".encode(), filename="02_Spring.txt", title="")
+    assert labelled.json["title"] == "봄봄"
+    prose = upload(uploader, "그는 걸었다.\n\n그리고 멈췄다.".encode(), filename="03_A_Walk.txt", title="")
+    assert prose.json["title"] == "A Walk"
+
+
+@pytest.mark.parametrize("text, title, author", [
+    ("동백꽃\n\n김유정\n\n오늘도 또 우리 수탉이 막 쫓기었다.", "동백꽃", "김유정"),
+    ("B사감과 러브레터\n현진건 지음\n\nC 여학교에서 교원 겸 기숙사 사감 노릇을 하는 B 여사라면", "B사감과 러브레터", "현진건"),
+    ("운수 좋은 날\n\n새침하게 흐린 품이 눈이 올 듯하더니.", "운수 좋은 날", None),
+    ("제목 : 메밀꽃 필 무렵\n작가 : 이효석\n\n여름 장이란 애시당초에 글러서.", "메밀꽃 필 무렵", "이효석"),
+])
+def test_a_heading_gives_a_title_and_maybe_an_author(text, title, author):
+    from app.novels.headings import Heading, heading
+
+    assert heading(text) == Heading(title, author)
+
+
+@pytest.mark.parametrize("text", [
+    "C 여학교에서 교원 겸 기숙사 사감 노릇을 하는 B 여사라면 딱장대요 독신주의자요.\n사십에 가까운 노처녀인 그는.",
+    '"여기 좀 세워주게 저 약방 앞에."\n걸칙한 이 말에.', "제1장\n\n그날 아침.", "1\n\n그날 아침.", "봄\n오늘은 날이 좋다\n\n다음.",
+    "한 줄뿐인 글", "",
+])
+def test_prose_dialogue_and_chapter_numbers_are_no_heading(text):
+    from app.novels.headings import heading
+
+    assert heading(text) is None
+
+
+def test_no_novel_of_the_shared_corpus_is_taken_for_a_heading(novels_dir):
+    """Those files start with their first sentence: a heading found there would be a wrong title."""
+    from app.novels.headings import heading
+    from model_server.text import clean
+
+    assert [path.name for path in sorted(novels_dir.glob("*.txt")) if heading(clean(path.read_bytes()).text)] == []
 
 
 # --- the library: search, order, pages ----------------------------------------------------

@@ -26,8 +26,8 @@ def test_two_web_processes_share_one_rate_limit_in_redis(tmp_path, database_url,
     from tests.app.conftest import ApiClient
     from tests.conftest import site_config
 
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    settings = dict(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix,
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    settings = dict(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url, REDIS_KEY_PREFIX=prefix,
                     RATELIMIT_WRITE="3/minute")
     first, second = (create_app(site_config(tmp_path, database_url, **settings)) for _ in range(2))
     owner = users.make("owner")
@@ -38,13 +38,50 @@ def test_two_web_processes_share_one_rate_limit_in_redis(tmp_path, database_url,
     assert codes == [201, 201, 201, 429]
 
 
+def test_two_sites_on_one_redis_keep_their_rate_limits_apart_under_their_prefixes(tmp_path, database_url, redis_url,
+                                                                                 users):
+    """User 1 of one site is not user 1 of another: each site's limit keys start with its own
+    REDIS_KEY_PREFIX (API writes, failed logins and the pages' limits alike)."""
+    import redis
+
+    from app import create_app
+    from tests.app.conftest import ApiClient, csrf_from
+    from tests.conftest import site_config
+
+    prefixes = [f"test-{uuid.uuid4().hex[:8]}:" for _ in range(2)]
+    owner = users.make("owner")  # the same user id on both sites (they share this test's database)
+    body = {"title": "t", "opening": "두 사이트가 레디스 하나를 함께 쓴다."}
+    codes = []
+    for prefix in prefixes:  # one after the other: the limiter, like a web process, serves one app at a time
+        site = create_app(site_config(tmp_path, database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url,
+                                      REDIS_KEY_PREFIX=prefix, RATELIMIT_WRITE="2/minute"))
+        api = ApiClient(site.test_client(), owner.token)
+        codes.append([api.post("/api/v1/stories", body).status_code for _ in range(3)])
+        ApiClient(site.test_client()).post("/api/v1/auth/token", {"username": "owner", "password": "wrong-guess"})
+        browser = site.test_client()  # a page's limit (Flask-Limiter's own decorator)
+        browser.post("/signup", data={"csrf_token": csrf_from(browser.get("/signup")), "username": "x"})
+    assert codes == [[201, 201, 429], [201, 201, 429]]  # each site counted only its own writes
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = [key.decode() for prefix in prefixes for key in client.scan_iter(match=f"{prefix}*", count=500)]
+        assert any("RATELIMIT_WRITE" in key for key in keys) and any("login-failures" in key for key in keys)
+        assert any("signup" in key for key in keys)
+        strays = [key.decode() for key in client.scan_iter(match="LIMITS:*", count=500)
+                  if any(prefix in key.decode() for prefix in prefixes)]
+        assert not strays, strays
+    finally:
+        for prefix in prefixes:
+            for key in client.scan_iter(match=f"{prefix}*", count=500):
+                client.delete(key)
+
+
 def test_failed_logins_for_one_account_are_counted_across_web_processes(tmp_path, database_url, redis_url, users):
     from app import create_app
     from tests.app.conftest import ApiClient
     from tests.conftest import site_config
 
     settings = dict(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url,
-                    RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}", RATELIMIT_LOGIN_FAILURES="2/minute")
+                    REDIS_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}:", RATELIMIT_LOGIN_FAILURES="2/minute")
     first, second = (ApiClient(create_app(site_config(tmp_path, database_url, **settings)).test_client())
                      for _ in range(2))
     users.make("target", password="maple-letter-42")

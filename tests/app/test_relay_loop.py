@@ -80,7 +80,7 @@ def test_relay_loop_over_http_with_a_real_worker(app, live_server, tiny_base, tm
         assert after["number"] == 2 and after["phase"] == "proposing"
         passages = owner.ok("GET", f"/api/v1/stories/{story['id']}")["passages"]
         assert passages[-1]["text"] == candidates[1]["text"] and passages[-1]["author_kind"] == "ai"
-        assert passages[-1]["model_version"] == "starter (기본 모델)" and passages[-1]["seq"] == 2
+        assert passages[-1]["model_version"] == "기본 모델" and passages[-1]["seq"] == 2
 
         # put_Human_txt: learn from the opening (a fresh adapter), then continue the story.
         job_id = owner.ok("GET", f"/put_Human_txt?contents_id={passages[0]['id']}&is_first=Y", status=202)["job_id"]

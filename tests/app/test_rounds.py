@@ -165,7 +165,7 @@ def test_choosing_appends_the_winning_candidate_with_its_model_version(story_in_
     assert state["number"] == 2 and state["phase"] == "proposing"
     last = owner.get(f"/api/v1/stories/{story['id']}").json["passages"][-1]
     assert last["text"] == "후보 1 편지가 말했다." and last["author_kind"] == "ai"
-    assert last["author"] == "AI" and last["model_version"] == "starter (기본 모델)"
+    assert last["author"] == "AI" and last["model_version"] == "기본 모델"
 
 
 def test_advance_while_generating_is_409_until_the_job_fails(story_in_phase, app):

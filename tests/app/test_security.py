@@ -166,6 +166,38 @@ def test_common_passwords_and_the_username_are_refused_at_signup(anonymous, pass
     assert re.search("[가-힣]", response.json["error"]["message"])
 
 
+@pytest.mark.parametrize("username, password", [
+    ("새사람", "        "), ("새사람", "Passw0rd!"), ("새사람", "qazwsx12"), ("새사람", "letmein!!"),
+    ("kim", "kimkim12"), ("kim", "kim19900101"), ("Minji", "M1nj1!2024"), ("joon", "j00n1234!"),
+])
+def test_passwords_the_estimator_finds_guessable_are_refused_in_korean(anonymous, db, username, password):
+    """Spaces, l33t, keyboard walks, dates and names the old hand list let through."""
+    from app.accounts.models import User
+
+    response = anonymous.post("/api/v1/auth/signup", {"username": username, "password": password})
+    assert response.status_code == 400, password
+    assert "짐작하기 쉬운 비밀번호" in response.json["error"]["fields"]["password"][0]
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize("username, password", [("김민지", "rlaalswl12"), ("민지", "alswl2024!"), ("하늘", "gksmf-rlcl-7")])
+def test_a_hangul_username_typed_in_latin_mode_counts_as_the_username(anonymous, username, password):
+    response = anonymous.post("/api/v1/auth/signup", {"username": username, "password": password})
+    assert response.status_code == 400 and "아이디가 들어간" in response.json["error"]["fields"]["password"][0]
+
+
+@pytest.mark.parametrize("password", ["maple-letter-42", "가을-편지-123", "느티나무-아래-편지", "autumn-letter-1"])
+def test_passphrases_are_accepted(anonymous, password):
+    assert anonymous.post("/api/v1/auth/signup", {"username": "새사람", "password": password}).status_code == 201
+
+
+def test_the_signup_page_refuses_a_guessable_password_in_korean(client):
+    page = client.get("/signup")
+    response = client.post("/signup", data={"csrf_token": csrf_from(page), "username": "새사람",
+                                            "password": "Passw0rd!", "password2": "Passw0rd!"})
+    assert response.status_code == 200 and "짐작하기 쉬운 비밀번호입니다" in response.get_data(as_text=True)
+
+
 def test_the_signup_page_refuses_a_common_password_in_korean(client):
     page = client.get("/signup")
     response = client.post("/signup", data={"csrf_token": csrf_from(page), "username": "새사람",

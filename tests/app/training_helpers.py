@@ -105,7 +105,7 @@ def bare_version():
 
     bare = db.session.scalar(select(ModelVersion).where(ModelVersion.story_id.is_(None)).limit(1))
     if bare is None:
-        bare = ModelVersion(story_id=None, name="starter (기본 모델)", base="starter", data={}, metrics={})
+        bare = ModelVersion(story_id=None, name="기본 모델", base="starter", data={}, metrics={})
         db.session.add(bare)
         db.session.flush()
     return bare

@@ -69,10 +69,10 @@ def test_library_search_order_and_pages(live_server, browser, library, javascrip
 def vote(app, story_id: int, novel_id: int, user_id: int) -> None:
     from app.accounts.models import User
     from app.extensions import db
-    from app.novels import services
+    from app.novels import training_set
 
     with app.app_context():
-        services.set_training_vote(story_id, novel_id, db.session.get(User, user_id), voted=True)
+        training_set.set_training_vote(story_id, novel_id, db.session.get(User, user_id), voted=True)
         db.session.remove()
 
 
@@ -99,3 +99,37 @@ def test_story_novels_page_follows_other_peoples_votes(live_server, browser, app
     vote(app, story_id, novel_id, reader_id)
     wait_for(page, f"document.querySelector(\"{item}\").classList.contains('in-training-set')", timeout=12000)
     assert page.inner_text(f"{item} .vote-count") == "2 / 2표" and page.is_visible(f"{item} .badge.in-set")
+
+
+def test_story_novels_page_searches_and_pages_with_the_training_set_on_top(live_server, browser, app, library):
+    from app.accounts.models import User
+    from app.extensions import db
+    from app.novels.models import Novel
+    from app.stories import services as stories
+
+    owner_id = sign_up(app, "owner")
+    with app.app_context():
+        story_id = stories.create_story(db.session.get(User, owner_id), "등대지기", "바닷가 마을의 등대에 불이 켜졌다.",
+                                        settings={"training_quorum": 1}).id
+        oldest = db.session.scalar(db.select(Novel.id).where(Novel.title == "소설 01"))
+        db.session.remove()
+    vote(app, story_id, oldest, owner_id)
+    page = browser.new_context(locale="ko-KR").new_page()
+    page.goto(f"{live_server}/stories/{story_id}/novels")
+    assert page.inner_text("#library-count") == "25편 중 1–20 · 1 / 2쪽"
+    titles = page.locator(".novel-list .story-title").all_inner_texts()
+    assert titles[:2] == ["소설 01", "동백꽃"]  # its training set first, then the newest
+    assert page.is_visible(".novel.in-training-set .badge.in-set")
+
+    page.click("#pager >> text=다음 ›")
+    page.wait_for_url(f"**/stories/{story_id}/novels?page=2")
+    assert page.locator(".novel-list > li").count() == 5
+
+    page.fill("input[name=q]", "김유정")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_url("**novels?q=*")
+    assert page.inner_text("#library-count") == "「김유정」 검색 결과 2편 중 1–2"
+    page.select_option("select[name=sort]", "title")  # the script applies a new order at once
+    page.wait_for_url("**sort=title*")
+    assert page.locator(".novel-list .story-title").all_inner_texts() == ["동백꽃", "봄봄"]
+    assert page.locator("button.training-vote").count() == 0  # votes need a login; the page says so

@@ -147,6 +147,15 @@ def test_nul_bytes_without_a_bom_are_binary_even_when_they_are_utf16():
         korean.decode_bytes(SAMPLE.encode("utf-16-le"))
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_a_nul_character_after_a_byte_order_mark_is_binary_however_long_the_text(encoding):
+    # One NUL in a long text is under the share of control characters that is tolerated, but
+    # PostgreSQL cannot store it in a text column at all: it must never get past decoding.
+    data = ("가나다라마바사 " * 50 + "\x00" + "끝.").encode(encoding)
+    with pytest.raises(BinaryFileError, match="NUL"):
+        korean.decode_bytes(data)
+
+
 def test_a_high_share_of_control_characters_is_binary():
     with pytest.raises(BinaryFileError, match="control characters"):
         korean.decode_bytes("소설 ".encode("utf-8") + b"\x01\x02\x03\x04" * 5)
