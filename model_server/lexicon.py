@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from model_server.names import words_to_leave_out
+
 LEXICON_FILE = "lexicon.json"
 # Anything that is not a letter or digit ends a word: spaces, line breaks, punctuation, quotes.
 BOUNDARY = re.compile(r"[\W_]+")
@@ -51,6 +53,16 @@ class Words:
     pairs: set[tuple[str, str]] = field(default_factory=set)  # words that followed each other after a space
     marks: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # punctuation right after a word
     separators: Counter = field(default_factory=Counter)  # spaces and punctuation between two words
+
+    def without(self, left_out: set[str]) -> "Words":
+        """These words less ``left_out``, and every pair and mark of theirs."""
+        kept = Words(self.words - left_out, self.openers - left_out,
+                     {pair for pair in self.pairs if not (pair[0] in left_out or pair[1] in left_out)},
+                     separators=self.separators)
+        for word, marks in self.marks.items():
+            if word not in left_out:
+                kept.marks[word] = marks
+        return kept
 
     def __ior__(self, other: "Words") -> "Words":
         self.words |= other.words
@@ -220,6 +232,15 @@ class Lexicon:
         return sum(len(layer.words) for layer in self.layers)
 
 
+def story_layer(text: str) -> Layer:
+    """The words of the story being continued (its names, its turns of phrase) as a layer of
+    their own, without its separators: a story's odd punctuation (speech opened mid-line) is
+    no rule for what comes next; the base's common separators are."""
+    found = words_of(text)
+    found.separators = Counter()
+    return Layer(found)
+
+
 def words_of_texts(texts: Iterable[str]) -> Words:
     found = Words()
     for text in texts:
@@ -231,8 +252,10 @@ def save_words(folder: str | Path, texts: Iterable[str], inherit: str | Path | N
     """Write the words of ``texts`` (and those saved in the folder ``inherit``, an adapter's
     parent) beside a model: for each word, whether it opened a sentence, the punctuation that
     came right after it and the words that followed it; and the separators used at least
-    MIN_SEPARATOR_COUNT times."""
-    found = words_of_texts(texts)
+    MIN_SEPARATOR_COUNT times. A novel's own names and stray word pieces are left out
+    (``names.words_to_leave_out``)."""
+    texts = list(texts)
+    found = words_of_texts(texts).without(words_to_leave_out(texts))
     separators = {sep for sep, count in found.separators.items()
                   if count >= MIN_SEPARATOR_COUNT and not MID_LINE_SPEECH.search(sep)}
     inherited = read_words(inherit) if inherit is not None else None
