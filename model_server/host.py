@@ -14,7 +14,8 @@ from pathlib import Path
 
 from peft import PeftModel
 
-from model_server.generation import GenerationSettings, generate
+from model_server.generation import GenerationSettings, Written, generate
+from model_server.judges.judge import Judge
 from model_server.lexicon import Layer, Lexicon, load_layer
 from model_server.loading import load_base
 from model_server.vocabulary import Vocabulary
@@ -92,13 +93,14 @@ class ModelHost:
 
     def generate(self, adapter_dir: str | Path | None, story_text: str, keyword: str | None,
                  sentences: int, k: int, seed: int | None = None,
-                 settings: GenerationSettings | None = None) -> list[str]:
+                 settings: GenerationSettings | None = None, judge: Judge | None = None) -> list[Written]:
+        """``k`` candidates, best first (``generation.generate``), written by the story's adapter
+        or, for None, the bare base."""
         with self._lock:
             if adapter_dir is None:
                 with self._bare() as model:  # a bare base never learned the control line
                     return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
-                                    settings, self.vocabulary, self.lexicon(None), control=False)
+                                    settings, self.vocabulary, self.lexicon(None), control=False, judge=judge)
             model = self.activate(adapter_dir)
             return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
-                            settings, self.vocabulary, self.lexicon(adapter_dir))
-
+                            settings, self.vocabulary, self.lexicon(adapter_dir), judge=judge)
