@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from model_server import text as ktext
+from model_server.copying import RUN, words_of
 from model_server.errors import GenerationError
 from model_server.evaluate import context_window, passage_logprobs
 from model_server.examples import control_prompt, sentence_spans
@@ -92,7 +93,7 @@ class Chain:
 def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: int, k: int,
              seed: int | None = None, settings: GenerationSettings | None = None,
              vocabulary: Vocabulary | None = None, lexicon: Lexicon | None = None,
-             control: bool = True, judge: Judge | None = None) -> list[Written]:
+             control: bool = True, judge: Judge | None = None, copied: set[int] | None = None) -> list[Written]:
     """``k`` different passages continuing ``story_text``, each with ``sentences`` sentences
     and (when given) the ``keyword``, best first; GenerationError when that cannot be done.
 
@@ -103,7 +104,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     sentence, if it is still missing), each placing it where the model first gives it a
     chance, and the judge keeps the likeliest. ``seed`` makes the result reproducible;
     without one every call samples afresh. With a ``lexicon`` every word written is one of
-    its words, of the story's, or a keyword form."""
+    its words, of the story's, or a keyword form; with ``copied`` (``copying``) no run of four
+    words the model read is written whole."""
     if not 1 <= sentences <= MAX_SENTENCES:
         raise ValueError(f"sentences must be between 1 and {MAX_SENTENCES}, not {sentences}")
     if k < 1:
@@ -120,7 +122,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     prompt_ids = build_prompt(tokenizer, story_text, keyword, sentences, window - settings.max_sentence_tokens, control)
     # the story's own text as the model's memory: its names come back where they fit
     story = datastore_of(model, tokenizer, [story_text]) if settings.memory.weight > 0 and story_text else None
-    plan = Plan(keyword, 1, vocabulary, lexicon, settings, window, [(story, settings.memory)] if story else [])
+    plan = Plan(keyword, 1, vocabulary, lexicon, settings, window, [(story, settings.memory)] if story else [],
+                copied or set())
     generator = torch.Generator().manual_seed(seed if seed is not None else random.SystemRandom().getrandbits(62))
     context_sentences = {normalize_space(s) for s in ktext.sentences(story_text[-2000:])} if story_text else set()
 
@@ -132,7 +135,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             if not waiting:
                 break
             starts = [Start(prompt_ids + chain.ids, chain.ids, bool(keyword) and not chain.has_keyword
-                            and (remaining == 1 or row * remaining < settings.pool))
+                            and (remaining == 1 or row * remaining < settings.pool),
+                            words_of(" ".join(chain.sentences))[-(RUN - 1):])
                       for chain in waiting for row in range(settings.pool)]
             found = sample_sentences(model, plan, starts, generator, lexicon, context_sentences)
             for i, chain in enumerate(waiting):

@@ -22,6 +22,7 @@ import json
 import re
 import unicodedata
 from bisect import bisect_left
+from itertools import accumulate
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,14 +50,14 @@ HANGUL = re.compile("[\u1100-\u11ff\uac00-\ud7a3\ua960-\ua97f\ud7b0-\ud7ff\u3131
 @dataclass
 class Words:
     words: set[str] = field(default_factory=set)
-    openers: set[str] = field(default_factory=set)        # words that opened a sentence
+    openers: Counter = field(default_factory=Counter)      # words that opened a sentence, and how often
     pairs: set[tuple[str, str]] = field(default_factory=set)  # words that followed each other after a space
     marks: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # punctuation right after a word
     separators: Counter = field(default_factory=Counter)  # spaces and punctuation between two words
 
     def without(self, left_out: set[str]) -> "Words":
         """These words less ``left_out``, and every pair and mark of theirs."""
-        kept = Words(self.words - left_out, self.openers - left_out,
+        kept = Words(self.words - left_out, Counter({w: n for w, n in self.openers.items() if w not in left_out}),
                      {pair for pair in self.pairs if not (pair[0] in left_out or pair[1] in left_out)},
                      separators=self.separators)
         for word, marks in self.marks.items():
@@ -66,7 +67,7 @@ class Words:
 
     def __ior__(self, other: "Words") -> "Words":
         self.words |= other.words
-        self.openers |= other.openers
+        self.openers.update(other.openers)
         self.pairs |= other.pairs
         for word, marks in other.marks.items():
             self.marks[word] |= marks
@@ -89,7 +90,7 @@ def words_of(text: str) -> Words:
             if word and HANGUL.search(word) and not BOUNDARY.search(word):
                 found.words.add(word)
                 if OPENING.search(before + run[: run.find(word[0])]):
-                    found.openers.add(word)
+                    found.openers[word] += 1
                 if previous is not None and run.startswith(word):
                     found.pairs.add((previous, word))
                 end = run.find(word) + len(word)
@@ -107,6 +108,9 @@ class Layer:
         # sorted, so that membership and "some word starts with this" are each one bisection
         self.words = tuple(sorted(found.words))
         self.openers = tuple(sorted(found.openers))
+        # how often the openers starting at each position of ``openers`` opened a sentence, summed
+        # up to there: the share of openings by words that start with some text is two bisections
+        self.opened = list(accumulate((found.openers[w] for w in self.openers), initial=0))
         followers = defaultdict(list)
         for first, second in found.pairs:
             followers[first].append(second)
@@ -132,11 +136,17 @@ class Layer:
             self._after_ending[ending] = tuple(sorted({f for w in self.by_ending[ending] for f in self.followers[w]}))
         return self._after_ending[ending]
 
+    def openings(self, start: str) -> int:
+        """How many sentences of this layer's texts opened with a word starting with ``start``."""
+        low = bisect_left(self.openers, start)
+        high = bisect_left(self.openers, start + LAST, low)
+        return self.opened[high] - self.opened[low]
+
     @classmethod
     def of_forms(cls, forms: Iterable[str]) -> "Layer":
         """Words that may stand anywhere: a keyword's forms."""
         forms = {unicodedata.normalize("NFD", f) for f in forms}
-        return cls(Words(forms, forms))
+        return cls(Words(forms, Counter(forms)))
 
 
 def endings(word: str) -> list[str]:
@@ -228,6 +238,11 @@ class Lexicon:
         known = [layer.marks.get(word, "") for layer in self.layers if word in layer.known]
         return not known or any(mark in marks for marks in known)
 
+    def opening_share(self, start: str) -> float:
+        """The share of the texts' sentences that opened with a word starting with ``start``."""
+        total = sum(layer.opened[-1] for layer in self.layers)
+        return sum(layer.openings(start) for layer in self.layers) / total if total else 0.0
+
     def __len__(self) -> int:
         return sum(len(layer.words) for layer in self.layers)
 
@@ -268,7 +283,7 @@ def save_words(folder: str | Path, texts: Iterable[str], inherit: str | Path | N
     saved = {
         "separators": sorted(separators),
         "after_comma": sorted(followers[COMMA]),
-        "words": [[word, word in found.openers, "".join(sorted(found.marks.get(word, ""))),
+        "words": [[word, found.openers.get(word, 0), "".join(sorted(found.marks.get(word, ""))),
                    sorted(followers[word])] for word in sorted(found.words)],
     }
     Path(folder, LEXICON_FILE).write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
@@ -284,8 +299,8 @@ def read_words(folder: str | Path) -> Words | None:
     found.pairs.update((COMMA, word) for word in saved["after_comma"])
     for word, opens, marks, followers in saved["words"]:
         found.words.add(word)
-        if opens:
-            found.openers.add(word)
+        if opens:  # a count; lexicons saved before counts were kept say True
+            found.openers[word] += int(opens)
         if marks:
             found.marks[word] = set(marks)
         found.pairs.update((word, second) for second in followers)

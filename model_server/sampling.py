@@ -21,10 +21,11 @@ from transformers.generation.logits_process import (
 )
 
 from model_server import text as ktext
+from model_server.copying import RUN, copied_run
 from model_server.lexicon import LINE_START, Lexicon
 from model_server.memory import Datastore, MemorySettings, mix
 from model_server.vocabulary import OTHER, SENTENCE_END, Vocabulary
-from model_server.words import PLAIN_KEYWORD, KeywordWords, WordState, walk
+from model_server.words import PLAIN_KEYWORD, KeywordWords, TokenWords, WordState, walk
 
 CLOSING_PUSH = 1.0  # logit added to sentence ends per token a sentence runs over its length
 
@@ -42,6 +43,7 @@ class GenerationSettings:
     draws: int = 8                     # a bound row samples among at most this many fitting tokens
     keyword_chance: float = 0.05       # probability of starting the keyword at which a row is made to
     keyword_within: int = 4            # ... and the number of words into its last sentence at the latest
+    opening_prior: float = 1.0         # weight of the novels' sentence openings at a sentence's first word
     memory: MemorySettings = field(default_factory=MemorySettings)
 
 
@@ -52,6 +54,7 @@ class Start:
     prefix: list[int]                  # token ids the row continues
     written: list[int]                 # the passage's own tokens among them (repetition is judged over these)
     keyword_due: bool
+    words_before: list[str] = field(default_factory=list)  # the passage's last words, NFD (no run copied across)
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Row:
     quote_open: bool = False           # an odd number of '"' written so far
     ended_sentence: bool = True        # the last token closed a sentence (the prompt ends on one)
     words: WordState = field(default_factory=WordState)
+    finished: list[str] = field(default_factory=list)  # the words the row finished, NFD
     keyword_due: bool = False          # in its last sentence without the keyword
     keyword_forced: bool = False       # the keyword was required rather than chosen by the model
     logprob: float = 0.0               # the model's log-probability of what the row wrote
@@ -83,6 +87,7 @@ class Plan:
     settings: GenerationSettings
     window: int
     memories: list = field(default_factory=list)  # (Datastore, MemorySettings): text looked up while writing
+    copied: set[int] = field(default_factory=set)  # runs of words the base read, never written whole (``copying``)
 
     def __post_init__(self):
         plain = bool(self.keyword) and PLAIN_KEYWORD.fullmatch(self.keyword) is not None
@@ -121,7 +126,7 @@ def sample_rows(model, plan: Plan, starts: list[Start], generator: torch.Generat
     within = torch.randint(0, settings.keyword_within + 1, (n_rows,), generator=generator).tolist()
     rows = [Row(generated=[], keyword_after=w, start=start,
                 keyword_due=start.keyword_due and plan.sentences == 1 and bool(plan.keyword),
-                words=WordState(sep=LINE_START)) for w, start in zip(within, starts)]
+                words=WordState(sep=LINE_START), finished=list(start.words_before)) for w, start in zip(within, starts)]
     max_new = plan.sentences * settings.max_sentence_tokens * 2
     past, last, cached = None, None, 0
     for step in range(1, max_new + 1):
@@ -234,18 +239,37 @@ def draw(row: Row, nucleus: torch.Tensor | None, tempered: torch.Tensor, plan: P
     pool = candidates(row, plan)
     for ids in ([pool] if pool is not None else []) + [None]:
         weights = tempered if ids is None else tempered[ids]
+        weights = weights * opening_prior(row, range(len(tempered)) if ids is None else ids.tolist(), plan)
         fitting: list[int] = []
+        chances: list[float] = []
         for position in likeliest_first(weights):
             token = position if ids is None else int(ids[position])
             if fits(row, token, plan):
                 fitting.append(token)
+                chances.append(float(weights[position]))
                 if len(fitting) == plan.settings.draws:
                     break
         if fitting:
-            probs = tempered[fitting] / tempered[fitting].sum()
+            probs = torch.tensor(chances) / sum(chances)
             keep = int((torch.cumsum(probs, 0) < plan.settings.top_p).sum()) + 1  # the nucleus of what fits
             return fitting[int(torch.multinomial(probs[:keep], 1, generator=generator))]
     return None
+
+
+def opening_prior(row: Row, tokens, plan: Plan) -> torch.Tensor | float:
+    """At a sentence's first word, each token weighed by how often the novels opened a sentence
+    with a word it starts, to the power ``opening_prior``: a product of the model and the novels'
+    openings. A base that read little gives the commonest syllables (에, 은, 도) most of its
+    mass, and the lexicon then grew them into the rare words they start (에이, 은행, 도에나)."""
+    strength = plan.settings.opening_prior
+    if plan.lexicon is None or strength <= 0 or row.words.word or not row.words.next_opens:
+        return 1.0
+    shares = []
+    for token in tokens:
+        parts = plan.vocabulary.words[token].parts
+        start = parts[0] or (parts[1] if len(parts) > 1 else "")
+        shares.append(plan.lexicon.opening_share(start) if start else 1.0)
+    return torch.tensor(shares).clamp_min(1e-4) ** strength
 
 
 def likeliest_first(weights: torch.Tensor, head: int = 64):
@@ -289,8 +313,11 @@ def candidates(row: Row, plan: Plan) -> torch.Tensor | None:
 
 
 def fits(row: Row, token: int, plan: Plan) -> bool:
-    """Whether ``token`` writes only allowed words, and ends no sentence that still owes the keyword."""
+    """Whether ``token`` writes only allowed words, copies no run of words the base read, and
+    ends no sentence that still owes the keyword."""
     words, state, lexicon = plan.vocabulary.words[token], row.words, plan.lexicon
+    if plan.copied and len(words.parts) > 1 and copies(row.finished, finished_by(state.word, words), plan.copied):
+        return False
     if lexicon is not None and state.rule is None and state.due is None:
         # the two common cases, where the rest of ``walk`` is moot: a token inside one word, and
         # one that ends a word with a space and starts the next
@@ -310,6 +337,16 @@ def fits(row: Row, token: int, plan: Plan) -> bool:
     return not (row.keyword_due and not after.wrote_keyword and bool(plan.vocabulary.ends_sentence[token]))
 
 
+def finished_by(word: str, token: TokenWords) -> list[str]:
+    """The words a token of more than one part finishes: the one under way, and any whole ones."""
+    return [part for part in (word + token.parts[0],) + token.parts[1:-1] if part]
+
+
+def copies(before: list[str], new: list[str], runs: set[int]) -> bool:
+    words = before[-(RUN - 1):] + new
+    return any(copied_run(words[: i + 1], runs) for i in range(len(words) - len(new), len(words)))
+
+
 def write(row: Row, token: int, plan: Plan) -> None:
     """The row after ``token``: its text, quotes, letter class and the words it is writing."""
     vocabulary = plan.vocabulary
@@ -319,8 +356,10 @@ def write(row: Row, token: int, plan: Plan) -> None:
     if vocabulary.last_class[token] is not None:
         row.last_class = vocabulary.last_class[token]
     words = vocabulary.words[token]
-    row.sentence_words += sum(1 for part in (row.words.word + words.parts[0],) + words.parts[1:-1] if part) \
-        if len(words.parts) > 1 else 0
+    if len(words.parts) > 1:
+        done = finished_by(row.words.word, words)
+        row.sentence_words += len(done)
+        row.finished += done
     row.words = walk(row.words, words, plan.keyword_words, plan.lexicon, check=False)
     if row.keyword_due and plan.keyword_words is None and not row.forced and row.keyword_forced:
         row.words = replace(row.words, wrote_keyword=True)  # a keyword with symbols, written out
