@@ -139,18 +139,17 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
                             words_of(" ".join(chain.sentences))[-(RUN - 1):])
                       for chain in waiting for row in range(settings.pool)]
             found = sample_sentences(model, plan, starts, generator, lexicon, context_sentences)
-            for i, chain in enumerate(waiting):
-                options = [text for text in found[i * settings.pool: (i + 1) * settings.pool] if text is not None]
+            options = {id(chain): [t for t in found[i * settings.pool: (i + 1) * settings.pool] if t is not None]
+                       for i, chain in enumerate(waiting)}
+            scores = score_options(model, tokenizer, judge, prompt_ids, story_text, waiting, options)
+            for chain in waiting:
+                # the best sentence that no other candidate took here, nor nearly repeats
                 taken = [c.sentences[position] for c in chains if len(c.sentences) > position]
-                options = [t for t in options if t not in taken]
-                if not options:
+                ranked = [t for _, t in sorted(zip(scores[id(chain)], options[id(chain)]), key=lambda x: -x[0])
+                          if t not in taken]
+                if not ranked:
                     continue
-                passages = [join_sentences(chain.sentences + [text]) for text in options]
-                lm = passage_logprobs(model, tokenizer, prompt_ids, passages)
-                scores = judge.score(story_text, passages, lm)
-                # the best sentence that does not repeat another candidate's, else the best
-                ranked = sorted(range(len(options)), key=lambda j: -scores[j])
-                best = next((options[j] for j in ranked if not repeats(options[j], taken)), options[ranked[0]])
+                best = next((t for t in ranked if not repeats(t, taken)), ranked[0])
                 chain.sentences.append(best)
                 chain.ids = tokenizer(join_sentences(chain.sentences, for_model=True), add_special_tokens=False)["input_ids"]
                 chain.has_keyword = chain.has_keyword or (bool(keyword) and ktext.contains_keyword(best, keyword))
@@ -169,6 +168,17 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     scores = judge.combine(features).tolist()
     order = sorted(range(k), key=lambda i: -scores[i])
     return [Written(texts[i], scores[i], features[i].tolist()) for i in order]
+
+
+def score_options(model, tokenizer, judge: Judge, prompt_ids: list[int], story_text: str, chains: list[Chain],
+                  options: dict[int, list[str]]) -> dict[int, list[float]]:
+    """The judge's score of each chain's passage so far with each of its options added, all
+    chains' options read by the model in one batch."""
+    passages = [join_sentences(chain.sentences + [text]) for chain in chains for text in options[id(chain)]]
+    if not passages:
+        return {id(chain): [] for chain in chains}
+    scores = iter(judge.score(story_text, passages, passage_logprobs(model, tokenizer, prompt_ids, passages)))
+    return {id(chain): [next(scores) for _ in options[id(chain)]] for chain in chains}
 
 
 def sample_sentences(model, plan: Plan, starts: list[Start], generator: torch.Generator,
