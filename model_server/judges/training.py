@@ -90,8 +90,9 @@ def split_texts(texts: list[str], heldout: list[str] | None) -> tuple[list[list[
 
 def base_writes(host, examples: list[Example], per_example: int, rng: random.Random,
                 check: Callable[[], None]) -> list[list[str]]:
-    """The base's plain candidates for each example (no judge, one row each)."""
-    plain = GenerationSettings(pool=1)
+    """The base's plain candidates for each example (no trained judge; two rows a sentence, the
+    first that keeps the rules goes on, so a weak base still writes something)."""
+    plain = GenerationSettings(pool=2, enough=1)
     written = []
     for example in examples:
         check()
