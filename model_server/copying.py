@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -28,6 +29,12 @@ def words_of(text: str) -> list[str]:
 
 
 def run_hash(words: Iterable[str]) -> int:
+    return _hash(tuple(words))
+
+
+@lru_cache(maxsize=1 << 16)
+def _hash(words: tuple[str, ...]) -> int:
+    # stable across processes (runs.npy is written by one and read by others), unlike hash()
     return int.from_bytes(hashlib.blake2b("\x1f".join(words).encode(), digest_size=8).digest(), "little", signed=True)
 
 

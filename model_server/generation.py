@@ -147,6 +147,9 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
                 taken = [c.sentences[position] for c in chains if len(c.sentences) > position]
                 ranked = [t for _, t in sorted(zip(scores[id(chain)], options[id(chain)]), key=lambda x: -x[0])
                           if t not in taken]
+                # ... and that the site still counts as one more sentence once it joins the others
+                # (a speech line and its tag, written after another speech line, would merge)
+                ranked = [t for t in ranked if joined(chain.sentences + [t], None, lexicon) is not None]
                 if not ranked:
                     continue
                 best = next((t for t in ranked if not repeats(t, taken)), ranked[0])

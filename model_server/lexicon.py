@@ -182,6 +182,7 @@ class Lexicon:
         self.layers = tuple(layers)
         self._next: dict[tuple, frozenset[str]] = {}
         self._separators: dict[tuple[str, bool], bool] = {}
+        self._opening: dict[str, float] = {}
 
     def with_layer(self, layer: Layer) -> "Lexicon":
         return Lexicon(self.layers + (layer,))
@@ -240,8 +241,10 @@ class Lexicon:
 
     def opening_share(self, start: str) -> float:
         """The share of the texts' sentences that opened with a word starting with ``start``."""
-        total = sum(layer.opened[-1] for layer in self.layers)
-        return sum(layer.openings(start) for layer in self.layers) / total if total else 0.0
+        if start not in self._opening:
+            total = sum(layer.opened[-1] for layer in self.layers)
+            self._opening[start] = sum(layer.openings(start) for layer in self.layers) / total if total else 0.0
+        return self._opening[start]
 
     def __len__(self) -> int:
         return sum(len(layer.words) for layer in self.layers)

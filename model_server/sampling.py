@@ -28,6 +28,7 @@ from model_server.vocabulary import OTHER, SENTENCE_END, Vocabulary
 from model_server.words import PLAIN_KEYWORD, KeywordWords, TokenWords, WordState, walk
 
 CLOSING_PUSH = 1.0  # logit added to sentence ends per token a sentence runs over its length
+OPENING_CHOICES = 64  # a sentence's first word: the model's likeliest tokens the novels' openings weigh
 
 
 @dataclass
@@ -239,7 +240,12 @@ def draw(row: Row, nucleus: torch.Tensor | None, tempered: torch.Tensor, plan: P
     pool = candidates(row, plan)
     for ids in ([pool] if pool is not None else []) + [None]:
         weights = tempered if ids is None else tempered[ids]
-        weights = weights * opening_prior(row, range(len(tempered)) if ids is None else ids.tolist(), plan)
+        if opens_sentence(row, plan):
+            # the novels' openings weigh the model's likeliest first words (the rest stay out)
+            weights = weights * (weights >= torch.topk(weights, min(OPENING_CHOICES, len(weights))).values[-1])
+            likely = torch.nonzero(weights).squeeze(1).tolist()
+            prior = opening_prior([position if ids is None else int(ids[position]) for position in likely], plan)
+            weights = weights.index_put((torch.tensor(likely),), weights[likely] * prior)
         fitting: list[int] = []
         chances: list[float] = []
         for position in likeliest_first(weights):
@@ -256,20 +262,22 @@ def draw(row: Row, nucleus: torch.Tensor | None, tempered: torch.Tensor, plan: P
     return None
 
 
-def opening_prior(row: Row, tokens, plan: Plan) -> torch.Tensor | float:
+def opens_sentence(row: Row, plan: Plan) -> bool:
+    return (plan.lexicon is not None and plan.settings.opening_prior > 0
+            and not row.words.word and row.words.next_opens)
+
+
+def opening_prior(tokens: list[int], plan: Plan) -> torch.Tensor:
     """At a sentence's first word, each token weighed by how often the novels opened a sentence
     with a word it starts, to the power ``opening_prior``: a product of the model and the novels'
     openings. A base that read little gives the commonest syllables (에, 은, 도) most of its
     mass, and the lexicon then grew them into the rare words they start (에이, 은행, 도에나)."""
-    strength = plan.settings.opening_prior
-    if plan.lexicon is None or strength <= 0 or row.words.word or not row.words.next_opens:
-        return 1.0
     shares = []
     for token in tokens:
         parts = plan.vocabulary.words[token].parts
         start = parts[0] or (parts[1] if len(parts) > 1 else "")
         shares.append(plan.lexicon.opening_share(start) if start else 1.0)
-    return torch.tensor(shares).clamp_min(1e-4) ** strength
+    return torch.tensor(shares).clamp_min(1e-4) ** plan.settings.opening_prior
 
 
 def likeliest_first(weights: torch.Tensor, head: int = 64):
