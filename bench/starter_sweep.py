@@ -9,8 +9,9 @@ seed on the benchmark split (``bench/corpus_split.py``) and scored on the held-o
 Held-out bpc moves by up to 0.06 from one seed to another at the same settings, more than
 most settings move it, so a setting is judged on the mean of its seeds, not on one run.
 
-Without ``--minutes`` a run ends at the pass limit (``max_epochs``), however long it takes:
-on a GPU that shows what the data allows when compute is no limit. With ``--ensemble`` each
+Without ``--minutes`` a run reads the text ``max_epochs`` times, however long it takes (the
+budget the site's pretrain uses), so ``--variant p4:max_epochs=4 --variant p16:max_epochs=16``
+shows quality against pretraining time. With ``--ensemble`` each
 variant's seeds are also scored as one model that averages their probabilities.
 Runs go in parallel processes, ``--workers`` at a time, one thread each unless ``--threads``.
 """
@@ -30,10 +31,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-# A time budget no run reaches, so the pass limit (which only applies to time budgets) ends it.
-UNTIL_PASS_LIMIT_MINUTES = 24 * 60
-
 
 def parse_variant(spec: str) -> tuple[str, dict]:
     """``NAME:field=value,field=value`` -> (NAME, {field: value}) typed by ``StarterConfig``."""
@@ -69,8 +66,9 @@ def run_one(name: str, changes: dict, seed: int, args: argparse.Namespace) -> di
     data = [TrainingText(f"train:{i}", t) for i, t in enumerate(train_texts)]
     out = Path(args.out) / f"{name}_s{seed}"
     started = time.perf_counter()
-    pretrain(data, out, minutes=args.minutes or UNTIL_PASS_LIMIT_MINUTES, seed=seed,
-             config=StarterConfig(**changes))
+    config = StarterConfig(**changes)
+    budget = {"minutes": args.minutes} if args.minutes else {"passes": config.max_epochs}
+    pretrain(data, out, seed=seed, config=config, **budget)
     seconds = time.perf_counter() - started
     base = load_base(str(out), quantize="none")
     logprobs = torch.cat([token_logprobs(base.model, base.tokenizer, text) for text in heldout])

@@ -1,30 +1,33 @@
-"""Writing benchmark: how readable the AI's candidates are. Prints figures, asserts nothing.
+"""Writing benchmark: whether the AI's candidates read as a continuation. Prints figures, asserts nothing.
 
-    python bench/writing_bench.py --base DIR [--heldout PATH] [--prompts 30] [--k 3]
-    python bench/writing_bench.py --pretrain-minutes 10 [--data DIR] [--heldout PATH]
+    python bench/writing_bench.py --base DIR [--judges DIR] [--heldout PATH] [--prompts 30] [--k 3]
+    python bench/writing_bench.py --pretrain-passes 8 --train-judges [--busy] [--dump OUT.jsonl]
 
 Prompts are cut from held-out novels (never trained on): the story up to a sentence, a noun of
 the prompt's last sentences as the keyword, 1-5 sentences asked in turn, K candidates each, as
-the site asks for them. The same figures are printed for the held-out novels' real sentences,
-the ceiling:
+the site asks for them. Every figure is printed for the candidates and for the novels' own
+next passages (the ceiling):
 
-- non-word share: eojeol (Hangul words between spaces, punctuation stripped) that hunspell with
-  Debian's Korean dictionary (hunspell-ko) does not accept. An independent judge: generation
-  ranks its rows with Kiwi, never with hunspell. Real novels score above zero too (names,
-  dialect, older spellings); the target is relative to them.
-- sentence starts: share of sentences whose first morpheme may open a sentence (not an ending,
-  particle, suffix or auxiliary verb), by Kiwi.
-- distinct-2: distinct eojeol bigrams / all eojeol bigrams across one prompt's K candidates.
-- fused keywords: candidates where the word holding the keyword is a non-word to hunspell while
-  the keyword alone is not (편지개를히더니).
-- keyword and count kept, latency (K=3 x 3 sentences separately), and whether asking the same
-  twice, as two rounds would, returns the same candidates.
+- sense: particle-syllable openings, distinct openers, four-word runs recurring across prompts,
+  a keyword tacked on as a vocative or copula, names of the context reused (``bench/sense.py``);
+- words: eojeol that hunspell-ko does not accept (an independent judge: generation never asks
+  hunspell), sentences that start like one, distinct-2 across K, keyword and count kept;
+- copying: the longest run of words found in the training novels, and the share of four- and
+  eight-word runs found there;
+- the judges: how often the combined score ranks the true continuation first among 5, against
+  the base's candidates and against real passages from elsewhere (chance: 0.2);
+- latency per sentence count with the machine's load; ``--busy`` runs a CPU-bound process
+  beside generation, as a busy host would.
 
-Needs `hunspell` and `hunspell-ko` (Debian: apt-get install hunspell hunspell-ko).
+``--dump`` writes each prompt's context, candidates and real passages for the blind-read kit
+(``bench/blind_read.py``). Needs `hunspell` and `hunspell-ko` (Debian).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
+import os
 import random
 import shutil
 import statistics
@@ -32,54 +35,31 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench import sense  # noqa: E402
 from model_server import text as ktext  # noqa: E402
-from model_server.fluency import fluency, starts_like_a_sentence  # noqa: E402
+from model_server.copying import longest_copied, runs_of, share_found  # noqa: E402
+from model_server.fluency import starts_like_a_sentence  # noqa: E402
 
 HUNSPELL_DICT = "ko_KR"
 CONTEXT_CHARS = 3000  # what the worker hands the model (CONTEXT_CHARS)
+LONGEST_RUN = 12
 
 
 @dataclass
 class Prompt:
+    id: int
     context: str
     keyword: str
     sentences: int
-    real: list[str]  # K real passages of the same length that follow the prompt
-
-
-@dataclass
-class Tally:
-    words: list[str] = field(default_factory=list)
-    sentences: int = 0
-    good_starts: int = 0
-    distinct2: list[float] = field(default_factory=list)
-    with_keyword: int = 0
-    fused: list[str] = field(default_factory=list)
-    candidates: int = 0
-    kept: int = 0
-    kiwi_scores: list[float] = field(default_factory=list)
-    kiwi_unknown: list[float] = field(default_factory=list)
-    nonword_share: float = 0.0
-
-
-def hangul_words(text: str) -> list[str]:
-    words = ("".join(c for c in w if c.isalnum()) for w in text.split())
-    return [w for w in words if any("가" <= c <= "힣" for c in w)]
-
-
-def nonwords(words: set[str]) -> set[str]:
-    """The words hunspell-ko does not accept."""
-    if not words:
-        return set()
-    out = subprocess.run(["hunspell", "-d", HUNSPELL_DICT, "-l"], input="\n".join(sorted(words)),
-                         capture_output=True, text=True, check=True)
-    return set(out.stdout.split())
+    real: list[str]      # real passages of the same length that follow the prompt
+    later: str           # as many sentences from later in the same novel
+    novel: int
 
 
 def make_prompts(heldout: list[str], n: int, k: int, seed: int) -> list[Prompt]:
@@ -90,17 +70,32 @@ def make_prompts(heldout: list[str], n: int, k: int, seed: int) -> list[Prompt]:
         sentences = 1 + len(prompts) % 5
         novel = rng.randrange(len(split))
         pieces = split[novel]
-        if len(pieces) < 12 + k * sentences:
+        if len(pieces) < 40 + k * sentences:
             continue
-        at = rng.randrange(8, len(pieces) - k * sentences)
+        at = rng.randrange(8, len(pieces) - k * sentences - 25)
         text = heldout[novel]
         context = text[: text.find(pieces[at], text.find(pieces[at - 1]))].rstrip()[-CONTEXT_CHARS:]
         nouns = ktext.nouns(" ".join(pieces[at - 3: at]), min_chars=2)
         if not nouns:
             continue
         real = [" ".join(pieces[at + i * sentences: at + (i + 1) * sentences]) for i in range(k)]
-        prompts.append(Prompt(context, rng.choice(nouns), sentences, real))
+        later = rng.randrange(at + k * sentences + 10, len(pieces) - sentences)
+        prompts.append(Prompt(len(prompts), context, rng.choice(nouns), sentences, real,
+                              " ".join(pieces[later: later + sentences]), novel))
     return prompts
+
+
+def hangul_words(text: str) -> list[str]:
+    words = ("".join(c for c in w if c.isalnum()) for w in text.split())
+    return [w for w in words if any("가" <= c <= "힣" for c in w)]
+
+
+def nonwords(words: set[str]) -> set[str]:
+    if not words:
+        return set()
+    out = subprocess.run(["hunspell", "-d", HUNSPELL_DICT, "-l"], input="\n".join(sorted(words)),
+                         capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
 
 
 def distinct2(passages: list[str]) -> float:
@@ -108,122 +103,169 @@ def distinct2(passages: list[str]) -> float:
     return len(set(bigrams)) / len(bigrams) if bigrams else 1.0
 
 
-def tally(groups: list[tuple[Prompt, list[str]]]) -> Tally:
-    t = Tally()
-    for prompt, passages in groups:
-        t.distinct2.append(distinct2(passages))
-        for passage in passages:
-            t.candidates += 1
-            pieces = ktext.sentences(passage)
-            t.sentences += len(pieces)
-            t.good_starts += sum(starts_like_a_sentence(p) for p in pieces)
-            t.kept += len(pieces) == prompt.sentences and ktext.contains_keyword(passage, prompt.keyword)
-            t.words.extend(hangul_words(passage))
-            judged = fluency(passage)
-            t.kiwi_scores.append(judged.score_per_char)
-            t.kiwi_unknown.append(judged.unknown_share)
-    bad = nonwords(set(t.words) | {p.keyword for p, _ in groups})
-    for prompt, passages in groups:
-        for passage in passages:
-            holders = [w for w in passage.split() if prompt.keyword in w]
-            t.with_keyword += bool(holders)
-            if prompt.keyword not in bad:
-                t.fused.extend(w for w in holders if "".join(c for c in w if c.isalnum()) in bad)
-    t.nonword_share = sum(w in bad for w in t.words) / max(1, len(t.words))
-    return t
+def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[int, set[int]]) -> None:
+    passages = [p for _, ps in groups for p in ps]
+    pieces = [s for p in passages for s in ktext.sentences(p)]
+    words = [w for p in passages for w in hangul_words(p)]
+    bad = nonwords(set(words))
+    openings, sentences = sense.particle_openings(passages)
+    recurring = sense.recurring_runs([ps for _, ps in groups], n=4, prompts=3)
+    tacked = sum(sense.tacked_on(p, prompt.keyword) for prompt, ps in groups for p in ps)
+    named = sum(sense.names_reused(prompt.context, p) for prompt, ps in groups for p in ps)
+    kept = sum(len(ktext.sentences(p)) == prompt.sentences and ktext.contains_keyword(p, prompt.keyword)
+               for prompt, ps in groups for p in ps)
+    longest = [longest_copied(p, corpus_runs) for p in passages]
+    print(f"{name}: {len(passages)} passages, {len(pieces)} sentences, {len(words)} words")
+    print(f"  particle-syllable openings: {openings}/{sentences} ({100 * openings / max(1, sentences):.1f}%)")
+    print(f"  distinct openers: {sense.distinct_openers(passages):.2f}")
+    print(f"  four-word runs in >= 3 prompts: {len(recurring)}" + (f" {recurring[:5]}" if recurring else ""))
+    print(f"  keyword tacked on as vocative/copula: {tacked}/{len(passages)} ({100 * tacked / max(1, len(passages)):.1f}%)")
+    print(f"  names of the context reused: {named}/{len(passages)} ({100 * named / max(1, len(passages)):.1f}%)")
+    print(f"  non-word share (hunspell-ko): {100 * sum(w in bad for w in words) / max(1, len(words)):.1f}%")
+    print(f"  sentences starting like a sentence: {sum(starts_like_a_sentence(s) for s in pieces)}/{len(pieces)}")
+    print(f"  distinct-2 across K: mean {statistics.mean(distinct2(ps) for _, ps in groups):.3f}")
+    print(f"  keyword and count kept: {kept}/{len(passages)}")
+    print(f"  copied from the training novels: longest run max {max(longest)} words, mean {statistics.mean(longest):.2f}; "
+          f"share of 4-word runs found {100 * share_found(passages, corpus_runs[4], 4):.2f}%, "
+          f"of 8-word runs {100 * share_found(passages, corpus_runs[8], 8):.2f}%")
 
 
-def report(name: str, t: Tally) -> None:
-    print(f"{name}: {t.candidates} passages, {len(t.words)} words")
-    print(f"  non-word share (hunspell-ko): {100 * t.nonword_share:.1f}%")
-    print(f"  sentences starting like a sentence: {t.good_starts}/{t.sentences} "
-          f"({100 * t.good_starts / max(1, t.sentences):.1f}%)")
-    print(f"  distinct-2 across K: mean {statistics.mean(t.distinct2):.3f}")
-    print(f"  fused keywords: {len(t.fused)}{' ' + str(t.fused[:8]) if t.fused else ''} "
-          f"(passages holding the keyword: {t.with_keyword})")
-    print(f"  keyword and count kept: {t.kept}/{t.candidates}")
-    print(f"  Kiwi (the ranker's view): score/char mean {statistics.mean(t.kiwi_scores):.2f}, "
-          f"unknown-word share mean {100 * statistics.mean(t.kiwi_unknown):.1f}%")
+def ranking(host, judge, prompts: list[Prompt], rng: random.Random) -> None:
+    """How often the judge ranks the true continuation first among 5 (chance 0.2)."""
+    from model_server.evaluate import context_window, passage_logprobs
+    from model_server.generation import GenerationSettings, build_prompt
+    from model_server.judges.judge import FEATURES, Judge, ranked_first
+
+    budget = context_window(host.model) - GenerationSettings().max_sentence_tokens
+    against_base, against_real = [], []
+    for prompt in prompts:
+        try:
+            written = host.generate(None, prompt.context, prompt.keyword, prompt.sentences, 4,
+                                    seed=rng.getrandbits(32), settings=GenerationSettings(pool=1))
+        except Exception:
+            continue
+        ids = build_prompt(host.tokenizer, prompt.context, None, prompt.sentences, budget, control=False)
+        for group, found in (([prompt.real[0]] + [w.text for w in written], against_base),
+                             ([prompt.real[0], prompt.later] + [rng.choice([p for p in prompts if p.novel != prompt.novel]).real[0]
+                                                                 for _ in range(3)], against_real)):
+            found.append(judge.features(prompt.context, group, passage_logprobs(host.model, host.tokenizer, ids, group)))
+    print(f"judges: true continuation ranked first among 5 (chance 0.2), {len(against_base)} held-out contexts")
+    print(f"  combined score: vs the base's candidates {ranked_first(judge, against_base):.2f}, "
+          f"vs real passages (1 later in the novel, 3 from other novels) {ranked_first(judge, against_real):.2f}")
+    for i, name in enumerate(FEATURES):
+        alone = Judge([1.0 if j == i else 0.0 for j in range(len(FEATURES))])
+        print(f"  {name} alone: vs the base's {ranked_first(alone, against_base):.2f}, "
+              f"vs real {ranked_first(alone, against_real):.2f}")
 
 
-def pretrain_base(data: str | None, heldout: str | None, minutes: float, out: Path) -> Path:
+def burn() -> None:
+    while True:
+        sum(i * i for i in range(10_000))
+
+
+def pretrain_base(data: str | None, heldout: str | None, passes: float, out: Path) -> Path:
     from bench.corpus_split import load_split
     from model_server.data import TrainingText
     from model_server.starter import pretrain
 
     train_texts, _ = load_split(data, heldout)
-    print(f"pretraining a starter for {minutes:g} min on {len(train_texts)} novels ...", flush=True)
-    return pretrain([TrainingText(f"train:{i}", t) for i, t in enumerate(train_texts)], out,
-                    minutes=minutes, seed=0)
+    print(f"pretraining a starter for {passes:g} passes on {len(train_texts)} novels ...", flush=True)
+    return pretrain([TrainingText(f"train:{i}", t) for i, t in enumerate(train_texts)], out, passes=passes, seed=0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="a base folder (default: pretrain a starter first)")
     parser.add_argument("--adapter", help="a story adapter on the base")
-    parser.add_argument("--pretrain-minutes", type=float, default=10.0)
-    parser.add_argument("--data", help="training folder for the pretrain (default: corpus minus held-out)")
+    parser.add_argument("--pretrain-passes", type=float, default=8.0)
+    parser.add_argument("--judges", help="a judges folder (default: the untrained judge, or --train-judges)")
+    parser.add_argument("--train-judges", action="store_true", help="train the judges on the training novels first")
+    parser.add_argument("--data", help="training folder (default: corpus minus held-out)")
     parser.add_argument("--heldout", help="held-out .txt file or folder (default: bench/corpus_split.py's)")
     parser.add_argument("--prompts", type=int, default=30)
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0, help="which prompts are cut")
+    parser.add_argument("--ranking-contexts", type=int, default=40)
+    parser.add_argument("--busy", action="store_true", help="a CPU-bound process runs beside generation")
+    parser.add_argument("--dump", help="write prompts and candidates as JSON lines for bench/blind_read.py")
     parser.add_argument("--samples", type=int, default=10, help="candidates printed in full")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="a GenerationSettings field to change, e.g. --set temperature=0.7")
+                        help="a GenerationSettings field to change, e.g. --set pool=4")
     args = parser.parse_args()
     if shutil.which("hunspell") is None or not Path(f"/usr/share/hunspell/{HUNSPELL_DICT}.dic").exists():
         raise SystemExit("needs hunspell and its Korean dictionary: apt-get install hunspell hunspell-ko")
     sys.stdout.reconfigure(line_buffering=True)
 
+    import torch
+
     from bench.corpus_split import load_split
     from model_server.errors import GenerationError
     from model_server.generation import GenerationSettings
     from model_server.host import ModelHost
+    from model_server.judges.judge import Judge
+    from model_server.judges.training import train_judges
+    from model_server.starter import read_heldout
 
+    torch.set_num_threads(int(os.environ.get("TORCH_THREADS", 1)))
     settings = GenerationSettings()
     for assignment in args.set:
         name, _, value = assignment.partition("=")
         setattr(settings, name, type(getattr(settings, name))(value))
 
-    _, heldout = load_split(args.data, args.heldout)
-    base = args.base or pretrain_base(args.data, args.heldout, args.pretrain_minutes,
-                                      Path(tempfile.mkdtemp(prefix="writing-bench-")) / "starter")
+    train, heldout = load_split(args.data, args.heldout)
+    scratch = Path(tempfile.mkdtemp(prefix="writing-bench-"))
+    base = args.base or pretrain_base(args.data, args.heldout, args.pretrain_passes, scratch / "starter")
     host = ModelHost(str(base))
+    if args.judges:
+        judge = Judge.load(args.judges)
+    elif args.train_judges:
+        print("training the judges ...", flush=True)
+        train_judges(host, train, scratch / "judges", heldout=read_heldout(base) or None)
+        judge = Judge.load(scratch / "judges")
+    else:
+        judge = Judge.untrained()
     prompts = make_prompts(heldout, args.prompts, args.k, args.seed)
+    corpus_runs = {n: runs_of(train, n) for n in range(1, LONGEST_RUN + 1)}
     print(f"settings: {settings}")
-    print(f"base {base}; {len(prompts)} prompts from {len(heldout)} held-out texts, K={args.k}")
+    print(f"base {base}; judges {'trained ' + str(judge.metrics.get('weights')) if judge.trained else 'untrained'}")
+    print(f"{len(prompts)} prompts from {len(heldout)} held-out texts, K={args.k}; torch threads {torch.get_num_threads()}")
 
-    host.generate(args.adapter, prompts[0].context, prompts[0].keyword, 1, 1, seed=0)  # warm-up
+    burner = multiprocessing.Process(target=burn, daemon=True) if args.busy else None
+    if burner:
+        burner.start()
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} (1 min) before generating"
+          + ("; a CPU-bound process runs beside it" if burner else ""))
+    host.generate(args.adapter, prompts[0].context, prompts[0].keyword, 1, 1, seed=0, judge=judge)  # warm-up
     groups, failures, latencies = [], [], {}
-    for i, prompt in enumerate(prompts):
+    for prompt in prompts:
         started = time.perf_counter()
         try:
-            candidates = host.generate(args.adapter, prompt.context, prompt.keyword, prompt.sentences, args.k,
-                                       seed=1000 + i, settings=settings)
+            written = host.generate(args.adapter, prompt.context, prompt.keyword, prompt.sentences, args.k,
+                                    seed=1000 + prompt.id, settings=settings, judge=judge)
         except GenerationError as error:
             failures.append(f"{prompt.keyword}/{prompt.sentences}: {error}")
             continue
         latencies.setdefault(prompt.sentences, []).append(time.perf_counter() - started)
-        groups.append((prompt, candidates))
+        groups.append((prompt, [w.text for w in written]))
+    load = os.getloadavg()[0]
+    if burner:
+        burner.terminate()
 
-    three = [p for p in prompts if p.sentences == 3][:10]
-    timed, same = [], 0
-    for i, prompt in enumerate(three):  # K x 3 sentences, each asked twice as two rounds would
-        started = time.perf_counter()
-        first = host.generate(args.adapter, prompt.context, prompt.keyword, 3, args.k, seed=2000 + i, settings=settings)
-        timed.append(time.perf_counter() - started)
-        second = host.generate(args.adapter, prompt.context, prompt.keyword, 3, args.k, seed=3000 + i, settings=settings)
-        same += len(set(first) & set(second))
-
-    report("AI candidates", tally(groups))
-    report("held-out novels (ceiling)", tally([(p, p.real) for p in prompts]))
+    report("AI candidates", groups, corpus_runs)
+    report("held-out novels (ceiling)", [(p, p.real) for p in prompts], corpus_runs)
     print(f"generation failures: {len(failures)}/{len(prompts)}" + "".join(f"\n  {f}" for f in failures))
+    print(f"latency (load {load:.2f} at the end{', busy' if args.busy else ''}):")
     for n in sorted(latencies):
-        print(f"latency K={args.k} x {n} sentences: p50 {statistics.median(latencies[n]):.2f} s "
+        print(f"  K={args.k} x {n} sentences: p50 {statistics.median(latencies[n]):.2f} s "
               f"(max {max(latencies[n]):.2f} s, {len(latencies[n])} requests)")
-    print(f"latency K={args.k} x 3 sentences, {len(timed)} more requests: p50 {statistics.median(timed):.2f} s "
-          f"(max {max(timed):.2f} s)")
-    print(f"same request asked twice ({len(three)} pairs): {same} candidates came back identical")
+    ranking(host, judge, make_prompts(heldout, args.ranking_contexts, args.k, args.seed + 1), random.Random(args.seed))
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as out:
+            for prompt, candidates in groups:
+                out.write(json.dumps({"id": prompt.id, "context": prompt.context, "keyword": prompt.keyword,
+                                      "sentences": prompt.sentences, "candidates": candidates, "real": prompt.real},
+                                     ensure_ascii=False) + "\n")
+        print(f"candidates written to {args.dump} (python bench/blind_read.py make --dump {args.dump} --out SHEET.md)")
     print(f"\n{args.samples} sample candidates:")
     for prompt, candidates in groups[: args.samples]:
         tail = prompt.context[-80:].replace("\n", " ")

@@ -117,10 +117,10 @@ def run(args) -> None:
         from model_server.host import ModelHost
 
         host = ModelHost(args.base)
-        for candidate in host.generate(args.adapter, ktext.normalize(args.prime), args.keyword,
-                                       args.sentences, args.candidates, args.seed):
-            print(json.dumps({"text": candidate, "sentences": ktext.count_sentences(candidate),
-                              "keyword_found": ktext.contains_keyword(candidate, args.keyword)},
+        for written in host.generate(args.adapter, ktext.normalize(args.prime), args.keyword,
+                                     args.sentences, args.candidates, args.seed):
+            print(json.dumps({"text": written.text, "sentences": ktext.count_sentences(written.text),
+                              "keyword_found": ktext.contains_keyword(written.text, args.keyword)},
                              ensure_ascii=False))
     elif args.command == "eval":
         check_base(args.base)

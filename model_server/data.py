@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Union
@@ -55,3 +56,49 @@ def read_texts(sources: Iterable[DataSource]) -> list[TrainingText]:
     if not texts:
         raise DataError("the training data is empty")
     return texts
+
+
+def cut_heldout(texts: list[TrainingText], share: float, passage_chars: int, seed: int
+                ) -> tuple[list[TrainingText], list[str]]:
+    """Passages of about ``passage_chars`` characters, cut at line ends from the middle of
+    randomly chosen texts until ``share`` of all the text is kept out, and the texts left to
+    train on (a text cut in two is two pieces, so no window runs across the cut)."""
+    rng = random.Random(seed)
+    target = share * sum(len(t.text) for t in texts)
+    order = sorted(range(len(texts)), key=lambda _: rng.random())
+    cuts: dict[int, tuple[int, int]] = {}
+    kept = 0
+    for i in order:
+        text = texts[i].text
+        if kept >= target:
+            break
+        if len(text) < 4 * passage_chars:
+            continue
+        start = text.find("\n", rng.randrange(passage_chars, len(text) - 2 * passage_chars)) + 1
+        end = text.find("\n", start + passage_chars)
+        if start <= 0 or end < 0:
+            continue
+        cuts[i] = (start, end)
+        kept += end - start
+    training, heldout = [], []
+    for i, t in enumerate(texts):
+        if i not in cuts:
+            training.append(t)
+            continue
+        start, end = cuts[i]
+        heldout.append(t.text[start:end].strip())
+        training += [TrainingText(f"{t.name}#1", t.text[:start], t.weight),
+                     TrainingText(f"{t.name}#2", t.text[end:], t.weight)]
+    return training, heldout
+
+
+def without_passages(texts: list[TrainingText], passages: list[str]) -> list[TrainingText]:
+    """The texts with each of ``passages`` cut out where it occurs (a continued pretrain keeps
+    its parent's held-out passages unread)."""
+    pieces = []
+    for t in texts:
+        parts = [t.text]
+        for passage in passages:
+            parts = [piece for part in parts for piece in part.split(passage)]
+        pieces += [TrainingText(f"{t.name}#{n}", part, t.weight) for n, part in enumerate(parts, 1) if part.strip()]
+    return pieces

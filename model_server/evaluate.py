@@ -75,3 +75,33 @@ def _score_spans(model, ids: list[int], spans: list[tuple[int, int, int]], devic
         positions = torch.arange(first - start - 1, end - start - 1, device=device)
         rows.append(logprobs[row, positions, targets])
     return torch.cat(rows).cpu()
+
+
+@torch.no_grad()
+def passage_logprobs(model, tokenizer, prompt_ids: list[int], passages: list[str], batch_size: int = 16) -> list[float]:
+    """Each passage's mean log-probability per token after ``prompt_ids`` (the prompt cut from
+    the left so that prompt and passage fit the window): the model's own score of a candidate."""
+    window = context_window(model)
+    device = next(model.parameters()).device
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    scores = []
+    for start in range(0, len(passages), batch_size):
+        rows, lengths = [], []
+        for passage in passages[start: start + batch_size]:
+            ids = tokenizer(passage, add_special_tokens=False)["input_ids"][: window // 2] or [pad]
+            rows.append((prompt_ids + ids)[-window:])
+            lengths.append(len(ids))
+        longest = max(len(r) for r in rows)
+        batch = torch.full((len(rows), longest), pad, dtype=torch.long)
+        mask = torch.zeros(len(rows), longest, dtype=torch.long)
+        for i, row in enumerate(rows):
+            batch[i, longest - len(row):] = torch.tensor(row)
+            mask[i, longest - len(row):] = 1
+        positions = (mask.cumsum(1) - 1).clamp(min=0)
+        logits = model(input_ids=batch.to(device), attention_mask=mask.to(device),
+                       position_ids=positions.to(device)).logits.float()
+        logprobs = torch.log_softmax(logits[:, :-1], dim=-1).cpu()
+        for i, n in enumerate(lengths):
+            targets = batch[i, longest - n:]
+            scores.append(float(logprobs[i, longest - n - 1: longest - 1].gather(1, targets[:, None]).mean()))
+    return scores

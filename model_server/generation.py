@@ -11,26 +11,32 @@ GenerationError.
 """
 from __future__ import annotations
 
-import math
 import random
 import re
 import unicodedata
+from dataclasses import dataclass, field
 
 import torch
 
 from model_server import text as ktext
+from model_server.copying import RUN, words_of
 from model_server.errors import GenerationError
-from model_server.evaluate import context_window
+from model_server.evaluate import context_window, passage_logprobs
 from model_server.examples import control_prompt, sentence_spans
 from model_server.fluency import starts_like_a_sentence
 from model_server.josa import keyword_words
-from model_server.lexicon import BOUNDARY, Layer, Lexicon, words_of
-from model_server.rerank import Scored, choose
-from model_server.sampling import GenerationSettings, Plan, sample_rows
+from model_server.lexicon import BOUNDARY, Layer, Lexicon, story_layer
+from model_server.memory import datastore_of
+from model_server.judges.judge import Judge
+from model_server.sampling import GenerationSettings, Plan, Start, sample_rows
 from model_server.vocabulary import FORBIDDEN, SENTENCE_END, Vocabulary
 from model_server.words import PLAIN_KEYWORD
 
 MAX_SENTENCES = 10
+# A sentence ends with a full stop, a question or an exclamation mark (inside a closing quote or
+# not); one that trails off ("…") runs on into the next for the site's splitter.
+FULL_STOP = re.compile(r"[.!?][\"'”’」』)]*$")
+MAX_SHARED_PAIRS = 0.5  # a sentence sharing more of its word pairs with another candidate's repeats it
 # A quoting tag cut off from its speech ("하고," alone) is the leftover the KoAlpaca novel
 # project saw most; a sentence may not start with one.
 DANGLING_TAG = re.compile(r"^(하고|하며|하면서|라고|이라고|하니|하자)[,\s.]")
@@ -44,7 +50,7 @@ def check_candidate(candidate: str, keyword: str | None, sentences: int, lexicon
     if keyword and not (ktext.contains_keyword(candidate, keyword) and keyword_woven_in(candidate, keyword, lexicon)):
         return False
     for piece in pieces:
-        if not SENTENCE_END.search(piece) or DANGLING_TAG.match(piece) or piece.count('"') % 2:
+        if not FULL_STOP.search(piece) or DANGLING_TAG.match(piece) or piece.count('"') % 2:
             return False
         if sum(1 for c in piece if "가" <= c <= "힣") < 2 or any(f in piece for f in FORBIDDEN):
             return False
@@ -67,50 +73,174 @@ def keyword_woven_in(candidate: str, keyword: str, lexicon: Lexicon | None = Non
     return True
 
 
+@dataclass
+class Written:
+    """A candidate passage and how the judge saw it."""
+    text: str
+    score: float
+    features: list[float]          # the judge's raw features (judges.judge.FEATURES), kept for story weights
+
+
+@dataclass
+class Chain:
+    """One candidate being written, a sentence at a time."""
+    sentences: list[str] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)        # its sentences as the model reads them
+    has_keyword: bool = False
+
+
 @torch.no_grad()
 def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: int, k: int,
              seed: int | None = None, settings: GenerationSettings | None = None,
              vocabulary: Vocabulary | None = None, lexicon: Lexicon | None = None,
-             control: bool = True) -> list[str]:
+             control: bool = True, judge: Judge | None = None, copied: set[int] | None = None) -> list[Written]:
     """``k`` different passages continuing ``story_text``, each with ``sentences`` sentences
-    and (when given) the ``keyword``; GenerationError when that cannot be done.
+    and (when given) the ``keyword``, best first; GenerationError when that cannot be done.
 
-    ``seed`` makes the result reproducible; without one every call samples afresh. With a
-    ``lexicon`` every word written is one of its words, of the story's, or a keyword form."""
+    Each candidate is written a sentence at a time: ``settings.pool`` sentences are sampled
+    for it, those that keep the rules are scored by the ``judge`` as the passage so far, and
+    the best that no other candidate took at that place is kept. Where the keyword goes is
+    chosen the same way: some of a position's rows must hold it (all of them in the last
+    sentence, if it is still missing), each placing it where the model first gives it a
+    chance, and the judge keeps the likeliest. ``seed`` makes the result reproducible;
+    without one every call samples afresh. With a ``lexicon`` every word written is one of
+    its words, of the story's, or a keyword form; with ``copied`` (``copying``) no run of four
+    words the model read is written whole."""
     if not 1 <= sentences <= MAX_SENTENCES:
         raise ValueError(f"sentences must be between 1 and {MAX_SENTENCES}, not {sentences}")
     if k < 1:
         raise ValueError("k must be at least 1")
     keyword = unicodedata.normalize("NFC", keyword.strip()) if keyword else None
     settings = settings or GenerationSettings()
+    judge = judge or Judge.untrained()
     vocabulary = vocabulary or Vocabulary(tokenizer)
     if lexicon is not None:  # the story's own words (its names) and the keyword's forms may be written too
-        lexicon = lexicon.with_layer(Layer(words_of(story_text)))
+        lexicon = lexicon.with_layer(story_layer(story_text))
         if keyword:
             lexicon = lexicon.with_layer(Layer.of_forms(keyword_words(keyword)))
     window = context_window(model)
-    reserve = min(window // 2, sentences * settings.max_sentence_tokens // 2 + 16)
-    prompt_ids = build_prompt(tokenizer, story_text, keyword, sentences, window - reserve, control)
-    plan = Plan(keyword, sentences, vocabulary, lexicon, settings, window)
+    prompt_ids = build_prompt(tokenizer, story_text, keyword, sentences, window - settings.max_sentence_tokens, control)
+    # the story's own text as the model's memory: its names come back where they fit
+    story = datastore_of(model, tokenizer, [story_text]) if settings.memory.weight > 0 and story_text else None
+    plan = Plan(keyword, 1, vocabulary, lexicon, settings, window, [(story, settings.memory)] if story else [],
+                copied or set())
     generator = torch.Generator().manual_seed(seed if seed is not None else random.SystemRandom().getrandbits(62))
+    context_sentences = {normalize_space(s) for s in ktext.sentences(story_text[-2000:])} if story_text else set()
 
-    found: dict[str, Scored] = {}
-    for _ in range(settings.max_rounds):
-        enough_at = None  # the step after which the batch stops, once k rows passed
-        for step, finished in sample_rows(model, plan, prompt_ids, k * settings.oversample, generator):
-            for row, text in finished:
-                if text not in found and check_candidate(text, keyword, sentences, lexicon):
-                    found[text] = Scored(text, row.logprob / step, row.keyword_forced)
-            if len(found) >= k and enough_at is None:
-                enough_at = step * (1 + settings.patience)
-            if len(found) >= math.ceil(k * settings.choose_from) or (enough_at is not None and step >= enough_at):
+    chains = [Chain() for _ in range(k)]
+    for position in range(sentences):
+        remaining = sentences - position
+        for _ in range(settings.max_rounds):
+            waiting = [chain for chain in chains if len(chain.sentences) == position]
+            if not waiting:
                 break
-        if len(found) >= k:
-            return choose(list(found.values()), k)
-    raise GenerationError(
-        f"could not write {k} passage(s) of {sentences} sentence(s)"
-        + (f" containing {keyword!r}" if keyword else "") + f" in {settings.max_rounds} tries"
-        + f" (only {len(found)} met the guarantees)")
+            starts = [Start(prompt_ids + chain.ids, chain.ids, bool(keyword) and not chain.has_keyword
+                            and (remaining == 1 or row * remaining < settings.pool),
+                            words_of(" ".join(chain.sentences))[-(RUN - 1):])
+                      for chain in waiting for row in range(settings.pool)]
+            found = sample_sentences(model, plan, starts, generator, lexicon, context_sentences)
+            options = {id(chain): [t for t in found[i * settings.pool: (i + 1) * settings.pool] if t is not None]
+                       for i, chain in enumerate(waiting)}
+            scores = score_options(model, tokenizer, judge, prompt_ids, story_text, waiting, options)
+            for chain in waiting:
+                # the best sentence that no other candidate took here, nor nearly repeats
+                taken = [c.sentences[position] for c in chains if len(c.sentences) > position]
+                ranked = [t for _, t in sorted(zip(scores[id(chain)], options[id(chain)]), key=lambda x: -x[0])
+                          if t not in taken]
+                # ... and that the site still counts as one more sentence once it joins the others
+                # (a speech line and its tag, written after another speech line, would merge)
+                ranked = [t for t in ranked if joined(chain.sentences + [t], None, lexicon) is not None]
+                if not ranked:
+                    continue
+                best = next((t for t in ranked if not repeats(t, taken)), ranked[0])
+                chain.sentences.append(best)
+                chain.ids = tokenizer(join_sentences(chain.sentences, for_model=True), add_special_tokens=False)["input_ids"]
+                chain.has_keyword = chain.has_keyword or (bool(keyword) and ktext.contains_keyword(best, keyword))
+        missing = sum(len(chain.sentences) == position for chain in chains)
+        if missing:
+            raise GenerationError(
+                f"could not write {k} passage(s) of {sentences} sentence(s)"
+                + (f" containing {keyword!r}" if keyword else "") + f": sentence {position + 1} of "
+                + f"{missing} found no fitting row in {settings.max_rounds} tries")
+
+    texts = [joined(chain.sentences, keyword, lexicon) for chain in chains]
+    if None in texts:
+        raise GenerationError(f"a passage of {sentences} sentence(s) did not keep the count or the keyword once joined")
+    lm = passage_logprobs(model, tokenizer, prompt_ids, texts)
+    features = judge.features(story_text, texts, lm)
+    scores = judge.combine(features).tolist()
+    order = sorted(range(k), key=lambda i: -scores[i])
+    return [Written(texts[i], scores[i], features[i].tolist()) for i in order]
+
+
+def score_options(model, tokenizer, judge: Judge, prompt_ids: list[int], story_text: str, chains: list[Chain],
+                  options: dict[int, list[str]]) -> dict[int, list[float]]:
+    """The judge's score of each chain's passage so far with each of its options added, all
+    chains' options read by the model in one batch."""
+    passages = [join_sentences(chain.sentences + [text]) for chain in chains for text in options[id(chain)]]
+    if not passages:
+        return {id(chain): [] for chain in chains}
+    scores = iter(judge.score(story_text, passages, passage_logprobs(model, tokenizer, prompt_ids, passages)))
+    return {id(chain): [next(scores) for _ in options[id(chain)]] for chain in chains}
+
+
+def sample_sentences(model, plan: Plan, starts: list[Start], generator: torch.Generator,
+                     lexicon: Lexicon | None, context_sentences: set[str]) -> list[str | None]:
+    """One sentence for each of ``starts`` (None where the row gave up or broke a rule, or
+    wrote a sentence of the context again)."""
+    found: list[str | None] = [None] * len(starts)
+    where = {id(start): i for i, start in enumerate(starts)}
+    pool = plan.settings.pool
+    for _, finished in sample_rows(model, plan, starts, generator):
+        for row, text in finished:
+            i = where[id(row.start)]
+            due = plan.keyword if row.start.keyword_due else None
+            if check_candidate(text, due, 1, lexicon) and normalize_space(text) not in context_sentences:
+                found[i] = text
+        # the rows still writing are the long ones, which read worst: stop once every
+        # candidate has enough to choose from
+        if all(sum(text is not None for text in found[c: c + pool]) >= plan.settings.enough
+               for c in range(0, len(found), pool)):
+            break
+    return found
+
+
+def word_pairs(text: str) -> set[tuple[str, str]]:
+    words = text.split()
+    return set(zip(words, words[1:]))
+
+
+def repeats(text: str, others: list[str]) -> bool:
+    """Whether ``text`` shares more than half its word pairs with one of ``others``: the
+    crowd should choose between different passages."""
+    pairs = word_pairs(text)
+    return any(len(pairs & word_pairs(other)) > MAX_SHARED_PAIRS * max(1, len(pairs)) for other in others)
+
+
+def normalize_space(text: str) -> str:
+    return " ".join(text.split())
+
+
+def joined(sentences: list[str], keyword: str | None, lexicon: Lexicon | None) -> str | None:
+    """The sentences as one passage that the site counts as that many, or None: run on with
+    spaces, else (where the splitter would read two as one) a line each."""
+    for text in (join_sentences(sentences), "\n".join(sentences)):
+        if check_candidate(text, keyword, len(sentences), lexicon):
+            return text
+    return None
+
+
+def join_sentences(sentences: list[str], for_model: bool = False) -> str:
+    """A candidate's sentences as one passage: speech on lines of its own, narration run on
+    with spaces; the model reads every sentence on its own line, as it read its prompt."""
+    if for_model:
+        return "".join(s + "\n" for s in sentences)
+    text = ""
+    for i, sentence in enumerate(sentences):
+        if i:
+            text += "\n" if sentence.startswith('"') or sentences[i - 1].endswith('"') else " "
+        text += sentence
+    return text
 
 
 def story_tail(tokenizer, story_text: str, max_tokens: int) -> str:

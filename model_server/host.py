@@ -14,7 +14,9 @@ from pathlib import Path
 
 from peft import PeftModel
 
-from model_server.generation import GenerationSettings, generate
+from model_server.generation import GenerationSettings, Written, generate
+from model_server.judges.judge import Judge
+from model_server.copying import load_runs
 from model_server.lexicon import Layer, Lexicon, load_layer
 from model_server.loading import load_base
 from model_server.vocabulary import Vocabulary
@@ -32,9 +34,11 @@ class ModelHost:
         self.vocabulary = Vocabulary(self.tokenizer)
         # the words the base read, when it keeps them (the starter does); None: any word
         self.base_words = load_layer(base) if Path(base).is_dir() else None
+        self.base_runs = load_runs(base) if Path(base).is_dir() else set()  # runs of words it may not copy
         self.max_adapters = max_adapters
         self.adapters: OrderedDict[str, str] = OrderedDict()  # adapter dir -> peft adapter name
         self.adapter_words: dict[str, Layer | None] = {}      # adapter dir -> the words it read
+        self.adapter_runs: dict[str, set[int]] = {}           # adapter dir -> the runs of words it read
         self.adapter_loads = 0
         self._peft: PeftModel | None = None
         self._lock = threading.Lock()
@@ -62,6 +66,7 @@ class ModelHost:
             self.adapter_loads += 1
             self.adapters[key] = name
             self.adapter_words[key] = load_layer(key)
+            self.adapter_runs[key] = load_runs(key)
         self._peft.set_adapter(self.adapters[key])
         self._evict()
         return self._peft
@@ -70,6 +75,7 @@ class ModelHost:
         while len(self.adapters) > self.max_adapters:
             key, name = self.adapters.popitem(last=False)
             self.adapter_words.pop(key, None)
+            self.adapter_runs.pop(key, None)
             self._peft.delete_adapter(name)
 
     def lexicon(self, adapter_dir: str | Path | None) -> Lexicon | None:
@@ -92,13 +98,16 @@ class ModelHost:
 
     def generate(self, adapter_dir: str | Path | None, story_text: str, keyword: str | None,
                  sentences: int, k: int, seed: int | None = None,
-                 settings: GenerationSettings | None = None) -> list[str]:
+                 settings: GenerationSettings | None = None, judge: Judge | None = None) -> list[Written]:
+        """``k`` candidates, best first (``generation.generate``), written by the story's adapter
+        or, for None, the bare base."""
         with self._lock:
             if adapter_dir is None:
                 with self._bare() as model:  # a bare base never learned the control line
                     return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
-                                    settings, self.vocabulary, self.lexicon(None), control=False)
+                                    settings, self.vocabulary, self.lexicon(None), control=False, judge=judge,
+                                    copied=self.base_runs)
             model = self.activate(adapter_dir)
+            runs = self.base_runs | self.adapter_runs.get(str(Path(adapter_dir).resolve()), set())
             return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
-                            settings, self.vocabulary, self.lexicon(adapter_dir))
-
+                            settings, self.vocabulary, self.lexicon(adapter_dir), judge=judge, copied=runs)

@@ -22,10 +22,13 @@ import json
 import re
 import unicodedata
 from bisect import bisect_left
+from itertools import accumulate
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
+
+from model_server.names import words_to_leave_out
 
 LEXICON_FILE = "lexicon.json"
 # Anything that is not a letter or digit ends a word: spaces, line breaks, punctuation, quotes.
@@ -47,14 +50,24 @@ HANGUL = re.compile("[\u1100-\u11ff\uac00-\ud7a3\ua960-\ua97f\ud7b0-\ud7ff\u3131
 @dataclass
 class Words:
     words: set[str] = field(default_factory=set)
-    openers: set[str] = field(default_factory=set)        # words that opened a sentence
+    openers: Counter = field(default_factory=Counter)      # words that opened a sentence, and how often
     pairs: set[tuple[str, str]] = field(default_factory=set)  # words that followed each other after a space
     marks: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # punctuation right after a word
     separators: Counter = field(default_factory=Counter)  # spaces and punctuation between two words
 
+    def without(self, left_out: set[str]) -> "Words":
+        """These words less ``left_out``, and every pair and mark of theirs."""
+        kept = Words(self.words - left_out, Counter({w: n for w, n in self.openers.items() if w not in left_out}),
+                     {pair for pair in self.pairs if not (pair[0] in left_out or pair[1] in left_out)},
+                     separators=self.separators)
+        for word, marks in self.marks.items():
+            if word not in left_out:
+                kept.marks[word] = marks
+        return kept
+
     def __ior__(self, other: "Words") -> "Words":
         self.words |= other.words
-        self.openers |= other.openers
+        self.openers.update(other.openers)
         self.pairs |= other.pairs
         for word, marks in other.marks.items():
             self.marks[word] |= marks
@@ -77,7 +90,7 @@ def words_of(text: str) -> Words:
             if word and HANGUL.search(word) and not BOUNDARY.search(word):
                 found.words.add(word)
                 if OPENING.search(before + run[: run.find(word[0])]):
-                    found.openers.add(word)
+                    found.openers[word] += 1
                 if previous is not None and run.startswith(word):
                     found.pairs.add((previous, word))
                 end = run.find(word) + len(word)
@@ -95,6 +108,9 @@ class Layer:
         # sorted, so that membership and "some word starts with this" are each one bisection
         self.words = tuple(sorted(found.words))
         self.openers = tuple(sorted(found.openers))
+        # how often the openers starting at each position of ``openers`` opened a sentence, summed
+        # up to there: the share of openings by words that start with some text is two bisections
+        self.opened = list(accumulate((found.openers[w] for w in self.openers), initial=0))
         followers = defaultdict(list)
         for first, second in found.pairs:
             followers[first].append(second)
@@ -120,11 +136,17 @@ class Layer:
             self._after_ending[ending] = tuple(sorted({f for w in self.by_ending[ending] for f in self.followers[w]}))
         return self._after_ending[ending]
 
+    def openings(self, start: str) -> int:
+        """How many sentences of this layer's texts opened with a word starting with ``start``."""
+        low = bisect_left(self.openers, start)
+        high = bisect_left(self.openers, start + LAST, low)
+        return self.opened[high] - self.opened[low]
+
     @classmethod
     def of_forms(cls, forms: Iterable[str]) -> "Layer":
         """Words that may stand anywhere: a keyword's forms."""
         forms = {unicodedata.normalize("NFD", f) for f in forms}
-        return cls(Words(forms, forms))
+        return cls(Words(forms, Counter(forms)))
 
 
 def endings(word: str) -> list[str]:
@@ -160,6 +182,7 @@ class Lexicon:
         self.layers = tuple(layers)
         self._next: dict[tuple, frozenset[str]] = {}
         self._separators: dict[tuple[str, bool], bool] = {}
+        self._opening: dict[str, float] = {}
 
     def with_layer(self, layer: Layer) -> "Lexicon":
         return Lexicon(self.layers + (layer,))
@@ -216,8 +239,24 @@ class Lexicon:
         known = [layer.marks.get(word, "") for layer in self.layers if word in layer.known]
         return not known or any(mark in marks for marks in known)
 
+    def opening_share(self, start: str) -> float:
+        """The share of the texts' sentences that opened with a word starting with ``start``."""
+        if start not in self._opening:
+            total = sum(layer.opened[-1] for layer in self.layers)
+            self._opening[start] = sum(layer.openings(start) for layer in self.layers) / total if total else 0.0
+        return self._opening[start]
+
     def __len__(self) -> int:
         return sum(len(layer.words) for layer in self.layers)
+
+
+def story_layer(text: str) -> Layer:
+    """The words of the story being continued (its names, its turns of phrase) as a layer of
+    their own, without its separators: a story's odd punctuation (speech opened mid-line) is
+    no rule for what comes next; the base's common separators are."""
+    found = words_of(text)
+    found.separators = Counter()
+    return Layer(found)
 
 
 def words_of_texts(texts: Iterable[str]) -> Words:
@@ -231,8 +270,10 @@ def save_words(folder: str | Path, texts: Iterable[str], inherit: str | Path | N
     """Write the words of ``texts`` (and those saved in the folder ``inherit``, an adapter's
     parent) beside a model: for each word, whether it opened a sentence, the punctuation that
     came right after it and the words that followed it; and the separators used at least
-    MIN_SEPARATOR_COUNT times."""
-    found = words_of_texts(texts)
+    MIN_SEPARATOR_COUNT times. A novel's own names and stray word pieces are left out
+    (``names.words_to_leave_out``)."""
+    texts = list(texts)
+    found = words_of_texts(texts).without(words_to_leave_out(texts))
     separators = {sep for sep, count in found.separators.items()
                   if count >= MIN_SEPARATOR_COUNT and not MID_LINE_SPEECH.search(sep)}
     inherited = read_words(inherit) if inherit is not None else None
@@ -245,7 +286,7 @@ def save_words(folder: str | Path, texts: Iterable[str], inherit: str | Path | N
     saved = {
         "separators": sorted(separators),
         "after_comma": sorted(followers[COMMA]),
-        "words": [[word, word in found.openers, "".join(sorted(found.marks.get(word, ""))),
+        "words": [[word, found.openers.get(word, 0), "".join(sorted(found.marks.get(word, ""))),
                    sorted(followers[word])] for word in sorted(found.words)],
     }
     Path(folder, LEXICON_FILE).write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
@@ -261,8 +302,8 @@ def read_words(folder: str | Path) -> Words | None:
     found.pairs.update((COMMA, word) for word in saved["after_comma"])
     for word, opens, marks, followers in saved["words"]:
         found.words.add(word)
-        if opens:
-            found.openers.add(word)
+        if opens:  # a count; lexicons saved before counts were kept say True
+            found.openers[word] += int(opens)
         if marks:
             found.marks[word] = set(marks)
         found.pairs.update((word, second) for second in followers)

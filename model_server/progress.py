@@ -18,6 +18,7 @@ class Progress:
     tokens_per_s: float
     eta_s: float          # seconds left
     elapsed_s: float
+    heldout_loss: Optional[float] = None  # the latest loss on text never trained on, where measured
 
 
 class ProgressMeter:
@@ -58,7 +59,7 @@ class ProgressMeter:
     def finished(self, step: int) -> bool:
         return self.fraction(step) >= 1.0
 
-    def update(self, step: int, loss: float, tokens: int) -> None:
+    def update(self, step: int, loss: float, tokens: int, heldout_loss: Optional[float] = None) -> None:
         self.tokens += tokens
         self.last_loss = loss
         now = time.monotonic()
@@ -69,4 +70,4 @@ class ProgressMeter:
         total = self.total_steps if self.total_steps is not None else max(step, round(step / done))
         eta = max(self.elapsed / done - self.elapsed, 0.0)
         self.callback(Progress(step=step, total=total, loss=loss, tokens_per_s=self.tokens_per_s,
-                               eta_s=eta, elapsed_s=self.elapsed))
+                               eta_s=eta, elapsed_s=self.elapsed, heldout_loss=heldout_loss))

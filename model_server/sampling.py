@@ -21,11 +21,14 @@ from transformers.generation.logits_process import (
 )
 
 from model_server import text as ktext
+from model_server.copying import RUN, copied_run
 from model_server.lexicon import LINE_START, Lexicon
+from model_server.memory import Datastore, MemorySettings, mix
 from model_server.vocabulary import OTHER, SENTENCE_END, Vocabulary
-from model_server.words import PLAIN_KEYWORD, KeywordWords, WordState, walk
+from model_server.words import PLAIN_KEYWORD, KeywordWords, TokenWords, WordState, walk
 
 CLOSING_PUSH = 1.0  # logit added to sentence ends per token a sentence runs over its length
+OPENING_CHOICES = 64  # a sentence's first word: the model's likeliest tokens the novels' openings weigh
 
 
 @dataclass
@@ -34,20 +37,32 @@ class GenerationSettings:
     top_p: float = 0.92
     repetition_penalty: float = 1.15   # over the candidate's own tokens, not the story's names
     no_repeat_ngram_size: int = 4
-    max_sentence_tokens: int = 48      # a sentence this long is pushed to end
-    max_rounds: int = 4                # batches sampled before giving up
-    oversample: int = 3                # rows sampled per wanted candidate
-    choose_from: float = 1.5           # stop sampling once this many rows per candidate passed,
-    patience: float = 0.2              # ... or, once k passed, after this share of the steps taken more
+    max_sentence_tokens: int = 28      # a sentence this long is pushed to end (the novels: median 17, 90 % under 38)
+    max_rounds: int = 4                # batches sampled for one sentence before giving up
+    pool: int = 6                      # sentences sampled per candidate and position; the judge keeps one
+    enough: int = 3                    # ... and once each candidate has this many that keep the rules, the rest stop
     draws: int = 8                     # a bound row samples among at most this many fitting tokens
     keyword_chance: float = 0.05       # probability of starting the keyword at which a row is made to
     keyword_within: int = 4            # ... and the number of words into its last sentence at the latest
+    opening_prior: float = 1.0         # weight of the novels' sentence openings at a sentence's first word
+    memory: MemorySettings = field(default_factory=MemorySettings)
+
+
+@dataclass
+class Start:
+    """Where a row starts: the prompt and what its passage holds so far, and whether the
+    sentences it writes must hold the keyword."""
+    prefix: list[int]                  # token ids the row continues
+    written: list[int]                 # the passage's own tokens among them (repetition is judged over these)
+    keyword_due: bool
+    words_before: list[str] = field(default_factory=list)  # the passage's last words, NFD (no run copied across)
 
 
 @dataclass
 class Row:
     generated: list[int]
     keyword_after: int                 # words into the last sentence by which the keyword must start
+    start: Start | None = None
     forced: list[int] = field(default_factory=list)  # tokens to emit first (a keyword with symbols)
     last_class: int = OTHER            # letter class of the last character written
     sentence_start: int = 0            # index in generated where the current sentence began
@@ -56,6 +71,7 @@ class Row:
     quote_open: bool = False           # an odd number of '"' written so far
     ended_sentence: bool = True        # the last token closed a sentence (the prompt ends on one)
     words: WordState = field(default_factory=WordState)
+    finished: list[str] = field(default_factory=list)  # the words the row finished, NFD
     keyword_due: bool = False          # in its last sentence without the keyword
     keyword_forced: bool = False       # the keyword was required rather than chosen by the model
     logprob: float = 0.0               # the model's log-probability of what the row wrote
@@ -71,6 +87,8 @@ class Plan:
     lexicon: Lexicon | None
     settings: GenerationSettings
     window: int
+    memories: list = field(default_factory=list)  # (Datastore, MemorySettings): text looked up while writing
+    copied: set[int] = field(default_factory=set)  # runs of words the base read, never written whole (``copying``)
 
     def __post_init__(self):
         plain = bool(self.keyword) and PLAIN_KEYWORD.fullmatch(self.keyword) is not None
@@ -91,9 +109,11 @@ class Plan:
                     dtype=torch.long)
 
 
-def sample_rows(model, plan: Plan, prompt_ids: list[int], n_rows: int, generator: torch.Generator):
-    """Sample one batch of rows together under steering; after each step, yield the step's
-    number and the (row, text) of each row that finished its sentences in it."""
+def sample_rows(model, plan: Plan, starts: list[Start], generator: torch.Generator):
+    """Sample one batch of rows together under steering, one row per ``starts``; after each
+    step, yield the step's number and the (row, text) of each row that finished its sentences
+    in it."""
+    n_rows = len(starts)
     vocabulary, settings = plan.vocabulary, plan.settings
     device = next(model.parameters()).device
     pad_id = vocabulary.tokenizer.pad_token_id or 0
@@ -105,14 +125,16 @@ def sample_rows(model, plan: Plan, prompt_ids: list[int], n_rows: int, generator
                                    TopPLogitsWarper(settings.top_p)])
     # where in its last sentence each row must start the keyword at the latest: rows differ
     within = torch.randint(0, settings.keyword_within + 1, (n_rows,), generator=generator).tolist()
-    rows = [Row(generated=[], keyword_after=w, keyword_due=plan.sentences == 1 and bool(plan.keyword),
-                words=WordState(sep=LINE_START)) for w in within]
+    rows = [Row(generated=[], keyword_after=w, start=start,
+                keyword_due=start.keyword_due and plan.sentences == 1 and bool(plan.keyword),
+                words=WordState(sep=LINE_START), finished=list(start.words_before)) for w, start in zip(within, starts)]
     max_new = plan.sentences * settings.max_sentence_tokens * 2
     past, last, cached = None, None, 0
     for step in range(1, max_new + 1):
         if past is None or cached >= plan.window:
-            inputs = restart_inputs(prompt_ids, rows, plan.window, pad_id)
-            out = model(**{k: v.to(device) for k, v in inputs.items()}, use_cache=True)
+            inputs = restart_inputs(rows, plan.window, pad_id)
+            out = model(**{k: v.to(device) for k, v in inputs.items()}, use_cache=True,
+                        output_hidden_states=bool(plan.memories))
             attention = inputs["attention_mask"]
             positions = inputs["position_ids"][:, -1:]
             cached = attention.size(1)
@@ -121,10 +143,13 @@ def sample_rows(model, plan: Plan, prompt_ids: list[int], n_rows: int, generator
             attention = torch.cat([attention, torch.ones(n_rows, 1, dtype=attention.dtype)], dim=1)
             positions = positions + 1
             out = model(input_ids=last.to(device), attention_mask=attention.to(device),
-                        position_ids=positions.to(device), past_key_values=past, use_cache=True)
+                        position_ids=positions.to(device), past_key_values=past, use_cache=True,
+                        output_hidden_states=bool(plan.memories))
         past = out.past_key_values
         raw = out.logits[:, -1, : len(vocabulary.banned)].float().cpu()  # some bases pad the vocabulary
-        generated = torch.tensor([row.generated for row in rows], dtype=torch.long).view(n_rows, -1)
+        if plan.memories:
+            raw = mix(raw, out.hidden_states[-1][:, -1].float().cpu(), plan.memories)
+        generated = left_padded([row.start.written + row.generated for row in rows], pad_id)
         penalised = processors(generated, raw.clone()) if generated.size(1) else raw
         logits = torch.stack([steer(row, raw[i], penalised[i], plan) for i, row in enumerate(rows)])
         # the nucleus is for rows free of a lexicon (sorting the vocabulary costs a step's worth)
@@ -215,18 +240,44 @@ def draw(row: Row, nucleus: torch.Tensor | None, tempered: torch.Tensor, plan: P
     pool = candidates(row, plan)
     for ids in ([pool] if pool is not None else []) + [None]:
         weights = tempered if ids is None else tempered[ids]
+        if opens_sentence(row, plan):
+            # the novels' openings weigh the model's likeliest first words (the rest stay out)
+            weights = weights * (weights >= torch.topk(weights, min(OPENING_CHOICES, len(weights))).values[-1])
+            likely = torch.nonzero(weights).squeeze(1).tolist()
+            prior = opening_prior([position if ids is None else int(ids[position]) for position in likely], plan)
+            weights = weights.index_put((torch.tensor(likely),), weights[likely] * prior)
         fitting: list[int] = []
+        chances: list[float] = []
         for position in likeliest_first(weights):
             token = position if ids is None else int(ids[position])
             if fits(row, token, plan):
                 fitting.append(token)
+                chances.append(float(weights[position]))
                 if len(fitting) == plan.settings.draws:
                     break
         if fitting:
-            probs = tempered[fitting] / tempered[fitting].sum()
+            probs = torch.tensor(chances) / sum(chances)
             keep = int((torch.cumsum(probs, 0) < plan.settings.top_p).sum()) + 1  # the nucleus of what fits
             return fitting[int(torch.multinomial(probs[:keep], 1, generator=generator))]
     return None
+
+
+def opens_sentence(row: Row, plan: Plan) -> bool:
+    return (plan.lexicon is not None and plan.settings.opening_prior > 0
+            and not row.words.word and row.words.next_opens)
+
+
+def opening_prior(tokens: list[int], plan: Plan) -> torch.Tensor:
+    """At a sentence's first word, each token weighed by how often the novels opened a sentence
+    with a word it starts, to the power ``opening_prior``: a product of the model and the novels'
+    openings. A base that read little gives the commonest syllables (에, 은, 도) most of its
+    mass, and the lexicon then grew them into the rare words they start (에이, 은행, 도에나)."""
+    shares = []
+    for token in tokens:
+        parts = plan.vocabulary.words[token].parts
+        start = parts[0] or (parts[1] if len(parts) > 1 else "")
+        shares.append(plan.lexicon.opening_share(start) if start else 1.0)
+    return torch.tensor(shares).clamp_min(1e-4) ** plan.settings.opening_prior
 
 
 def likeliest_first(weights: torch.Tensor, head: int = 64):
@@ -270,8 +321,11 @@ def candidates(row: Row, plan: Plan) -> torch.Tensor | None:
 
 
 def fits(row: Row, token: int, plan: Plan) -> bool:
-    """Whether ``token`` writes only allowed words, and ends no sentence that still owes the keyword."""
+    """Whether ``token`` writes only allowed words, copies no run of words the base read, and
+    ends no sentence that still owes the keyword."""
     words, state, lexicon = plan.vocabulary.words[token], row.words, plan.lexicon
+    if plan.copied and len(words.parts) > 1 and copies(row.finished, finished_by(state.word, words), plan.copied):
+        return False
     if lexicon is not None and state.rule is None and state.due is None:
         # the two common cases, where the rest of ``walk`` is moot: a token inside one word, and
         # one that ends a word with a space and starts the next
@@ -291,6 +345,16 @@ def fits(row: Row, token: int, plan: Plan) -> bool:
     return not (row.keyword_due and not after.wrote_keyword and bool(plan.vocabulary.ends_sentence[token]))
 
 
+def finished_by(word: str, token: TokenWords) -> list[str]:
+    """The words a token of more than one part finishes: the one under way, and any whole ones."""
+    return [part for part in (word + token.parts[0],) + token.parts[1:-1] if part]
+
+
+def copies(before: list[str], new: list[str], runs: set[int]) -> bool:
+    words = before[-(RUN - 1):] + new
+    return any(copied_run(words[: i + 1], runs) for i in range(len(words) - len(new), len(words)))
+
+
 def write(row: Row, token: int, plan: Plan) -> None:
     """The row after ``token``: its text, quotes, letter class and the words it is writing."""
     vocabulary = plan.vocabulary
@@ -300,8 +364,10 @@ def write(row: Row, token: int, plan: Plan) -> None:
     if vocabulary.last_class[token] is not None:
         row.last_class = vocabulary.last_class[token]
     words = vocabulary.words[token]
-    row.sentence_words += sum(1 for part in (row.words.word + words.parts[0],) + words.parts[1:-1] if part) \
-        if len(words.parts) > 1 else 0
+    if len(words.parts) > 1:
+        done = finished_by(row.words.word, words)
+        row.sentence_words += len(done)
+        row.finished += done
     row.words = walk(row.words, words, plan.keyword_words, plan.lexicon, check=False)
     if row.keyword_due and plan.keyword_words is None and not row.forced and row.keyword_forced:
         row.words = replace(row.words, wrote_keyword=True)  # a keyword with symbols, written out
@@ -339,16 +405,21 @@ def finish(row: Row, vocabulary: Vocabulary, sentences: int) -> str:
     return text[:end]
 
 
-def restart_inputs(prompt_ids: list[int], rows: list[Row], window: int, pad_id: int) -> dict[str, torch.Tensor]:
-    """Each row's prompt plus what it wrote, left-padded, cut to the last half window once it
-    outgrows the window (GPT-2's learned positions stop at the window)."""
-    keep = window if len(prompt_ids) + len(rows[0].generated) < window else window // 2
-    sequences = [(prompt_ids + row.generated)[-keep:] for row in rows]
-    longest = max(len(s) for s in sequences)
-    input_ids = torch.full((len(rows), longest), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(rows), longest), dtype=torch.long)
-    for i, seq in enumerate(sequences):
-        input_ids[i, longest - len(seq):] = torch.tensor(seq)
-        attention[i, longest - len(seq):] = 1
+def restart_inputs(rows: list[Row], window: int, pad_id: int) -> dict[str, torch.Tensor]:
+    """Each row's prefix plus what it wrote, left-padded, cut to the last half window once
+    one outgrows the window (GPT-2's learned positions stop at the window)."""
+    sequences = [row.start.prefix + row.generated for row in rows]
+    keep = window if max(len(s) for s in sequences) < window else window // 2
+    input_ids = left_padded([s[-keep:] for s in sequences], pad_id)
+    attention = left_padded([[1] * len(s[-keep:]) for s in sequences], 0)
     positions = (attention.cumsum(dim=1) - 1).clamp(min=0)
     return {"input_ids": input_ids, "attention_mask": attention, "position_ids": positions}
+
+
+def left_padded(sequences: list[list[int]], pad: int) -> torch.Tensor:
+    longest = max(len(s) for s in sequences)
+    batch = torch.full((len(sequences), longest), pad, dtype=torch.long)
+    for i, seq in enumerate(sequences):
+        if seq:
+            batch[i, longest - len(seq):] = torch.tensor(seq)
+    return batch

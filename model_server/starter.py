@@ -10,7 +10,7 @@ import json
 import math
 import random
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -18,13 +18,15 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from model_server.data import DataSource, read_texts
+from model_server.data import DataSource, cut_heldout, read_texts, without_passages
+from model_server.copying import save_runs
 from model_server.lexicon import save_words
 from model_server.muon import Muon
 from model_server.progress import Cancelled, Progress, ProgressMeter
 from model_server.versions import atomic_dir
 
 EOS = "<|endoftext|>"
+HELDOUT_FILE = "heldout.jsonl"   # passages the base never read: what its quality is measured on
 PAD = "<|pad|>"
 
 
@@ -57,7 +59,6 @@ class StarterConfig:
     by_pass: bool = True        # read every window once per pass, in a shuffled order
     grad_clip: float = 1.0
     bf16: bool = True           # autocast matmuls to bf16 on CPUs that have it (AVX512-BF16, AMX)
-    val_fraction: float = 0.02  # tail of the token stream kept out to report validation loss
 
     @classmethod
     def tiny(cls) -> "StarterConfig":
@@ -210,40 +211,58 @@ class WeightAverage:
 
 # ---------------------------------------------------------------- training
 
-@dataclass
-class PretrainResult:
-    path: Path
-    metrics: dict = field(default_factory=dict)
+STARTER_FILE = "starter.json"
+HELDOUT_SHARE = 0.03        # of the text kept out of training to measure the base by
+HELDOUT_PASSAGE_CHARS = 1500
 
 
 def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Optional[float] = None,
-             steps: Optional[int] = None, seed: int = 0, config: Optional[StarterConfig] = None,
+             steps: Optional[int] = None, passes: Optional[float] = None, seed: int = 0,
+             config: Optional[StarterConfig] = None, parent: str | Path | None = None,
              progress: Optional[Callable[[Progress], None]] = None,
              should_cancel: Optional[Callable[[], bool]] = None, progress_interval: float = 2.0) -> Path:
-    """Train tokenizer and model on ``data`` for a time or step budget; save the base at ``out_dir``."""
-    if (minutes is None) == (steps is None):
-        raise ValueError("give exactly one budget: minutes or steps")
+    """Train tokenizer and model on ``data``, or go on training the base at ``parent`` with its
+    tokenizer, for a budget of ``passes`` over the text (the same base however busy the
+    machine is), ``steps``, or ``minutes``; save the base at ``out_dir``.
+
+    A few passages (``heldout.jsonl``, a parent's when there is one) are never trained on: the
+    base's held-out loss on them is measured after every pass and saved as its curve."""
+    if sum(budget is not None for budget in (minutes, steps, passes)) != 1:
+        raise ValueError("give exactly one budget: minutes, steps or passes")
     if Path(out_dir).exists():
         raise FileExistsError(f"{out_dir} already exists; a base is never overwritten")
-    config = config or StarterConfig()
     torch.manual_seed(seed)
     random.seed(seed)
     texts = read_texts(data)
-
-    tokenizer = train_tokenizer([t.text for t in texts], config.vocab_size, config.jamo)
-    stream = token_stream(tokenizer, [t.text for t in texts])
-    n_val = max(int(len(stream) * config.val_fraction), config.n_ctx + 1)
-    if len(stream) < n_val + config.n_ctx + 2:
-        raise ValueError(f"too little text to pretrain on: {len(stream)} tokens")
-    train_ids, val_ids = stream[:-n_val], stream[-n_val:]
+    if parent is not None:
+        saved = json.loads(Path(parent, STARTER_FILE).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(StarterConfig)}
+        config = StarterConfig(**{k: v for k, v in saved["config"].items() if k in known})
+        heldout = read_heldout(parent)
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(parent)
+        training_texts = without_passages(texts, heldout)
+    else:
+        config = config or StarterConfig()
+        training_texts, heldout = cut_heldout(texts, HELDOUT_SHARE, HELDOUT_PASSAGE_CHARS, seed)
+        tokenizer = train_tokenizer([t.text for t in training_texts], config.vocab_size, config.jamo)
+    train_ids = token_stream(tokenizer, [t.text for t in training_texts])
+    heldout_ids = token_stream(tokenizer, heldout) if heldout else train_ids[-(config.n_ctx * 8):]
+    heldout_chars = sum(len(p) + 1 for p in heldout) if heldout else None
+    if len(train_ids) < 4 * (config.n_ctx + 2):
+        raise ValueError(f"too little text to pretrain on: {len(train_ids)} tokens")
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = build_model(config, tokenizer).to(device)
+    if parent is not None:
+        model = GPT2LMHeadModel.from_pretrained(parent).to(device)
+    else:
+        model = build_model(config, tokenizer).to(device)
     model.train()
     optimizers = make_optimizers(model, config)
     generator = torch.Generator().manual_seed(seed)
     use_bf16 = config.bf16 and fast_bf16(device)
     passes_per_step = config.batch_size * config.n_ctx / len(train_ids)
+    if passes is not None:
+        steps = max(1, math.ceil(passes / passes_per_step))
     meter = ProgressMeter(total_steps=steps, total_seconds=minutes * 60 if minutes else None,
                           callback=progress, interval=progress_interval,
                           step_cap=math.ceil(config.max_epochs / passes_per_step))
@@ -251,6 +270,8 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
     averaged = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
     window_starts = (pass_batches if config.by_pass else random_batches)(
         len(train_ids), config.n_ctx, config.batch_size, generator)
+    steps_per_pass = max(1, round(1 / passes_per_step))
+    curve = []  # (step, seconds, held-out loss) after every pass
     step = 0
     while not meter.finished(step):
         if should_cancel is not None and should_cancel():
@@ -270,26 +291,65 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
         if averaged is not None:
             averaged.update()
         step += 1
-        meter.update(step, loss.item(), tokens=x.numel())
+        if step % steps_per_pass == 0:
+            curve.append((step, meter.elapsed, heldout_loss(model, averaged, heldout_ids.to(device), config.n_ctx)))
+        meter.update(step, loss.item(), tokens=x.numel(), heldout_loss=curve[-1][2] if curve else None)
 
     if averaged is not None:
         averaged.copy_to_model()
     model.eval()
-    val_loss = stream_loss(model, val_ids.to(device), config.n_ctx)
-    metrics = {"steps": step, "epochs": step * passes_per_step,
-               "train_loss": meter.last_loss, "val_loss": val_loss,
-               "tokens_per_s": meter.tokens_per_s, "seconds": meter.elapsed,
+    final = stream_loss(model, heldout_ids.to(device), config.n_ctx)
+    to_bpc = (lambda loss: loss * len(heldout_ids) / heldout_chars / math.log(2)) if heldout_chars else (lambda loss: None)
+    history = json.loads(Path(parent, STARTER_FILE).read_text(encoding="utf-8"))["metrics"] if parent else {}
+    metrics = {"steps": step, "epochs": step * passes_per_step, "passes": round(step * passes_per_step, 2),
+               "train_loss": meter.last_loss, "val_loss": final, "heldout_bpc": to_bpc(final),
+               "heldout_passages": len(heldout), "tokens_per_s": meter.tokens_per_s, "seconds": meter.elapsed,
+               # the whole lineage's training: a continued base adds its time to its parent's
+               "total_seconds": history.get("total_seconds", 0.0) + meter.elapsed,
+               "total_passes": round(history.get("total_passes", 0.0) + step * passes_per_step, 2),
+               "curve": [[s, round(t, 1), to_bpc(l)] for s, t, l in curve],
                "flops_per_token": flops_per_token(model), "bf16": use_bf16,
-               "chars_per_token": sum(len(t.text) for t in texts) / len(stream)}
+               "chars_per_token": sum(len(t.text) for t in training_texts) / len(train_ids)}
     with atomic_dir(out_dir) as tmp:
         model.to("cpu").save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         save_words(tmp, [t.text for t in texts])  # what generation may write (model_server.lexicon)
-        (tmp / "starter.json").write_text(json.dumps({
+        save_runs(tmp, [t.text for t in texts])   # ... and may not copy (model_server.copying)
+        write_heldout(tmp, heldout)
+        (tmp / STARTER_FILE).write_text(json.dumps({
             "config": asdict(config), "seed": seed, "metrics": metrics,
+            "parent": str(Path(parent).name) if parent else None,
             "data": [{"name": t.name, "sha256": t.sha256, "chars": len(t.text)} for t in texts],
         }, ensure_ascii=False, indent=2), encoding="utf-8")
     return Path(out_dir)
+
+
+def heldout_loss(model, averaged: Optional["WeightAverage"], ids: torch.Tensor, n_ctx: int) -> float:
+    """The held-out loss of the weights that would be saved now (the average, when kept)."""
+    model.eval()
+    if averaged is None:
+        loss = stream_loss(model, ids, n_ctx)
+    else:
+        current = [p.detach().clone() for p in averaged.params]
+        averaged.copy_to_model()
+        loss = stream_loss(model, ids, n_ctx)
+        with torch.no_grad():
+            for param, saved in zip(averaged.params, current):
+                param.copy_(saved)
+    model.train()
+    return loss
+
+
+def write_heldout(folder: Path, passages: list[str]) -> None:
+    (folder / HELDOUT_FILE).write_text("".join(json.dumps({"text": p}, ensure_ascii=False) + "\n" for p in passages),
+                                       encoding="utf-8")
+
+
+def read_heldout(folder: str | Path) -> list[str]:
+    path = Path(folder, HELDOUT_FILE)
+    if not path.is_file():
+        return []
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @torch.no_grad()

@@ -25,6 +25,7 @@ from peft import PeftModel, get_peft_model
 
 from model_server.data import DataSource, TrainingText, read_texts
 from model_server.examples import IGNORE, Example, continuation_examples, control_examples
+from model_server.copying import save_runs
 from model_server.lexicon import LEXICON_FILE, save_words
 from model_server.loading import build_lora_config, load_base
 from model_server.progress import Cancelled, Progress, ProgressMeter
@@ -296,6 +297,7 @@ def save_version(out_dir: str | Path, model, version: dict, replay: list[Trainin
         (tmp / VERSION_FILE).write_text(json.dumps(version, ensure_ascii=False, indent=2), encoding="utf-8")
         if (Path(version["base"]) / LEXICON_FILE).is_file():
             save_words(tmp, read, inherit=version["parent"])
+            save_runs(tmp, read, inherit=version["parent"])
 
 
 def _context_window(model) -> int:

@@ -40,18 +40,20 @@ class TokenWords:
 
 class KeywordWords:
     """The keyword as the words a row must write: each word as it is, the last one alone or
-    with a particle that fits it (편지 -> 편지, 편지를, 편지였다, ...; 작은 배 -> 작은, then 배, 배가, ...)."""
+    with a particle that fits it (편지 -> 편지를, 편지가, 편지에서, ...; 작은 배 -> 작은, then 배가, ...)."""
 
     def __init__(self, keyword: str):
         *first, last = keyword.split()
         # The last word with a particle, not bare: left bare, the starter wrote 편지 않았다 and
-        # 편지, 그는 far more often than 편지 한 장.
-        forms = keyword_words(last) - {last} or {last}
+        # 편지, 그는 far more often than 편지 한 장. Nor as a predicate (편지였다, 편지야): required
+        # that way, it was tacked on to end a sentence (대신들을 불빛이었다., 기차야!); a row may
+        # still write such a form of its own accord.
+        forms = keyword_words(last) - {last} - predicate_words(last) or {last}
         self.steps = [Layer.of_forms([w]) for w in first] + [Layer.of_forms(forms)]
         self.single = unicodedata.normalize("NFD", keyword) if not first else None
-        # the forms that may take punctuation: those that end a clause (편지였다.), or a bare keyword
-        self.before_punctuation = frozenset(unicodedata.normalize("NFD", w)
-                                            for w in (predicate_words(last) if forms != {last} else forms))
+        # a keyword that takes no particle (a number, a Latin name) may be followed by punctuation
+        self.before_punctuation = frozenset(unicodedata.normalize("NFD", w) for w in forms) if forms == {last} \
+            else frozenset()
 
     def after(self, step: int) -> int | None:
         return step + 1 if step + 1 < len(self.steps) else None

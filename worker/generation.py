@@ -47,8 +47,8 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
         host = models.model_host(base)
         started = time.monotonic()  # the speed the site estimates from is the writing's, not the loading's
         with TimedReporter(job_id, estimate_s, worker=worker):
-            texts = host.generate(adapter_dir, context, params["keyword"], params["sentences"],
-                                  params["k"], seed=params["seed"])
+            texts = [written.text for written in host.generate(
+                adapter_dir, context, params["keyword"], params["sentences"], params["k"], seed=params["seed"])]
     except SoftTimeLimitExceeded:
         spent = time.monotonic() - started
         log.warning("generation for round %s ran out of time after %.0f s", round_id, spent)

@@ -68,10 +68,10 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
     try:
         context = context_before(story_id)
         db.session.commit()
-        texts = models.model_host(base).generate(writer_dir, context, None, params["sentences"], 1,
-                                                 seed=generation_seed(job_id))
+        written = models.model_host(base).generate(writer_dir, context, None, params["sentences"], 1,
+                                                   seed=generation_seed(job_id))
     except Exception as e:
         log.exception("learning job %s could not write its continuation", job_id)
         return not_trained(job_id, e, out_dir)
     return record_version(job_id, story_id, base, parent_id, out_dir, decision, {"passages": [passage_id]},
-                          continuation=texts[0], writer_id=writer_id)
+                          continuation=written[0].text, writer_id=writer_id)

@@ -4,11 +4,11 @@ import pytest
 
 from model_server import text as ktext
 from model_server.errors import GenerationError
-from model_server.generation import GenerationSettings, check_candidate, story_tail
+from model_server.generation import GenerationSettings, check_candidate, repeats, story_tail
 from model_server.host import ModelHost
 from model_server.josa import keyword_words
 from model_server.lexicon import BOUNDARY
-from model_server.rerank import Scored, choose
+from model_server.judges.judge import Judge
 from model_server.sampling import Row, finish
 from model_server.training import TrainSettings, train
 from model_server.vocabulary import well_formed
@@ -26,13 +26,17 @@ def story(novel_texts):
     return novel_texts[0][:2500]
 
 
+def texts(written) -> list[str]:
+    return [w.text for w in written]
+
+
 def words_holding(candidate: str, keyword: str) -> list[str]:
     return [w for w in BOUNDARY.split(unicodedata.normalize("NFC", candidate)) if keyword in w]
 
 
 @pytest.mark.parametrize("keyword,sentences", [("바다", 1), ("사람", 3), ("배", 5)])
 def test_every_candidate_keeps_keyword_and_sentence_count(host, story, keyword, sentences):
-    candidates = host.generate(None, story, keyword, sentences, k=3, seed=11)
+    candidates = texts(host.generate(None, story, keyword, sentences, k=3, seed=11))
     assert len(candidates) == 3 and len(set(candidates)) == 3
     for candidate in candidates:
         assert ktext.count_sentences(candidate) == sentences
@@ -47,7 +51,7 @@ def test_a_keyword_the_model_must_write_ends_its_word_with_a_particle(host, stor
     fused with what follows (바다개를히더니) and, from the starter, never bare."""
     forms = keyword_words("바다")
     for seed in range(4):
-        for candidate in host.generate(None, story, "바다", 2, k=3, seed=seed):
+        for candidate in texts(host.generate(None, story, "바다", 2, k=3, seed=seed)):
             holding = words_holding(candidate, "바다")
             assert holding and all(word in forms for word in holding), candidate
 
@@ -57,7 +61,7 @@ def test_every_word_of_a_starter_candidate_is_a_word_it_read(host, story, tiny_b
     for path in tiny_base_novels:
         read |= set(BOUNDARY.split(ktext.normalize(path.read_text(encoding="utf-8"))))
     read |= set(BOUNDARY.split(story)) | keyword_words("사람")
-    for candidate in host.generate(None, story, "사람", 3, k=3, seed=4):
+    for candidate in texts(host.generate(None, story, "사람", 3, k=3, seed=4)):
         assert set(BOUNDARY.split(candidate)) - {""} <= read, candidate
 
 
@@ -69,17 +73,17 @@ def test_a_finished_row_loses_the_indentation_and_extra_spaces_the_model_wrote(h
 
 
 def test_generation_without_keyword_keeps_the_count(host, story):
-    for candidate in host.generate(None, story, None, 2, k=2, seed=5):
+    for candidate in texts(host.generate(None, story, None, 2, k=2, seed=5)):
         assert ktext.count_sentences(candidate) == 2
 
 
 def test_same_seed_gives_the_same_candidates(host, story):
-    assert host.generate(None, story, "바다", 2, k=2, seed=3) == host.generate(None, story, "바다", 2, k=2, seed=3)
+    assert texts(host.generate(None, story, "바다", 2, k=2, seed=3)) == texts(host.generate(None, story, "바다", 2, k=2, seed=3))
 
 
 def test_without_a_seed_two_calls_sample_afresh(host, story):
-    first = host.generate(None, story, "바다", 2, k=3)
-    second = host.generate(None, story, "바다", 2, k=3)
+    first = texts(host.generate(None, story, "바다", 2, k=3))
+    second = texts(host.generate(None, story, "바다", 2, k=3))
     assert not set(first) & set(second)
 
 
@@ -117,18 +121,16 @@ def test_judge_refuses_a_keyword_fused_into_a_non_word():
     assert not check_candidate("그는 편지개를히더니 읽었다.", "편지", 1)
 
 
-def test_reranking_returns_the_row_that_reads_as_korean():
-    garbled = Scored("편지개를히더니 빔이조그혹는 온 말을 발망 버맀다.", model_logprob=-2.0, keyword_forced=True)
-    readable = Scored("그는 편지를 받고 한참 동안 말이 없었다.", model_logprob=-3.0, keyword_forced=True)
-    assert choose([garbled, readable], 1) == [readable.text]
-    assert choose([readable, garbled], 1) == [readable.text]
+def test_the_untrained_judge_ranks_korean_above_garble_the_model_liked_more():
+    garbled, readable = "편지개를히더니 빔이조그혹는 온 말을 발망 버맀다.", "그는 편지를 받고 한참 동안 말이 없었다."
+    scores = Judge.untrained().score("", [garbled, readable], lm=[-2.0, -3.0])
+    assert scores[1] > scores[0]
 
 
-def test_reranking_passes_over_a_repeat_while_another_row_remains():
-    first = Scored("그는 편지를 받고 한참 동안 말이 없었다.", -3.0, False)
-    repeat = Scored("그는 편지를 받고 한참 동안 말이 없었다 하였다.", -3.0, False)
-    other = Scored("어머니는 편지를 읽고 울었다.", -3.0, False)
-    assert set(choose([first, repeat, other], 2)) == {first.text, other.text}
+def test_a_sentence_that_repeats_another_candidates_is_a_repeat():
+    first = "그는 편지를 받고 한참 동안 말이 없었다."
+    assert repeats("그는 편지를 받고 한참 동안 말이 없었다 하였다.", [first])
+    assert not repeats("어머니는 편지를 읽고 울었다.", [first])
 
 
 def test_story_tail_is_whole_sentences_within_the_token_budget(host, novel_texts):
@@ -154,5 +156,5 @@ def test_adapter_generation_meets_the_guarantees(host, tiny_base, novel_paths, s
     adapter = train(str(tiny_base), [novel_paths[0]], tmp_path / "v1",
                     settings=TrainSettings(steps=6, batch_size=4, max_tokens=96))
     assert (adapter / "lexicon.json").is_file()
-    for candidate in host.generate(str(adapter), story, "바다", 3, k=3, seed=2):
+    for candidate in texts(host.generate(str(adapter), story, "바다", 3, k=3, seed=2)):
         assert ktext.count_sentences(candidate) == 3 and ktext.contains_keyword(candidate, "바다")

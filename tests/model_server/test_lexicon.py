@@ -49,10 +49,10 @@ def test_a_saved_lexicon_loads_the_same_and_an_adapter_inherits_its_parent(tmp_p
     (tmp_path / "base").mkdir()
     (tmp_path / "adapter").mkdir()
     save_words(tmp_path / "base", [NOVEL * 30])
-    save_words(tmp_path / "adapter", ["춘수는 편지를 읽었다."], inherit=tmp_path / "base")
+    save_words(tmp_path / "adapter", ["그는 편지를 다시 읽었다."], inherit=tmp_path / "base")
     base, adapter = load_layer(tmp_path / "base"), load_layer(tmp_path / "adapter")
     assert base.words == Layer(words_of(NOVEL)).words
-    assert nfd("춘수는") in adapter.known and nfd("한참") in adapter.known
+    assert nfd("편지를") in adapter.known and nfd("한참") in adapter.known
     assert ". " in base.separators and "\n" not in base.separators
     assert load_layer(tmp_path) is None
 
@@ -100,3 +100,18 @@ def test_particles_follow_the_last_syllable():
     assert {"를", "로", "가"} <= set(particles("바다")) and "을" not in particles("바다")
     assert "로" in particles("서울") and "으로" not in particles("서울")
     assert particles("QX🙂") == ("",)
+
+
+def test_a_novels_own_names_are_left_out_and_a_story_puts_its_own_back(tmp_path):
+    """형철이 of one novel must not walk into another story; a story's own 순이 may."""
+    one = "형철이는 편지를 읽었다. 형철이가 웃었다. 그는 밖으로 나갔다.\n" * 6
+    other = "순이는 기차를 탔다. 순이가 울었다. 그는 밖으로 나갔다.\n" * 6
+    third = "그는 밖으로 나갔다. 바람이 불었다.\n" * 6
+    (tmp_path / "base").mkdir()
+    save_words(tmp_path / "base", [one, other, third])
+    base = load_layer(tmp_path / "base")
+    assert nfd("형철이는") not in base.known and nfd("순이는") not in base.known
+    assert nfd("편지를") in base.known and nfd("나갔다") in base.known
+    with_story = Lexicon([base]).with_layer(Layer(words_of("순이는 정거장에 섰다.")))
+    assert with_story.allows(nfd("순이는"), finished=True, opening=True)
+    assert not with_story.allows(nfd("형철이는"), finished=True, opening=True)

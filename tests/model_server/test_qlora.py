@@ -14,5 +14,5 @@ def test_qlora_trains_an_adapter_and_generates_on_a_4bit_base(tiny_base, novel_p
     host = ModelHost(str(tiny_base), quantize="4bit")
     assert host.quantize == "4bit"
     assert any("4bit" in type(m).__name__ for m in host.model.modules())
-    for candidate in host.generate(str(adapter), novel_texts[0][:1500], "바다", 2, k=2, seed=4):
-        assert ktext.count_sentences(candidate) == 2 and ktext.contains_keyword(candidate, "바다")
+    for written in host.generate(str(adapter), novel_texts[0][:1500], "바다", 2, k=2, seed=4):
+        assert ktext.count_sentences(written.text) == 2 and ktext.contains_keyword(written.text, "바다")

@@ -71,3 +71,53 @@ def test_a_starter_trained_by_passes_with_averaged_weights_saves_the_average(nov
     # same seed, same batches: only the averaging differs, so the saved weights do too
     differs = [not torch.equal(a, b) for a, b in zip(saved.parameters(), last.parameters())]
     assert any(differs)
+
+
+@pytest.mark.slow
+def test_a_budget_in_passes_trains_the_same_steps_however_slow_the_machine(novel_paths, tmp_path, monkeypatch):
+    """A busy host gave the admin's ten minutes 16 to 229 steps; a budget in passes does not care."""
+    import time
+
+    import model_server.starter as starter
+
+    quick = pretrain(novel_paths[:1], tmp_path / "quick", passes=0.5, seed=0, config=StarterConfig.tiny())
+    real_clip = torch.nn.utils.clip_grad_norm_
+
+    def slow_clip(*args, **kwargs):  # every step a little slower, as under another process's load
+        time.sleep(0.02)
+        return real_clip(*args, **kwargs)
+
+    monkeypatch.setattr(starter.torch.nn.utils, "clip_grad_norm_", slow_clip)
+    slow = pretrain(novel_paths[:1], tmp_path / "slow", passes=0.5, seed=0, config=StarterConfig.tiny())
+    steps = [json.loads((out / "starter.json").read_text())["metrics"]["steps"] for out in (quick, slow)]
+    assert steps[0] == steps[1] > 10
+
+
+@pytest.mark.slow
+def test_held_out_passages_are_never_trained_on_and_measure_every_pass(novel_paths, tmp_path):
+    from model_server.data import read_texts
+    from model_server.starter import read_heldout
+
+    out = pretrain(novel_paths, tmp_path / "base", passes=2, seed=0, config=StarterConfig.tiny())
+    heldout = read_heldout(out)
+    assert heldout and all(len(p) >= 1000 for p in heldout)
+    texts = [t.text for t in read_texts(novel_paths)]
+    assert all(any(p in t for t in texts) for p in heldout)  # cut from the novels themselves
+    metrics = json.loads((out / "starter.json").read_text())["metrics"]
+    assert metrics["heldout_passages"] == len(heldout) and metrics["heldout_bpc"] > 0
+    assert len(metrics["curve"]) == 2  # one point after each pass
+    assert metrics["curve"][1][0] > metrics["curve"][0][0]
+
+
+@pytest.mark.slow
+def test_a_base_goes_on_from_its_parent_with_its_tokenizer_and_held_out_passages(novel_paths, tmp_path):
+    from model_server.starter import read_heldout
+
+    parent = pretrain(novel_paths, tmp_path / "v1", passes=1, seed=0, config=StarterConfig.tiny())
+    child = pretrain(novel_paths, tmp_path / "v2", passes=1, seed=1, parent=parent)
+    assert read_heldout(child) == read_heldout(parent)
+    assert (child / "tokenizer.json").read_text() == (parent / "tokenizer.json").read_text()
+    first, second = (json.loads((p / "starter.json").read_text()) for p in (parent, child))
+    assert second["parent"] == parent.name
+    assert second["metrics"]["total_passes"] == pytest.approx(first["metrics"]["passes"] + second["metrics"]["passes"])
+    assert second["metrics"]["heldout_bpc"] < first["metrics"]["heldout_bpc"]  # one more pass helps a tiny base
