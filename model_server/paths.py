@@ -90,16 +90,19 @@ def starter_versions(models_dir: str | Path) -> list[dict]:
 
 
 def lineage_root(path: str | Path) -> str | None:
-    """The first version of a starter's lineage (its parents followed back), or None for a
-    base that is not a starter version. Versions of one lineage share the tokenizer and the
-    model's shape, so an adapter trained on one runs on any other."""
+    """The first version of a starter's lineage (its parents followed back as far as their
+    folders tell), or None for a base that is not a starter version. Versions of one lineage
+    share the tokenizer and the model's shape, so an adapter trained on one runs on any other;
+    a version whose folder was removed still names its lineage's first version."""
     path = Path(path)
+    if not is_starter_name(path.name):
+        return None
     seen = set()
     while path.name not in seen:
         seen.add(path.name)
-        parent = read_starter(path).get("parent") if is_starter_name(path.name) else None
-        if not parent:
-            return str(path) if is_starter_name(path.name) and is_model_dir(path) else None
+        parent = read_starter(path).get("parent")
+        if not is_starter_name(parent or ""):
+            return str(path)
         path = path.parent / parent
     return None  # a loop of parents: nothing to trust
 

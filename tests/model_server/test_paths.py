@@ -72,6 +72,10 @@ def test_versions_of_one_lineage_share_adapters_and_others_do_not(tmp_path):
     assert not paths.same_lineage(str(tmp_path / "starter"), str(elsewhere / "starter"))
     assert not paths.same_lineage("/models/gone", str(tmp_path / "starter"))
     assert paths.same_lineage("some/hub-model", "some/hub-model")
+    import shutil
+
+    shutil.rmtree(tmp_path / "starter")  # the first version removed: its lineage still knows it
+    assert paths.same_lineage(str(tmp_path / "starter"), str(tmp_path / "starter-12"))
 
 
 def test_readers_never_see_half_a_pointer(tmp_path):
