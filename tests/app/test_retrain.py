@@ -294,8 +294,9 @@ def test_training_page_shows_the_job_and_versions(app, users, make_story, client
 
 # --- starter pretrain --------------------------------------------------------------------------------
 
-def test_starter_pretrain_is_409_for_another_model_name_or_an_existing_base(app, users, tmp_path):
-    import shutil
+def test_starter_pretrain_is_409_for_another_model_name_and_goes_on_from_an_existing_base(app, users, tmp_path):
+    from app.extensions import db
+    from app.jobs.models import Job
 
     admin = users.make("admin", role="admin")
     assert admin.post("/api/v1/admin/starter").json["error"]["code"] == "no_novels"
@@ -312,9 +313,12 @@ def test_starter_pretrain_is_409_for_another_model_name_or_an_existing_base(app,
     starter = tmp_path / "data" / "models" / "starter"
     starter.mkdir(parents=True)
     (starter / "config.json").write_text("{}")
-    exists = admin.post("/api/v1/admin/starter")
-    assert exists.status_code == 409 and exists.json["error"]["code"] == "starter_exists"
-    shutil.rmtree(starter)
+    more = admin.post("/api/v1/admin/starter", {"passes": 2})
+    assert more.status_code == 202  # a base exists: a continued pretrain, never an overwrite
+    with app.app_context():
+        params = db.session.get(Job, more.json["job_id"]).params
+    assert params["parent"] == "starter" and params["version"] == f"starter-{more.json['job_id']}"
+    assert params["passes"] == 2 and params["by"] == "admin"
 
 
 @BOTH_DATABASES
