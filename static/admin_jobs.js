@@ -33,6 +33,23 @@
       if (panel) T.renderJob(panel, full[kind]);
     }
     renderSlow(full.pretrain);
+    renderReading(full.pretrain);
+  }
+
+  // How far a running pretrain has read, and its latest held-out loss (measured after each pass).
+  function renderReading(job) {
+    const note = $("starter-reading");
+    if (!note) return;
+    const m = (job && job.metrics) || {};
+    const parts = [];
+    if (m.passes_total && m.total) parts.push(`소설을 ${(m.passes_total * m.step / m.total).toFixed(1)} / ${m.passes_total}번 읽었습니다`);
+    const heldout = m.heldout_loss || [];
+    if (heldout.length) {
+      parts.push(`처음 보는 글에서의 손실 ${heldout[heldout.length - 1][2].toFixed(3)}` +
+        (heldout.length > 1 ? ` (처음 ${heldout[0][2].toFixed(3)})` : "") + ": 한 번 다 읽을 때마다 잽니다, 낮을수록 좋음");
+    }
+    note.hidden = !T.isActive(job) || !parts.length;
+    T.setText(note, parts.join(" · "));
   }
 
   // A pretrain reads the same passes however busy the host is, so a busy host makes it slower,

@@ -142,3 +142,5 @@ def test_a_pretrain_on_a_busy_host_warns_how_long_it_will_take(live_server, brow
     assert warning.startswith("서버가 바빠 평소보다 느립니다: 예상 10분 0초 남음") and "평소 속도라면 약 3분 0초" in warning
     assert page.is_disabled("#starter button.primary")
     assert page.inner_text("#starter-job-steps").startswith("40 / 200")
+    reading = page.inner_text("#starter-reading")
+    assert "소설을 0.8 / 4번 읽었습니다" in reading and "처음 보는 글에서의 손실 3.400 (처음 3.600)" in reading
