@@ -44,8 +44,8 @@ def test_a_slowed_pretrain_still_reads_the_passes_it_was_given(app, db, users, n
     db.session.expire_all()
     job = db.session.get(Job, job_id)
     assert job.status == "succeeded", job.error
-    assert steps[-1] - steps[0] > 3  # slower than the ceiling
     assert job.metrics["passes"] >= 1.0 and job.metrics["steps"] == len(steps)
+    assert steps[-1] - steps[0] > 3  # it ran past the ceiling a time budget would have stopped at
     saved = json.loads((Path(app.config["DATA_DIR"]) / "models" / "starter" / "starter.json").read_text())
     assert saved["metrics"]["steps"] == len(steps) and saved["metrics"]["passes"] >= 1.0
     assert job.metrics["heldout_bpc"] > 0 and job.metrics["curve"]  # its quality, visible

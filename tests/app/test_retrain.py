@@ -363,6 +363,12 @@ def test_the_web_side_of_training_never_imports_torch(tmp_path, sqlite_template)
             assert client.get(path, headers=auth).status_code == 200, path
         client.post(f"/api/v1/jobs/{{job}}/cancel", headers=auth, json={{}})
         client.post("/api/v1/admin/starter", headers=auth, json={{}})
+        for path in ("/api/v1/admin/bases", "/api/v1/admin/judges"):
+            assert client.get(path, headers=auth).status_code == 200, path
+        assert client.post("/api/v1/admin/judges", headers=auth, json={{}}).status_code == 409
+        from app.rounds.ticks import tick
+        with app.app_context():
+            tick()
         print("torch" in sys.modules)
     """)
     repo = Path(__file__).resolve().parents[2]
