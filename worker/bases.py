@@ -88,8 +88,9 @@ def _pretrain(novels: list[tuple[str, str]], target: Path, params: dict, parent:
 
     config = StarterConfig.tiny() if params.get("config") == "tiny" else StarterConfig()
     budget = {key: params[key] for key in ("passes", "steps") if params.get(key)}
-    if not budget:  # a job queued before passes: the site's passes
-        budget = {"passes": current_app.config["STARTER_PASSES"]}
+    if not budget:  # a job queued before passes: its steps, else the site's passes (never its minutes)
+        legacy = params.get("budget") or {}
+        budget = {"steps": legacy["steps"]} if legacy.get("steps") else {"passes": current_app.config["STARTER_PASSES"]}
     # written whole under a hidden name and renamed into place (atomic_dir): nothing lists or
     # serves it until it is complete
     pretrain([Text(label, text) for label, text in novels], target, config=config, parent=parent,
