@@ -26,9 +26,12 @@ def _optional_int(name: str) -> int | None:
 
 
 # --- Task budgets: the time limits and the broker's visibility timeout derive from these ----
-# Training budgets in minutes (a story's retrain; the site's starter pretraining).
+# A story's retrain: its training budget in minutes.
 TRAIN_MAX_MINUTES = _float("TRAIN_MAX_MINUTES", 2)
-STARTER_MAX_MINUTES = _float("STARTER_MAX_MINUTES", 10)
+# The starter pretrain and the judges: not a budget (the starter's is passes over the text, the
+# same base however busy the host) but a ceiling: a run still going after this long fails and
+# replaces nothing.
+STARTER_MAX_MINUTES = _float("STARTER_MAX_MINUTES", 120)
 # What a training task does around its budget: load the base, write the version, generate the
 # continuation that follows put_Human_txt.
 TASK_OVERHEAD_SECONDS = _int("TASK_OVERHEAD_SECONDS", 300)
@@ -52,6 +55,7 @@ def task_time_limits(train_minutes: float = TRAIN_MAX_MINUTES, starter_minutes: 
         "relay.retrain_story": limits(train_minutes * 60 + overhead_seconds),
         "relay.prefer_story": limits(train_minutes * 60 + overhead_seconds),
         "relay.pretrain_starter": limits(starter_minutes * 60 + overhead_seconds),
+        "relay.train_judges": limits(starter_minutes * 60 + overhead_seconds),
         "relay.count_proposal_sentences": limits(60),
         "relay.count_novel_sentences": limits(600),  # a 5 MB novel takes about a minute
         "relay.tick": limits(60),
@@ -83,6 +87,7 @@ def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float
             "relay.retrain_story": {"queue": "gpu"},
             "relay.prefer_story": {"queue": "gpu"},
             "relay.pretrain_starter": {"queue": "gpu"},
+            "relay.train_judges": {"queue": "gpu"},
         },
         "task_annotations": {
             name: {"soft_time_limit": soft, "time_limit": hard}
@@ -223,8 +228,9 @@ class Config:
     # seconds later (time to move a last vote); the tick then moves it on.
     ROUND_EARLY_END_SECONDS = _int("ROUND_EARLY_END_SECONDS", 10)
     # A queued or running job with no sign of life for this long is marked failed, so the round
-    # can be retried instead of waiting for ever.
-    JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", 1800)
+    # can be retried instead of waiting for ever. Longer than the visibility timeout, so that a
+    # job lost with its machine is redelivered by Redis before the sweep fails it (0: derived so).
+    JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", 0) or max(1800, visibility_timeout(task_time_limits()) + 60)
     # A queued job whose send to the broker failed (broker down) is sent again after this long.
     JOB_RESEND_SECONDS = _int("JOB_RESEND_SECONDS", 30)
     # /healthz wants a worker heartbeat no older than this.
@@ -255,11 +261,30 @@ class Config:
     # step budget instead (tests use a few steps).
     TRAIN_MAX_MINUTES = TRAIN_MAX_MINUTES
     TRAIN_STEPS = _optional_int("TRAIN_STEPS")
-    # Starter pretrain (admin, MODEL_NAME=starter): time budget, or STARTER_STEPS steps, of
-    # StarterConfig STARTER_CONFIG ("default", or "tiny" for tests and demos).
+    # Starter pretrain (MODEL_NAME=starter): STARTER_PASSES readings of the visible novels (or
+    # STARTER_STEPS steps, for tests and demos) of StarterConfig STARTER_CONFIG ("default", or
+    # "tiny"); STARTER_MAX_MINUTES is only the ceiling of the task's time limits.
     STARTER_MAX_MINUTES = STARTER_MAX_MINUTES
+    STARTER_PASSES = _float("STARTER_PASSES", 8)
     STARTER_STEPS = _optional_int("STARTER_STEPS")
     STARTER_CONFIG = os.environ.get("STARTER_CONFIG", "default")
+    # A continued pretrain serves by itself only when its held-out bits per character beat the
+    # active base's by more than this (relative); otherwise an admin may still switch to it.
+    STARTER_IMPROVE_THRESHOLD = _float("STARTER_IMPROVE_THRESHOLD", 0.01)
+    # "auto": the tick continues the active base for STARTER_IMPROVE_PASSES passes once the
+    # library differs from what it read and no AI writing or training job has been asked for in
+    # STARTER_QUIET_MINUTES (more passes over the same novels do not pay); "off": only admins.
+    STARTER_IMPROVE = os.environ.get("STARTER_IMPROVE", "auto")
+    STARTER_QUIET_MINUTES = _float("STARTER_QUIET_MINUTES", 30)
+    STARTER_IMPROVE_PASSES = _float("STARTER_IMPROVE_PASSES", 4)
+    # The judges that rank the AI's candidates (model_server.judges): how many contexts the base
+    # writes for, how many held-out ones fit the mixing weights, how many relevance groups.
+    JUDGE_CONTEXTS = _int("JUDGE_CONTEXTS", 200)
+    JUDGE_HELDOUT_CONTEXTS = _int("JUDGE_HELDOUT_CONTEXTS", 60)
+    JUDGE_RELEVANCE_GROUPS = _int("JUDGE_RELEVANCE_GROUPS", 1500)
+    # torch's threads in a worker process (0: torch's own default, one per core). On a small
+    # host shared with the web and the database, one thread wastes less time waiting for cores.
+    TORCH_THREADS = _int("TORCH_THREADS", 1)
     # A retrained version becomes active by itself unless its loss on the story's held-out
     # passages is worse than the active version's by more than this (relative: 0.05 = 5 %).
     MODEL_ACTIVATE_THRESHOLD = _float("MODEL_ACTIVATE_THRESHOLD", 0.05)

@@ -1,6 +1,6 @@
 // Training pages: a training job's live progress (the loss curve drawn as SVG), a story's model
-// versions and the admins' buttons; on /admin/jobs, the starter pretrain's progress and job rows
-// that follow their jobs. Polling pauses while the tab is hidden and resumes when it is shown.
+// versions and the admins' buttons; /admin/jobs uses the same pieces (static/admin_jobs.js).
+// Polling pauses while the tab is hidden and resumes when it is shown.
 (function () {
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -8,7 +8,8 @@
   const STATUS = { queued: "대기열", waiting: "기본 모델 대기", running: "실행 중", succeeded: "완료",
                    failed: "실패", cancelled: "취소됨" };
   const STAGE = { preparing: "데이터 준비 중", training: "학습 중", saving: "검증·저장 중", done: "끝" };
-  const KIND = { train: "글 학습", retrain: "재학습", prefer: "선호 학습", pretrain: "기본 모델 학습", generate: "후보 작성" };
+  const KIND = { train: "글 학습", retrain: "재학습", prefer: "선호 학습", pretrain: "기본 모델 학습", judge: "판정 모델 학습",
+                 generate: "후보 작성" };
   const ACTIVE = ["queued", "waiting", "running"];
   const SVG = "http://www.w3.org/2000/svg";
   const isActive = (job) => !!job && ACTIVE.includes(job.status);
@@ -297,143 +298,9 @@
     poll.later(isActive(state.job) ? 2000 : 5000);
   }
 
-  // ---------------------------------------------------------------- /admin/jobs
-
-  function adminPage(table) {
-    const state = JSON.parse($("jobs-state").textContent);
-    const body = table.tBodies[0];
-    const template = $("job-row-template");
-    const starter = $("starter");
-    const starterPanel = $("starter-job-panel");
-    let starterJob = state.starter_job;  // the pretrain the panel shows, with its loss points
-    let starterSeen = starterJob;        // the latest pretrain in the job list, without points
-    const key = (job) => (job ? `${job.id}:${job.status}` : "");
-    let starterShown = key(starterJob);  // what the section's button and sentence were written for
-
-    function fillRow(row, job) {
-      if (!row.dataset.jobId) {  // a new row: the parts that never change
-        row.id = `job-${job.id}`;
-        row.dataset.jobId = job.id;
-        setText(row.querySelector(".job-id"), String(job.id));
-        setText(row.querySelector(".job-kind"), state.kinds[job.kind] || job.kind);
-        const story = row.querySelector(".job-story");
-        if (job.story_id) {
-          const link = document.createElement("a");
-          link.href = `/stories/${job.story_id}/training`;
-          link.textContent = job.story_title || String(job.story_id);
-          story.appendChild(link);
-        } else story.textContent = "–";
-        row.querySelector(".job-created").appendChild(timeElement(job.created_at));
-      }
-      const active = isActive(job);
-      const status = row.querySelector(".job-status");
-      setText(status, `${state.statuses[job.status] || job.status}${active && job.cancel_requested ? " (취소 요청)" : ""}`);
-      status.dataset.status = job.status;
-      const error = row.querySelector(".job-error");
-      const showError = !!job.error && ["failed", "waiting", "cancelled"].includes(job.status);
-      setText(error, showError ? job.error : "");
-      error.hidden = !showError;
-      row.querySelector(".progress span").style.width = `${Math.round(job.progress * 1000) / 10}%`;
-      const m = job.metrics || {};
-      setText(row.querySelector(".job-steps"), m.total ? `${m.step}/${m.total}` : "");
-      row.dataset.done = active ? "0" : "1";
-      const actions = row.querySelector(".actions");
-      const button = actions.querySelector("button");
-      const cancellable = state.cancellable.includes(job.kind) && active && !job.cancel_requested;
-      if (button && !cancellable) button.remove();
-      if (!button && cancellable) {
-        const cancel = document.createElement("button");
-        cancel.type = "button";
-        cancel.dataset.post = `/api/v1/jobs/${job.id}/cancel`;
-        cancel.dataset.confirm = `작업 ${job.id}을(를) 취소할까요?`;
-        cancel.textContent = "취소";
-        actions.appendChild(cancel);
-      }
-    }
-
-    function applyList(jobs) {
-      for (const job of jobs) {
-        let row = body.querySelector(`tr[data-job-id="${job.id}"]`);
-        if (!row) {
-          row = template.content.firstElementChild.cloneNode(true);
-          const after = [...body.querySelectorAll("tr[data-job-id]")].find((r) => Number(r.dataset.jobId) < job.id);
-          body.insertBefore(row, after || body.querySelector(".jobs-empty"));
-          row.classList.add("fresh");
-        }
-        fillRow(row, job);
-        if (job.kind === "pretrain" && (!starterSeen || job.id >= starterSeen.id)) starterSeen = job;
-      }
-      body.querySelector(".jobs-empty").hidden = !!body.querySelector("tr[data-job-id]");
-    }
-
-    // The starter section's button and the sentence that says why it is (not) pressable.
-    function renderStarter(job) {
-      const button = starter.querySelector("button[data-post]");
-      const reason = $("starter-reason");
-      if (!button || !reason || !job || key(job) === starterShown) return;
-      starterShown = key(job);
-      const novels = Number(starter.dataset.novels);
-      reason.textContent = "";
-      if (isActive(job)) {
-        button.disabled = true;
-        const link = document.createElement("a");
-        link.href = `#job-${job.id}`;
-        link.textContent = "작업 목록에서 보기";
-        reason.append(`${job.status === "queued" ? "대기열에서 차례를 기다리고 있습니다" : "학습 중입니다"} (작업 ${job.id}). `, link);
-      } else if (job.status === "succeeded") {
-        button.hidden = true;
-        reason.textContent = "기본 모델을 다 학습했습니다. 이제 AI가 이 모델로 글을 씁니다.";
-      } else {
-        button.disabled = !novels;
-        const what = job.status === "cancelled" ? "취소되었습니다" : "실패했습니다";
-        reason.textContent = `지난 학습(작업 ${job.id})은 ${what}. ` + (novels
-          ? `보이는 소설 ${novels}편으로 새로 시작할 수 있습니다.` : "학습할 소설이 없습니다.");
-      }
-    }
-
-    async function tick() {
-      let active = false;
-      try {
-        const list = await call("/api/v1/admin/jobs");
-        applyList(list.items);
-        active = list.items.some(isActive);
-        setText($("jobs-live"), "목록은 저절로 바뀝니다.");
-      } catch (e) {
-        setText($("jobs-live"), "잠시 연결이 끊겼습니다. 곧 다시 확인합니다.");
-      }
-      if (starterPanel && starterSeen && (isActive(starterSeen) || key(starterSeen) !== key(starterJob))) {
-        starterJob = starterSeen = await call(`/api/v1/jobs/${starterSeen.id}`);
-        renderJob(starterPanel, starterJob);
-        renderStarter(starterJob);
-        active = active || isActive(starterJob);
-      }
-      return active ? 3000 : 10000;
-    }
-
-    // Server-written rows carry their progress as data (the CSP allows no style attributes).
-    for (const bar of body.querySelectorAll(".progress span[data-width]")) bar.style.width = `${bar.dataset.width}%`;
-    const poll = poller(tick);
-    document.addEventListener("click", async (event) => {
-      const button = event.target.closest("button[data-post]");
-      if (!button) return;
-      if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
-      button.disabled = true;
-      setText($("action-error"), "");
-      try {
-        const answer = await call(button.dataset.post, "POST");
-        if (answer.job_id) starterSeen = { id: answer.job_id, status: "queued" };
-      } catch (e) {
-        setText($("action-error"), e.message);
-        button.disabled = false;
-      }
-      poll.now();
-    });
-    if (starterPanel) renderJob(starterPanel, starterJob);
-    poll.later(isActive(starterJob) || body.querySelector('tr[data-done="0"]') ? 3000 : 10000);
-  }
+  // What the admins' job page (static/admin_jobs.js) shares with this page.
+  window.relayTraining = { call, setText, duration, timeElement, poller, isActive, renderJob, drawChart };
 
   const storyRoot = $("training");
   if (storyRoot) storyPage(storyRoot);
-  const jobsTable = $("jobs");
-  if (jobsTable) adminPage(jobsTable);
 })();

@@ -2,6 +2,7 @@
 import logging
 import math
 import time
+from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
@@ -12,10 +13,11 @@ from app.rounds import estimate, machine
 from app.rounds.models import Round
 from app.stories.models import Story
 from app.training.models import ModelVersion
+from app.training import judges
 from app.training import services as training
-from app.training.preferences import context_before
+from app.training.preferences import context_before, judged_pairs
 from worker import models
-from worker.models import base_version, generation_seed
+from worker.models import generation_seed
 from worker.reporting import TimedReporter
 
 log = logging.getLogger(__name__)
@@ -28,16 +30,17 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     job = jobs.claim(round_.job_id, celery_id, worker)
     if job is None:
         return "already done"
-    base = training.resolve_base()
-    if base is None:
+    serving = training.resolve_base()
+    if serving is None:
         machine.generation_blocked(job.id)
         return "waiting for a base model"
     story = db.session.get(Story, job.story_id)
-    version = story.active_model_version or base_version(base)
-    adapter_dir = version.path if version.story_id is not None else None
+    version, base, adapter_dir = models.writer_of(story, serving)
     params = {"keyword": job.params["keyword"], "sentences": job.params["sentences"], "k": job.params["k"],
               "seed": generation_seed(job.id), "model_version": version.name}
     context = context_before(story.id)
+    # the judges for this base, and the crowd's past choices between candidates they scored
+    judge_ref, pairs = judges.judge_ref(base), judged_pairs(story.id)
     job_id, version_id, estimate_s = job.id, version.id, job.params.get("estimate_s")
     # End the transaction before the model runs (SQLite holds its write lock for a transaction's
     # whole life, and a generation takes seconds); only plain values are used until it is done.
@@ -45,10 +48,11 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     started = time.monotonic()
     try:
         host = models.model_host(base)
+        judge = models.judge(judge_ref, pairs)
         started = time.monotonic()  # the speed the site estimates from is the writing's, not the loading's
         with TimedReporter(job_id, estimate_s, worker=worker):
-            texts = [written.text for written in host.generate(
-                adapter_dir, context, params["keyword"], params["sentences"], params["k"], seed=params["seed"])]
+            written = host.generate(adapter_dir, context, params["keyword"], params["sentences"], params["k"],
+                                    seed=params["seed"], judge=judge)
     except SoftTimeLimitExceeded:
         spent = time.monotonic() - started
         log.warning("generation for round %s ran out of time after %.0f s", round_id, spent)
@@ -58,13 +62,21 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
         log.exception("generation for round %s failed", round_id)
         machine.generation_failed(job_id, _reason(e, params))
         return "failed"
-    if not texts:
+    if not written:
         machine.generation_failed(job_id, "모델이 후보를 하나도 쓰지 못했습니다.")
         return "failed"
-    machine.finish_generation(job_id, texts, db.session.get(ModelVersion, version_id), params,
-                              metrics={"host": models.host_stats(),
-                                       **_speed(params, time.monotonic() - started, timed_out=False)})
+    machine.finish_generation(job_id, [w.text for w in written], db.session.get(ModelVersion, version_id), params,
+                              metrics={"host": models.host_stats(), "base": Path(base).name,
+                                       "judge": judge_ref[0] if judge_ref else None, "story_pairs": len(pairs),
+                                       **_speed(params, time.monotonic() - started, timed_out=False)},
+                              per_candidate=[{"judge": judged(w)} for w in written])
     return "done"
+
+
+def judged(written) -> dict:
+    """How the judge saw a candidate: kept in its params, so the crowd's later choice between it
+    and the others can refit the judge's weights for this story."""
+    return {"score": round(float(written.score), 4), "features": [round(float(f), 5) for f in written.features]}
 
 
 def _speed(params: dict, seconds: float, timed_out: bool) -> dict:

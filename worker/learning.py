@@ -15,6 +15,7 @@ from worker import models
 from worker.folders import remove_leftovers
 from app.training.preferences import context_before
 from worker.models import generation_seed
+from model_server.paths import same_lineage
 from worker.versions import decide, not_trained, record_version, train_version
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,9 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
     story = db.session.get(Story, job.story_id)
     passage = db.session.get(Passage, params["passage_id"])
     active = story.active_model_version
-    parent = active if params["is_first"] == "N" and active is not None and active.base == base else None
+    # the story's adapter carries over to another version of the base's lineage
+    carries_over = active is not None and same_lineage(active.base, base)
+    parent = active if params["is_first"] == "N" and carries_over else None
     from_adapter = parent.path if parent is not None and parent.path else None
     # The story's last passages judge the new version, as for a retrain; never the one it learns.
     fraction = params.get("heldout_fraction", current_app.config["HELDOUT_FRACTION"])
@@ -45,7 +48,9 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
     # Plain values only from here on: touching an ORM object after a commit reloads it, which
     # opens a transaction (on SQLite: the write lock) for as long as the model then runs.
     story_id, passage_id, passage_text = story.id, passage.id, passage.text
-    active_path = active.path if active is not None and active.base == base else None
+    active_path = active.path if carries_over else None
+    # a version held for an admin leaves the writing to the active adapter, on its own base
+    active_base = active.base if carries_over and models.loadable(active.base, base) else base
     active_id = active.id if active is not None else None
     parent_id = parent.id if parent is not None else None
     threshold = params.get("threshold", current_app.config["MODEL_ACTIVATE_THRESHOLD"])
@@ -64,12 +69,13 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
     decision = decide(out_dir, len(heldout), threshold)
     # A version held for an admin does not write: the active one (or the bare base) does.
     writer_dir = str(out_dir) if decision.activate else active_path
-    writer_id = None if decision.activate else (active_id or models.base_version(base).id)
+    writer_base = base if decision.activate or not active_path else active_base
+    writer_id = None if decision.activate else (active_id if active_path else models.base_version(base).id)
     try:
         context = context_before(story_id)
         db.session.commit()
-        written = models.model_host(base).generate(writer_dir, context, None, params["sentences"], 1,
-                                                   seed=generation_seed(job_id))
+        written = models.model_host(writer_base).generate(writer_dir, context, None, params["sentences"], 1,
+                                                          seed=generation_seed(job_id))
     except Exception as e:
         log.exception("learning job %s could not write its continuation", job_id)
         return not_trained(job_id, e, out_dir)

@@ -20,8 +20,14 @@ log = logging.getLogger(__name__)
 
 
 class JobReporter:
-    def __init__(self, job_id: int, interval: float = 1.0, training_share: float = 0.95, worker: str | None = None):
+    """``stop_when``: asked in the writer thread (with an app context) at every write; True stops
+    the job as a cancel does, and ``stopped_by_check`` says so (a background pretrain that makes
+    way for the site's own jobs)."""
+
+    def __init__(self, job_id: int, interval: float = 1.0, training_share: float = 0.95, worker: str | None = None,
+                 stop_when=None):
         self.app = current_app._get_current_object()
+        self.stop_when, self.stopped_by_check = stop_when, False
         self.job_id, self.interval, self.training_share = job_id, interval, training_share
         self.started = time.monotonic()
         self._lock = threading.Lock()
@@ -29,6 +35,7 @@ class JobReporter:
         # which Celery node runs it stays in the metrics the reports replace (after a redelivery too)
         self._metrics: dict = {"stage": "preparing", **({"worker": worker} if worker else {})}
         self._points: list[tuple[int, float, float]] = []
+        self._heldout: list[list[float]] = []  # [step, seconds, held-out loss], as measured after each pass
         self._cancel = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"job-{job_id}-progress", daemon=True)
@@ -56,6 +63,15 @@ class JobReporter:
                                  eta_s=round(p.eta_s, 1), train_elapsed_s=round(p.elapsed_s, 1))
             if loss is not None:
                 self._points.append((p.step, loss, p.tokens_per_s))
+            heldout = getattr(p, "heldout_loss", None)
+            if heldout is not None and math.isfinite(heldout) and (not self._heldout or self._heldout[-1][2] != round(heldout, 4)):
+                self._heldout.append([p.step, round(p.elapsed_s, 1), round(heldout, 4)])
+                self._metrics["heldout_loss"] = [list(point) for point in self._heldout]
+
+    def note(self, **values) -> None:
+        """Figures the job adds to its live metrics (kept through every report)."""
+        with self._lock:
+            self._metrics.update(values)
 
     def should_cancel(self) -> bool:
         return self._cancel
@@ -96,6 +112,8 @@ class JobReporter:
     def _record(self, progress: float, metrics: dict, points: list) -> None:
         if jobs.record_progress(self.job_id, progress, metrics, points):
             self._cancel = True
+        elif self.stop_when is not None and not self._cancel and self.stop_when():
+            self.stopped_by_check = self._cancel = True
 
 
 class TimedReporter(JobReporter):

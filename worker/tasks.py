@@ -53,12 +53,27 @@ def prefer_story(self, job_id: int) -> None:
 
 @shared_task(name="relay.pretrain_starter", bind=True, acks_late=True, reject_on_worker_lost=True)
 def pretrain_starter(self, job_id: int) -> None:
-    """Admin, MODEL_NAME=starter: the site's own base, pretrained on every visible novel."""
-    from worker.retraining import run_pretrain, warm_up
+    """MODEL_NAME=starter: a version of the site's own base, pretrained on every visible novel
+    (the first, or one that goes on from the serving version)."""
+    from worker.bases import run_pretrain
+    from worker.retraining import warm_up
 
     try:
         warm_up("model_server.starter")
         run_pretrain(job_id, self.request.id, self.request.hostname)
+    finally:
+        db.session.remove()
+
+
+@shared_task(name="relay.train_judges", bind=True, acks_late=True, reject_on_worker_lost=True)
+def train_judges(self, job_id: int) -> None:
+    """The judges that rank the AI's candidates, trained for the serving base."""
+    from worker.judging import run_train_judges
+    from worker.retraining import warm_up
+
+    try:
+        warm_up("model_server.judges.training")
+        run_train_judges(job_id, self.request.id, self.request.hostname)
     finally:
         db.session.remove()
 

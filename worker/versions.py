@@ -26,6 +26,7 @@ from app.stories.models import Story, TrainingText
 from app.training import services as training
 from app.training.material import activation_decision, preference_decision
 from app.training.models import ModelVersion
+from model_server.paths import same_lineage
 from worker.reporting import JobReporter
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,15 @@ class StoryJob:
     job: Job
     base: str
     story: Story
-    from_adapter: str | None   # the active adapter to continue, unless trained on another base
+    from_adapter: str | None   # the active adapter to continue, unless trained on a base of another lineage
     parent_id: int | None
 
 
 def claim_story_job(job_id: int, celery_id: str | None, worker: str | None) -> StoryJob | str:
     """A retrain or preference job claimed with what it starts from; else why there is
-    nothing to do now ("already done", "waiting for a base model")."""
+    nothing to do now ("already done", "waiting for a base model"). It trains on the serving
+    base, from the story's adapter when that was trained on a version of the same lineage (one
+    tokenizer and one shape: the adapter carries over), else from a fresh adapter."""
     job, base = training.claim_with_base(job_id, celery_id, worker)
     if job is None:
         return "already done"
@@ -51,7 +54,7 @@ def claim_story_job(job_id: int, celery_id: str | None, worker: str | None) -> S
         return "waiting for a base model"
     story = db.session.get(Story, job.story_id)
     active = story.active_model_version
-    from_adapter = active.path if active is not None and active.path and active.base == base else None
+    from_adapter = active.path if active is not None and active.path and same_lineage(active.base, base) else None
     return StoryJob(job, base, story, from_adapter, active.id if from_adapter else None)
 
 

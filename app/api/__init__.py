@@ -26,4 +26,4 @@ def json_body() -> dict:
     return data
 
 
-from app.api import accounts, admin, jobs, novels, rounds, stories, training, openapi  # noqa: E402,F401  (registers resources)
+from app.api import accounts, admin, bases, jobs, novels, rounds, stories, training, openapi  # noqa: E402,F401  (registers resources)

@@ -17,7 +17,8 @@ from app.rounds.schemas import (HistoryArgsSchema, HistorySchema, ProposalInSche
                                 RoundSchema, VoteInSchema, VoteOutSchema)
 from app.stories.schemas import (PassageSchema, PassagesArgsSchema, StoryCreateSchema, StoryDetailSchema, StorySchema,
                                  StorySettingsSchema, StorySummarySchema)
-from app.training.schemas import ModelVersionListSchema, ModelVersionSchema, PreferenceListSchema
+from app.training.schemas import (BaseListSchema, BaseVersionSchema, JudgesSchema, ModelVersionListSchema,
+                                  ModelVersionSchema, PreferenceListSchema, StarterInSchema)
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 STATUS_TEXT = {400: "잘못된 입력", 401: "로그인 필요", 403: "권한 없음", 404: "없는 id", 409: "단계가 맞지 않음/충돌",
@@ -62,7 +63,15 @@ OPERATIONS = [
     ("/api/v1/stories/{story_id}/models", "get", "이야기의 모델 버전 목록", None, 200, "ModelVersionList", (404,), False),
     ("/api/v1/stories/{story_id}/models/{version_id}/activate", "post", "모델 버전 적용/되돌리기 (관리자)", None, 200,
      "ModelVersion", (401, 403, 404, 429), True),
-    ("/api/v1/admin/starter", "post", "기본 모델(starter) 학습 (관리자, MODEL_NAME=starter)", None, 202, "JobAccepted",
+    ("/api/v1/admin/starter", "post",
+     "기본 모델(starter) 학습: 없으면 처음부터, 있으면 지금 쓰는 버전에서 이어서 (관리자, MODEL_NAME=starter; 본문은 생략 가능)",
+     "StarterIn", 202, "JobAccepted", (400, 401, 403, 409, 429), True),
+    ("/api/v1/admin/bases", "get", "기본 모델 버전과 학습 곡선 (관리자)", None, 200, "BaseList", ADMIN_ERRORS, True),
+    ("/api/v1/admin/bases/{name}/activate", "post", "이 기본 모델 버전 쓰기 (관리자)", None, 200, "BaseVersion",
+     (401, 403, 404, 409, 429), True),
+    ("/api/v1/admin/judges", "get", "후보를 고르는 판정 모델: 최근 학습한 것과 지금 쓰는 것 (관리자)", None, 200, "Judges",
+     ADMIN_ERRORS, True),
+    ("/api/v1/admin/judges", "post", "판정 모델 학습 (관리자; 기본 모델이 있어야 함)", None, 202, "JobAccepted",
      (401, 403, 409, 429), True),
     ("/api/v1/novels", "get", "소설 서재: 찾기(q), 순서(sort), 쪽(page, per_page) (관리자에게는 숨긴 소설도)", None, 200,
      "NovelPage", (400,), False),
@@ -108,6 +117,8 @@ def build_spec() -> dict:
         "ModelVersion": ModelVersionSchema, "ModelVersionList": ModelVersionListSchema,
         "PreferenceList": PreferenceListSchema,
         "RecoverIn": RecoverInSchema, "History": HistorySchema, "JobRow": JobRowSchema, "JobList": JobListSchema,
+        "StarterIn": StarterInSchema, "BaseVersion": BaseVersionSchema, "BaseList": BaseListSchema,
+        "Judges": JudgesSchema,
     }.items():
         spec.components.schema(name, schema=schema)
     spec.components.schema("Error", {"type": "object", "properties": {"error": {
@@ -144,11 +155,14 @@ def build_spec() -> dict:
                                                  "content": {"application/json": {"schema": ERROR}}}
         if request:
             media = "multipart/form-data" if request == "NovelUpload" else "application/json"
-            operation["requestBody"] = {"required": True, "content": {media: {"schema": ref(request)}}}
+            operation["requestBody"] = {"required": request != "StarterIn", "content": {media: {"schema": ref(request)}}}
         if auth:
             operation["security"] = [{"bearer": []}]
         parameters = [{"name": p, "in": "path", "required": True, "schema": ID}
                       for p in ("story_id", "job_id", "novel_id", "user_id", "passage_id", "version_id") if "{" + p + "}" in path]
+        if "{name}" in path:
+            parameters.append({"name": "name", "in": "path", "required": True,
+                               "schema": {"type": "string", "pattern": "^starter(-[1-9][0-9]{0,9})?$"}})
         if "{action}" in path:
             parameters.append({"name": "action", "in": "path", "required": True,
                                "schema": {"type": "string", "enum": summary.split(" (")[0].split(" | ")}})

@@ -1,5 +1,4 @@
-"""Retraining, preference training, model versions and the starter pretrain (admins start;
-everyone may watch)."""
+"""Retraining, preference training and model versions (admins start; everyone may watch)."""
 from flask import Response
 from flask_restful import Resource
 
@@ -64,18 +63,9 @@ class ActivateVersion(Resource):
         return ModelVersionSchema().dump(version), 200
 
 
-class StarterPretrain(Resource):
-    method_decorators = WRITES
-
-    def post(self):
-        job = services.start_pretrain(caller())
-        return JobAcceptedSchema().dump({"job_id": job.id}), 202
-
-
 api.add_resource(Retrain, "/stories/<int:story_id>/retrain")
 api.add_resource(Prefer, "/stories/<int:story_id>/prefer")
 api.add_resource(Preferences, "/stories/<int:story_id>/preferences")
 api.add_resource(PreferencesExport, "/stories/<int:story_id>/preferences.jsonl")
 api.add_resource(ModelVersions, "/stories/<int:story_id>/models")
 api.add_resource(ActivateVersion, "/stories/<int:story_id>/models/<int:version_id>/activate")
-api.add_resource(StarterPretrain, "/admin/starter")

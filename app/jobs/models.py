@@ -8,8 +8,9 @@ from app.extensions import db
 
 # train: put_Human_txt (learn one passage, then continue); retrain: a story's adapter on its
 # training set; prefer: a story's adapter tuned on the crowd's choices (DPO); pretrain: the
-# site's starter base; generate: a round's candidates.
-JOB_KINDS = ("train", "retrain", "prefer", "pretrain", "generate")
+# site's starter base; judge: the judges that rank candidates (model_server.judges); generate: a
+# round's candidates.
+JOB_KINDS = ("train", "retrain", "prefer", "pretrain", "judge", "generate")
 # waiting: blocked on something outside the job (no base model yet); the tick re-queues it.
 JOB_STATUSES = ("queued", "waiting", "running", "succeeded", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "waiting", "running")
@@ -20,19 +21,23 @@ _ACTIVE = "status IN ('queued', 'waiting', 'running')"
 class Job(db.Model):
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("kind IN ('train', 'retrain', 'prefer', 'pretrain', 'generate')", name="ck_jobs_kind"),
+        CheckConstraint("kind IN ('train', 'retrain', 'prefer', 'pretrain', 'judge', 'generate')", name="ck_jobs_kind"),
         CheckConstraint(
             "status IN ('queued', 'waiting', 'running', 'succeeded', 'failed', 'cancelled')",
             name="ck_jobs_status",
         ),
-        # At most one unfinished training job per story, and one unfinished starter pretrain
-        # on the site: the services check first (for a clear 409), these settle any race.
+        # At most one unfinished training job per story, one unfinished starter pretrain and
+        # one unfinished judges job on the site: the services check first (for a clear 409),
+        # these settle any race.
         Index("uq_jobs_one_training_per_story", "story_id", unique=True,
               sqlite_where=text(f"kind IN ('train', 'retrain', 'prefer') AND {_ACTIVE}"),
               postgresql_where=text(f"kind IN ('train', 'retrain', 'prefer') AND {_ACTIVE}")),
         Index("uq_jobs_one_pretrain", "kind", unique=True,
               sqlite_where=text(f"kind = 'pretrain' AND {_ACTIVE}"),
               postgresql_where=text(f"kind = 'pretrain' AND {_ACTIVE}")),
+        Index("uq_jobs_one_judge", "kind", unique=True,
+              sqlite_where=text(f"kind = 'judge' AND {_ACTIVE}"),
+              postgresql_where=text(f"kind = 'judge' AND {_ACTIVE}")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

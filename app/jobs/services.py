@@ -20,11 +20,11 @@ log = logging.getLogger(__name__)
 
 TASK_FOR_KIND = {"generate": "relay.generate_candidates", "train": "relay.learn_and_continue",
                  "retrain": "relay.retrain_story", "prefer": "relay.prefer_story",
-                 "pretrain": "relay.pretrain_starter"}
+                 "pretrain": "relay.pretrain_starter", "judge": "relay.train_judges"}
 STALE_REASON = "작업이 응답하지 않아 중단되었습니다."
 CANCELLED_REASON = "관리자가 작업을 취소했습니다."
 # A generation job belongs to its round (the round retries it); the rest can be cancelled.
-CANCELLABLE_KINDS = ("train", "retrain", "prefer", "pretrain")
+CANCELLABLE_KINDS = ("train", "retrain", "prefer", "pretrain", "judge")
 MAX_POINTS = 500
 
 

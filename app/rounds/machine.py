@@ -225,16 +225,19 @@ def _new_generation_job(story: Story, round_: Round, proposal: Proposal) -> Job:
 
 
 def finish_generation(job_id: int, texts: list[str], model_version: ModelVersion, params: dict,
-                      metrics: dict | None = None) -> bool:
+                      metrics: dict | None = None, per_candidate: list[dict] | None = None) -> bool:
     """The worker's K candidates arrive: store them and open ``choosing``. False (and nothing
-    written) when the round has moved on or another delivery of the job got there first."""
+    written) when the round has moved on or another delivery of the job got there first.
+    ``per_candidate``: params of each candidate beside the job's (how the judge saw it)."""
     with transaction():
         job = db.session.get(Job, job_id)
         story, round_ = lock_story_round(job.story_id, job.round_id)
         if round_.phase != "generating" or round_.job_id != job.id:
             return False
-        for text in texts:
-            db.session.add(Candidate(round_id=round_.id, text=text, model_version_id=model_version.id, params=params))
+        for i, text in enumerate(texts):
+            own = per_candidate[i] if per_candidate else {}
+            db.session.add(Candidate(round_id=round_.id, text=text, model_version_id=model_version.id,
+                                     params={**params, **own}))
         _enter(round_, "choosing", utcnow())
         jobs.mark_succeeded(job, metrics={**(metrics or {}), "candidates": len(texts)})
         story_id = story.id

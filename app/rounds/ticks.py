@@ -1,4 +1,5 @@
-"""The periodic tick (Celery beat, default queue): deadlines, stale and waiting jobs.
+"""The periodic tick (Celery beat, default queue): deadlines, stale and waiting jobs, and the
+starter base's improvement while the site is quiet (app/training/bases.py).
 
 Deadlines are enforced here, not by a browser being open: a phase's end, and the end of the
 time the owner had to choose a way out of a failed generation."""
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def tick(now=None) -> dict:
     now = now or utcnow()
-    done = {"advanced": 0, "recovered": 0, "stale": 0, "resent": 0, "resumed": 0}
+    done = {"advanced": 0, "recovered": 0, "stale": 0, "resent": 0, "resumed": 0, "improving": None}
     due = list(db.session.execute(
         select(Round.story_id, Round.phase).where(Round.phase != "closed",
                                                   Round.deadline.is_not(None), Round.deadline <= now)
@@ -58,4 +59,18 @@ def tick(now=None) -> dict:
                     jobs.requeue(job)
                 done["resumed"] += 1
     db.session.commit()
+    done["improving"] = _improve(now)
     return done
+
+
+def _improve(now) -> int | None:
+    """A continued pretrain of the starter while the site is quiet: the job's id when queued."""
+    from app.training.bases import improve_when_quiet
+
+    try:
+        job = improve_when_quiet(now)
+    except Exception:  # never let it stop the deadlines of the next tick
+        log.exception("could not look at improving the starter base")
+        db.session.rollback()
+        return None
+    return job.id if job is not None else None

@@ -61,8 +61,9 @@ def _clean_votes(round_ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def preference_rounds(story_id: int, min_margin: int | None = None) -> list[PreferenceRound]:
-    """The story's closed rounds that teach a preference, oldest first."""
+def _choices(story_id: int, min_margin: int | None):
+    """(round row, the chosen Candidate, chosen Option, rejected Options, the round's candidates by
+    id) for each closed round that teaches a preference, oldest first."""
     if min_margin is None:
         min_margin = current_app.config["PREFERENCE_MIN_MARGIN"]
     closed = db.session.execute(
@@ -77,7 +78,6 @@ def preference_rounds(story_id: int, min_margin: int | None = None) -> list[Pref
         for c in db.session.scalars(select(Candidate).where(Candidate.round_id.in_([row.id for row in kept]))
                                     .order_by(Candidate.id)):
             candidates.setdefault(c.round_id, []).append(c)
-    found = []
     for row in kept:
         options = {c.id: c for c in candidates.get(row.id, [])}
         winner = options.get(row.winning_candidate_id)
@@ -87,12 +87,39 @@ def preference_rounds(story_id: int, min_margin: int | None = None) -> list[Pref
         rejected = [Option(c.id, c.text, votes.get(c.id, 0), chosen.votes - votes.get(c.id, 0))
                     for c in options.values() if c.id != winner.id]
         rejected = [o for o in rejected if o.margin >= min_margin]
-        if not rejected:
-            continue
+        if rejected:
+            yield row, winner, chosen, rejected, options
+
+
+def preference_rounds(story_id: int, min_margin: int | None = None) -> list[PreferenceRound]:
+    """The story's closed rounds that teach a preference, oldest first."""
+    found = []
+    for row, winner, chosen, rejected, _options in _choices(story_id, min_margin):
         params = winner.params or {}
         found.append(PreferenceRound(row.id, row.number, context_before(story_id, row.seq), params.get("keyword"),
                                      int(params.get("sentences") or 1), chosen, rejected))
     return found
+
+
+def judged_pairs(story_id: int, min_margin: int | None = None) -> list[tuple[list[float], list[float]]]:
+    """(features of the candidate the crowd chose, features of one it passed over) for the same
+    rounds, where the judge's features of both were kept (``Candidate.params["judge"]``): what
+    refits the judge's weights to this story's crowd (``Judge.for_story``)."""
+    pairs = []
+    for _row, winner, _chosen, rejected, options in _choices(story_id, min_margin):
+        chosen = _features(winner)
+        if chosen is None:
+            continue
+        pairs.extend((chosen, passed) for passed in (_features(options[o.candidate_id]) for o in rejected) if passed)
+    return pairs
+
+
+def _features(candidate: Candidate) -> list[float] | None:
+    features = ((candidate.params or {}).get("judge") or {}).get("features")
+    if isinstance(features, list) and len(features) == 5 and all(
+            isinstance(f, (int, float)) and not isinstance(f, bool) for f in features):
+        return [float(f) for f in features]
+    return None
 
 
 def split_heldout(rounds: list[PreferenceRound], fraction: float) -> tuple[list[PreferenceRound], list[PreferenceRound]]:

@@ -12,7 +12,6 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import ACTIVE_STATUSES, TRAINING_KINDS, Job
-from app.novels.models import Novel
 from app.rounds.models import Proposal, Round
 from app.stories.models import Passage, Story
 from app.stories.services import get_story
@@ -61,7 +60,7 @@ def start_learning(passage_id: int, is_first: str, user: User) -> Job:
     return job
 
 
-# ---------------------------------------------------------------- retrain and starter pretrain
+# ---------------------------------------------------------------- retrain and preference training
 
 def training_job_of(story_id: int) -> int | None:
     """The story's unfinished train/retrain job, if any: a story trains one version at a time."""
@@ -86,10 +85,6 @@ def refuse_if_round_under_way(story_id: int) -> None:
     if started:
         raise Conflict("라운드가 진행 중이라 지금은 이어 쓸 수 없습니다. 이번 라운드가 끝나고, 새 라운드에 "
                        "아직 제안이 없을 때 다시 요청해 주세요.", code="round_in_progress")
-
-
-def pretrain_job() -> int | None:
-    return db.session.scalar(select(Job.id).where(Job.kind == "pretrain", Job.status.in_(ACTIVE_STATUSES)))
 
 
 def _budget(minutes_key: str, steps_key: str) -> dict:
@@ -174,35 +169,6 @@ def preference_data(story_id: int, user) -> list:
     return preference_rounds(story_id)
 
 
-def start_pretrain(user) -> Job:
-    """Admin, MODEL_NAME=starter only: pretrain the site's starter base on every visible novel."""
-    _require_admin(user, "기본 모델을 학습시킬")
-    config = current_app.config
-    if config["MODEL_NAME"] != "starter":
-        raise Conflict(f"MODEL_NAME이 '{config['MODEL_NAME']}'입니다. 기본 모델 학습은 MODEL_NAME=starter일 때만 "
-                       "할 수 있습니다.", code="not_starter")
-    if resolve_base() is not None:
-        raise Conflict("기본 모델이 이미 있습니다. 다시 학습하면 모든 이야기의 어댑터가 맞지 않게 되므로 "
-                       "덮어쓰지 않습니다.", code="starter_exists")
-    try:
-        with transaction():
-            busy = pretrain_job()
-            if busy is not None:
-                raise Conflict(f"기본 모델을 이미 학습 중입니다 (작업 {busy}).", code="already_pretraining",
-                               details={"job_id": busy})
-            novels = db.session.scalar(select(func.count()).select_from(Novel).where(Novel.status == "visible"))
-            if not novels:
-                raise Conflict("학습할 소설이 없습니다. 먼저 소설을 올려 주세요.", code="no_novels")
-            job = Job(kind="pretrain", created_by_id=user.id, params={
-                "budget": _budget("STARTER_MAX_MINUTES", "STARTER_STEPS"), "config": config["STARTER_CONFIG"],
-            })
-            db.session.add(job)
-    except IntegrityError:  # another admin won the race (uq_jobs_one_pretrain)
-        raise Conflict("기본 모델을 이미 학습 중입니다.", code="already_pretraining")
-    jobs.dispatch(job)
-    return job
-
-
 # ---------------------------------------------------------------- model versions
 
 def versions_of(story_id: int) -> list[dict]:
@@ -247,47 +213,6 @@ def latest_training_job(story_id: int) -> Job | None:
     query = select(Job).where(Job.story_id == story_id, Job.kind.in_(TRAINING_KINDS))
     return (db.session.scalar(query.where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.id.desc()).limit(1))
             or db.session.scalar(query.order_by(Job.id.desc()).limit(1)))
-
-
-def latest_pretrain_job() -> Job | None:
-    """The starter pretrain the admin page shows: the unfinished one, else the latest."""
-    query = select(Job).where(Job.kind == "pretrain")
-    return (db.session.scalar(query.where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.id.desc()).limit(1))
-            or db.session.scalar(query.order_by(Job.id.desc()).limit(1)))
-
-
-def _budget_text(minutes_key: str, steps_key: str) -> str:
-    budget = _budget(minutes_key, steps_key)
-    if "steps" in budget:
-        return f"{budget['steps']:,}단계"
-    return f"{budget['minutes']:g}분"
-
-
-def starter_status() -> dict:
-    """What the admin page says about the site's starter base, and why it cannot be trained
-    now (``blocker``): not_starter, exists, running (a pretrain is unfinished), no_novels
-    (nothing visible to read), or None when the button may be pressed."""
-    config = current_app.config
-    counts = dict(db.session.execute(select(Novel.status, func.count()).group_by(Novel.status)).all())
-    is_starter = config["MODEL_NAME"] == "starter"
-    base = resolve_base()
-    job = latest_pretrain_job()
-    running = job is not None and job.status in ACTIVE_STATUSES
-    visible = counts.get("visible", 0)
-    if not is_starter:
-        blocker = "not_starter"
-    elif base is not None:
-        blocker = "exists"
-    elif running:
-        blocker = "running"
-    elif not visible:
-        blocker = "no_novels"
-    else:
-        blocker = None
-    return {"model_name": config["MODEL_NAME"], "is_starter": is_starter, "base": base,
-            "novels": visible, "hidden_novels": sum(n for status, n in counts.items() if status != "visible"),
-            "job_id": job.id if running else None, "job": job, "blocker": blocker,
-            "budget": _budget_text("STARTER_MAX_MINUTES", "STARTER_STEPS")}
 
 
 def next_version_name(story_id: int) -> str:

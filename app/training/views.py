@@ -6,8 +6,8 @@ from app.admin.views import admin_page
 from app.jobs import services as jobs
 from app.jobs.schemas import JobSchema
 from app.stories.services import get_story
-from app.training import services
-from app.training.schemas import ModelVersionSchema
+from app.training import bases, judges, services
+from app.training.schemas import BaseVersionSchema, ModelVersionSchema
 
 bp = Blueprint("training", __name__)
 
@@ -30,9 +30,25 @@ def story_training(story_id: int):
                            base_ready=services.resolve_base() is not None)
 
 
+def bases_context() -> dict:
+    """The starter base and judges sections of /admin/jobs (templates/training/_bases.html)."""
+    starter, judging = bases.starter_status(), judges.judges_status()
+    return {"starter": starter, "judges": judging, "starter_job": job_body(starter["job"]),
+            "judge_job": job_body(judging["job"]),
+            "curve_versions": BaseVersionSchema(many=True, only=("name", "active", "parent", "curve",
+                                                                 "offset_seconds")).dump(starter["versions"])}
+
+
 @bp.route("/admin/jobs")
 @admin_page
 def admin_jobs():
-    starter = services.starter_status()
-    return render_template("training/admin_jobs.html", rows=jobs.job_list(current_user), starter=starter,
-                           starter_job=job_body(starter["job"]), cancellable=jobs.CANCELLABLE_KINDS)
+    return render_template("training/admin_jobs.html", rows=jobs.job_list(current_user),
+                           cancellable=jobs.CANCELLABLE_KINDS, **bases_context())
+
+
+@bp.route("/admin/jobs/bases")
+@admin_page
+def admin_bases():
+    """The same sections alone: the page asks for them again when a pretrain or judges job ends
+    or an admin switches the base, so they are written in one place (the template)."""
+    return render_template("training/_bases.html", **bases_context())

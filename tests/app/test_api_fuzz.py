@@ -190,9 +190,18 @@ def database_kind(request):
 
 
 @pytest.fixture
-def site(story_in_phase, users, make_story):
+def site(story_in_phase, users, make_story, app):
     """A story in its choosing phase (proposals, candidates, a finished job), a second story
-    just opened, a visible and a hidden novel, a user to act on, and the callers."""
+    just opened, a visible and a hidden novel, a user to act on, two versions of the starter
+    base, and the callers."""
+    from pathlib import Path
+
+    models = Path(app.config["DATA_DIR"]) / "models"
+    for name, parent in (("starter", None), ("starter-2", "starter")):
+        (models / name).mkdir(parents=True)
+        (models / name / "config.json").write_text("{}")
+        (models / name / "starter.json").write_text(json.dumps({"parent": parent, "data": [], "metrics": {
+            "steps": 10, "heldout_bpc": 3.1, "seconds": 5.0, "total_seconds": 5.0, "curve": [[10, 5.0, 3.1]]}}))
     owner, story, (p1, p2) = story_in_phase("choosing")
     admin, target = users.make("boss", role="admin"), users.make("target")
     _owner2, story2 = make_story(users.make("owner2"))
@@ -209,7 +218,8 @@ def site(story_in_phase, users, make_story):
              "job_id": [state["job"]["id"]], "user_id": [target.user_id], "version_id": [1],
              "username": ["p1", "boss", "새사람"], "password": ["password123", "느티나무-아래-편지"], "keyword": ["편지"],
              "author": ["작가"], "licence": ["저작권 만료"],
-             "sentences": [1, 2], "q": ["소설"], "page": [1, 2], "per_page": [1, 20], "after": [0, 1], "is_first": ["Y"]}
+             "sentences": [1, 2], "q": ["소설"], "page": [1, 2], "per_page": [1, 20], "after": [0, 1], "is_first": ["Y"],
+             "name": ["starter", "starter-2"], "passes": [1, 2.5]}
     return {"participant": p1, "admin": admin, "known": known}
 
 

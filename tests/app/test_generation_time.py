@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
+from tests.app.training_helpers import Written
+
 
 @pytest.fixture(autouse=True, params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_kind(request):
@@ -20,13 +22,13 @@ class SlowHost:
     def __init__(self):
         self.seconds, self.fail, self.during, self.seen = 0.0, None, None, None
 
-    def generate(self, adapter_dir, story_text, keyword, sentences, k, seed=None):
+    def generate(self, adapter_dir, story_text, keyword, sentences, k, seed=None, judge=None):
         time.sleep(self.seconds)
         if self.during:
             self.seen = self.during()
         if self.fail:
             raise self.fail
-        return [f"{keyword} 이야기 후보 {i}." for i in range(k)]
+        return [Written(f"{keyword} 이야기 후보 {i}.") for i in range(k)]
 
 
 @pytest.fixture

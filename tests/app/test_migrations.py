@@ -102,3 +102,35 @@ def test_the_bare_base_version_is_renamed_for_participants(database_kind, reques
             names = conn.execute(text("SELECT name FROM model_versions ORDER BY id")).scalars().all()
         db.engine.dispose()
     assert names == ["기본 모델", "기본 모델", "v1 (기본 모델)"]
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_judge_jobs_arrive_one_unfinished_at_a_time_and_leave_with_a_downgrade(request, tmp_path, database_kind):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from app import create_app
+    from app.extensions import db
+    from tests.conftest import site_config
+
+    url = request.getfixturevalue("pg_schema") if database_kind == "postgres" else f"sqlite:///{tmp_path / 'm.sqlite'}"
+    app = create_app(site_config(tmp_path, url))
+    insert = text("INSERT INTO jobs (kind, status, progress, params, metrics, attempts, cancel_requested, created_at, "
+                  "updated_at) VALUES (:kind, :status, 0, '{}', '{}', 0, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+    with app.app_context():
+        upgrade(revision="0007")
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:  # the kind did not exist before
+            conn.execute(insert, {"kind": "judge", "status": "succeeded"})
+        upgrade()
+        with db.engine.begin() as conn:
+            for status in ("succeeded", "failed", "running"):
+                conn.execute(insert, {"kind": "judge", "status": status})
+            conn.execute(insert, {"kind": "pretrain", "status": "running"})  # a pretrain may run beside it
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:
+            conn.execute(insert, {"kind": "judge", "status": "queued"})
+        downgrade(revision="0007")
+        with db.engine.connect() as conn:
+            kinds = conn.execute(text("SELECT kind FROM jobs")).scalars().all()
+        db.engine.dispose()
+    assert kinds == ["pretrain"]

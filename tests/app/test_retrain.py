@@ -294,8 +294,9 @@ def test_training_page_shows_the_job_and_versions(app, users, make_story, client
 
 # --- starter pretrain --------------------------------------------------------------------------------
 
-def test_starter_pretrain_is_409_for_another_model_name_or_an_existing_base(app, users, tmp_path):
-    import shutil
+def test_starter_pretrain_is_409_for_another_model_name_and_goes_on_from_an_existing_base(app, users, tmp_path):
+    from app.extensions import db
+    from app.jobs.models import Job
 
     admin = users.make("admin", role="admin")
     assert admin.post("/api/v1/admin/starter").json["error"]["code"] == "no_novels"
@@ -312,9 +313,12 @@ def test_starter_pretrain_is_409_for_another_model_name_or_an_existing_base(app,
     starter = tmp_path / "data" / "models" / "starter"
     starter.mkdir(parents=True)
     (starter / "config.json").write_text("{}")
-    exists = admin.post("/api/v1/admin/starter")
-    assert exists.status_code == 409 and exists.json["error"]["code"] == "starter_exists"
-    shutil.rmtree(starter)
+    more = admin.post("/api/v1/admin/starter", {"passes": 2})
+    assert more.status_code == 202  # a base exists: a continued pretrain, never an overwrite
+    with app.app_context():
+        params = db.session.get(Job, more.json["job_id"]).params
+    assert params["parent"] == "starter" and params["version"] == f"starter-{more.json['job_id']}"
+    assert params["passes"] == 2 and params["by"] == "admin"
 
 
 @BOTH_DATABASES
@@ -359,6 +363,12 @@ def test_the_web_side_of_training_never_imports_torch(tmp_path, sqlite_template)
             assert client.get(path, headers=auth).status_code == 200, path
         client.post(f"/api/v1/jobs/{{job}}/cancel", headers=auth, json={{}})
         client.post("/api/v1/admin/starter", headers=auth, json={{}})
+        for path in ("/api/v1/admin/bases", "/api/v1/admin/judges"):
+            assert client.get(path, headers=auth).status_code == 200, path
+        assert client.post("/api/v1/admin/judges", headers=auth, json={{}}).status_code == 409
+        from app.rounds.ticks import tick
+        with app.app_context():
+            tick()
         print("torch" in sys.modules)
     """)
     repo = Path(__file__).resolve().parents[2]

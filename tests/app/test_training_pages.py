@@ -67,7 +67,7 @@ def test_a_running_pretrain_disables_the_button_and_links_to_its_job(app, users)
     assert f'<a href="#job-{pretrain}">' in starter and f"(작업 {pretrain})" in starter
     assert f'id="job-{pretrain}"' in html  # the row the link leads to
     assert 'id="starter-job-panel"' in starter and 'id="starter-loss-chart"' in starter
-    state = re.search(r'<script id="jobs-state" type="application/json">(.*?)</script>', html, re.S).group(1)
+    state = re.search(r'<script id="bases-state" type="application/json">(.*?)</script>', html, re.S).group(1)
     assert f'"id": {pretrain}' in state and '"step": 50' in state and len(re.findall(r'"loss":', state)) >= 50
 
 
@@ -76,7 +76,7 @@ def test_with_novels_the_button_is_pressable_and_says_what_it_will_do(app, users
     add_novel(app, admin.user_id, text=NOVEL)
     html = admin.get("/admin/jobs").text
     assert "disabled" not in starter_button(html)
-    assert "보이는 소설 1편으로 10분 동안 학습합니다" in section(html, "starter")
+    assert "보이는 소설 1편을 8번 읽으며 학습합니다" in section(html, "starter")
 
 
 # --- times -------------------------------------------------------------------------------------------

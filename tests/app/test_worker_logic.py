@@ -5,6 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.app.training_helpers import Written
+
+
 @pytest.fixture(autouse=True, params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_kind(request):
     """Every test here runs on SQLite and again on PostgreSQL (a schema of its own)."""
@@ -25,12 +28,13 @@ class FakeHost:
     def __init__(self):
         self.calls, self.fail = [], None
 
-    def generate(self, adapter_dir, story_text, keyword, sentences, k, seed=None):
+    def generate(self, adapter_dir, story_text, keyword, sentences, k, seed=None, judge=None):
         self.calls.append({"adapter_dir": adapter_dir, "story_text": story_text, "keyword": keyword,
-                           "sentences": sentences, "k": k, "seed": seed})
+                           "sentences": sentences, "k": k, "seed": seed, "judge": judge})
         if self.fail:
             raise self.fail
-        return [f"{keyword or '이어서'} 이야기 후보 {i}." for i in range(k)]
+        return [Written(f"{keyword or '이어서'} 이야기 후보 {i}.", score=-float(i), features=(0.5 - i, 1.0, 0.0, 0.0, 0.0))
+                for i in range(k)]
 
 
 @pytest.fixture
@@ -398,3 +402,83 @@ def test_put_human_txt_follows_the_activation_rule_of_a_retrain(make_story, mode
     assert model.calls[-1]["adapter_dir"] is None  # the bare base wrote, not the held version
     passages = anonymous.get(f"/api/v1/stories/{story['id']}").json["passages"]
     assert passages[-1]["author_kind"] == "ai" and passages[-1]["model_version"] != versions[0]["name"]
+
+
+def to_generating(owner, story_id: int, proposer, voter) -> None:
+    """From proposing to generating with a keyword proposal, through the API."""
+    base = f"/api/v1/stories/{story_id}/round"
+    assert proposer.post(f"{base}/proposals", {"keyword": "편지", "sentences": 1}).status_code == 201
+    assert owner.post(f"{base}/advance").status_code == 200
+    assert voter.post(f"{base}/votes", {"proposal_id": owner.get(base).json["proposals"][0]["id"]}).status_code == 200
+    assert owner.post(f"{base}/advance").json["phase"] == "generating"
+
+
+def test_candidates_keep_how_the_judge_saw_them_and_the_crowds_choice_refits_it(story_in_phase, model, db):
+    """Each candidate keeps the judge's features; once the crowd has chosen between candidates,
+    the story's next generation gets a judge refitted to those choices (Judge.for_story)."""
+    from app.jobs.models import Job
+    from app.rounds.models import Candidate
+    from model_server.judges.judge import Judge
+    from worker.generation import run_generation
+
+    owner, story, (p1, p2) = story_in_phase("generating", k=3)
+    base = f"/api/v1/stories/{story['id']}/round"
+    assert run_generation(current_round(db, story["id"]).id, None) == "done"
+    assert model.calls[0]["judge"] is None  # no trained judges, no votes yet: generation's own default
+    candidates = list(db.session.scalars(select(Candidate).order_by(Candidate.id)))
+    assert [c.params["judge"]["features"][0] for c in candidates] == [0.5, -0.5, -1.5]
+    assert all(len(c.params["judge"]["features"]) == 5 and "score" in c.params["judge"] for c in candidates)
+    first_job = db.session.get(Job, current_round(db, story["id"]).job_id)
+    assert first_job.metrics["story_pairs"] == 0 and first_job.metrics["judge"] is None
+    db.session.commit()
+
+    for voter in (p1, p2):  # the crowd prefers the second candidate, by two votes to none
+        assert voter.post(f"{base}/votes", {"candidate_id": candidates[1].id}).status_code == 200
+    assert owner.post(f"{base}/advance").json["phase"] == "proposing"
+    to_generating(owner, story["id"], p1, p2)
+    assert run_generation(current_round(db, story["id"]).id, None) == "done"
+    judge = model.calls[1]["judge"]
+    assert isinstance(judge, Judge) and judge.metrics["story_pairs"] == 2
+    assert judge.weights != Judge.untrained().weights  # the votes moved the weights
+    assert db.session.get(Job, current_round(db, story["id"]).job_id).metrics["story_pairs"] == 2
+
+
+def test_a_story_writes_with_the_base_its_adapter_was_trained_on(story_in_phase, model, db, tmp_path, monkeypatch):
+    """An adapter runs on its own base while that exists; with its base gone it runs on another
+    version of the same lineage; a story without an adapter writes with the serving base."""
+    import json
+    import shutil
+
+    from app.stories.models import Story
+    from app.training.models import ModelVersion
+    from worker.generation import run_generation
+
+    models_dir = tmp_path / "models"
+    for name, parent in (("starter", None), ("starter-5", "starter")):
+        (models_dir / name).mkdir(parents=True)
+        (models_dir / name / "config.json").write_text("{}")
+        (models_dir / name / "starter.json").write_text(json.dumps({"parent": parent}))
+    old, new = str(models_dir / "starter"), str(models_dir / "starter-5")
+    model.available["base"] = new
+    hosts_asked = []
+    monkeypatch.setattr("worker.models.model_host", lambda base: hosts_asked.append(base) or model)
+
+    owner, story, (p1, p2) = story_in_phase("generating")
+    assert run_generation(current_round(db, story["id"]).id, None) == "done"
+    assert hosts_asked[-1] == new and model.calls[-1]["adapter_dir"] is None  # no adapter: the serving base
+
+    adapter = ModelVersion(story_id=story["id"], name="이야기-v1", base=old, path=str(tmp_path / "adapter"),
+                           data={}, metrics={})
+    db.session.add(adapter)
+    db.session.flush()
+    db.session.get(Story, story["id"]).active_model_version_id = adapter.id
+    db.session.commit()
+    for gone in (False, True):
+        if gone:
+            shutil.rmtree(old)  # its base is gone: the lineage's serving version runs it
+        base = f"/api/v1/stories/{story['id']}/round"
+        assert p1.post(f"{base}/votes", {"candidate_id": owner.get(base).json["candidates"][0]["id"]}).status_code == 200
+        assert owner.post(f"{base}/advance").json["phase"] == "proposing"
+        to_generating(owner, story["id"], p1, p2)
+        assert run_generation(current_round(db, story["id"]).id, None) == "done"
+        assert hosts_asked[-1] == (new if gone else old) and model.calls[-1]["adapter_dir"] == adapter.path

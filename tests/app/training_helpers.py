@@ -3,6 +3,7 @@ database (the upload and voting endpoints are another package's), passages appen
 relay would."""
 from contextlib import nullcontext
 from pathlib import Path
+from typing import NamedTuple
 
 from flask import has_app_context
 
@@ -109,3 +110,11 @@ def bare_version():
         db.session.add(bare)
         db.session.flush()
     return bare
+
+
+class Written(NamedTuple):
+    """What ModelHost.generate returns per candidate (model_server.generation.Written), for fakes
+    of the host that need no torch."""
+    text: str
+    score: float = 0.0
+    features: tuple = (0.0, 0.0, 0.0, 0.0, 0.0)
