@@ -27,17 +27,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m model_server", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
-    def budget(sub, default_minutes: float):
+    def budget(sub, default_minutes: float | None, passes: bool = False):
         group = sub.add_mutually_exclusive_group()
-        group.add_argument("--minutes", type=float, help=f"wall-clock budget (default {default_minutes})")
+        if passes:
+            group.add_argument("--passes", type=float, help="times the text is read (default 8: the same base "
+                                                              "however busy the machine)")
+        group.add_argument("--minutes", type=float, help="wall-clock budget" + (
+            f" (default {default_minutes})" if default_minutes else ""))
         group.add_argument("--steps", type=int, help="optimiser steps instead of a time budget")
-        sub.set_defaults(default_minutes=default_minutes)
+        sub.set_defaults(default_minutes=default_minutes, passes=None)
         sub.add_argument("--seed", type=int, default=0)
 
     pretrain = commands.add_parser("pretrain", help="train the starter base from scratch")
     pretrain.add_argument("--data", nargs="+", required=True, help=".txt files or folders of them")
     pretrain.add_argument("--out", required=True)
-    budget(pretrain, 10.0)
+    budget(pretrain, None, passes=True)
 
     train = commands.add_parser("train", help="train a LoRA adapter version on a base")
     train.add_argument("--base", required=True)
@@ -68,6 +72,12 @@ def print_progress(p) -> None:
 
 
 def budget_of(args) -> dict:
+    if args.passes is not None:
+        if args.passes <= 0:
+            raise CliError("--passes must be positive")
+        return {"passes": args.passes}
+    if args.steps is None and args.minutes is None and args.default_minutes is None:
+        return {"passes": 8.0}
     if args.steps is not None:
         if args.steps < 1:
             raise CliError("--steps must be at least 1")

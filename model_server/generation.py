@@ -134,7 +134,9 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             waiting = [chain for chain in chains if len(chain.sentences) == position]
             if not waiting:
                 break
-            starts = [Start(prompt_ids + chain.ids, chain.ids, bool(keyword) and not chain.has_keyword
+            # each row's prefix leaves room in the window for a sentence, so it is read once
+            starts = [Start((prompt_ids + chain.ids)[-(window - settings.max_sentence_tokens - 8):], chain.ids,
+                            bool(keyword) and not chain.has_keyword
                             and (remaining == 1 or row * remaining < settings.pool),
                             words_of(" ".join(chain.sentences))[-(RUN - 1):])
                       for chain in waiting for row in range(settings.pool)]

@@ -41,7 +41,7 @@ class GenerationSettings:
     max_rounds: int = 4                # batches sampled for one sentence before giving up
     pool: int = 6                      # sentences sampled per candidate and position; the judge keeps one
     enough: int = 3                    # ... and once each candidate has this many that keep the rules, the rest stop
-    draws: int = 8                     # a bound row samples among at most this many fitting tokens
+    draws: int = 4                     # a bound row samples among at most this many fitting tokens
     keyword_chance: float = 0.05       # probability of starting the keyword at which a row is made to
     keyword_within: int = 4            # ... and the number of words into its last sentence at the latest
     opening_prior: float = 1.0         # weight of the novels' sentence openings at a sentence's first word
@@ -132,9 +132,17 @@ def sample_rows(model, plan: Plan, starts: list[Start], generator: torch.Generat
     past, last, cached = None, None, 0
     for step in range(1, max_new + 1):
         if past is None or cached >= plan.window:
-            inputs = restart_inputs(rows, plan.window, pad_id)
+            # rows that start alike (one candidate's pool) read their prefix once, then part ways
+            firsts, shared = shared_starts(rows) if past is None else (list(range(n_rows)), None)
+            inputs = restart_inputs([rows[i] for i in firsts], plan.window, pad_id)
             out = model(**{k: v.to(device) for k, v in inputs.items()}, use_cache=True,
                         output_hidden_states=bool(plan.memories))
+            if shared is not None:
+                out.past_key_values.batch_select_indices(shared.to(device))
+                out.logits = out.logits[shared.to(device)]
+                if plan.memories:
+                    out.hidden_states = (out.hidden_states[-1][shared.to(device)],)
+                inputs = {name: value[shared] for name, value in inputs.items()}
             attention = inputs["attention_mask"]
             positions = inputs["position_ids"][:, -1:]
             cached = attention.size(1)
@@ -403,6 +411,18 @@ def finish(row: Row, vocabulary: Vocabulary, sentences: int) -> str:
     for piece in pieces[:sentences]:
         end = text.index(piece, end) + len(piece)
     return text[:end]
+
+
+def shared_starts(rows: list[Row]) -> tuple[list[int], torch.Tensor]:
+    """The first row of each distinct prefix, and for every row the place of its prefix among them."""
+    firsts, place, index = [], {}, []
+    for i, row in enumerate(rows):
+        key = tuple(row.start.prefix)
+        if key not in place:
+            place[key] = len(firsts)
+            firsts.append(i)
+        index.append(place[key])
+    return firsts, torch.tensor(index)
 
 
 def restart_inputs(rows: list[Row], window: int, pad_id: int) -> dict[str, torch.Tensor]:

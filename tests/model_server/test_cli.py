@@ -56,3 +56,11 @@ def test_bad_input_exits_nonzero_with_one_line_naming_the_problem(args, problem,
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and problem in lines[0], result.stderr
     assert not (tmp_path / "v").exists()
+
+
+def test_pretrain_takes_a_budget_in_passes_by_default():
+    from model_server.__main__ import budget_of, build_parser
+
+    assert budget_of(build_parser().parse_args(["pretrain", "--data", "x", "--out", "y"])) == {"passes": 8.0}
+    assert budget_of(build_parser().parse_args(["pretrain", "--data", "x", "--out", "y", "--passes", "2"])) == {"passes": 2.0}
+    assert budget_of(build_parser().parse_args(["pretrain", "--data", "x", "--out", "y", "--minutes", "3"])) == {"minutes": 3.0}
