@@ -132,26 +132,26 @@ def recent(context: str) -> str:
 
 def fit_weights(judge: Judge, groups: list[torch.Tensor], steps: int = 300, l2: float = 0.01) -> list[float]:
     """Mixing weights under which the first passage of each group (the true continuation)
-    outranks the others, by a softmax over each group, as Learning to Write fits its mixture:
-    the model's own score keeps weight 1 (the base objective), the others are learned and never
-    negative, so no judge can come to prefer what it was built to penalise. Sets the judge's
-    means and scales from the groups' features."""
+    outranks the others, by a softmax over each group, as Learning to Write fits its mixture.
+    Every weight is learned and none is negative, so no judge can come to prefer what it was
+    built to penalise; the model's own may fall to nothing, since a small base likes its own
+    writing better than a writer's. Sets the judge's means and scales from the groups' features."""
     stacked = torch.cat(groups)
     judge.means = stacked.mean(0).tolist()
     judge.scales = stacked.std(0).clamp_min(1e-6).tolist()
-    used = torch.tensor([float(stacked[:, i].std() > 1e-6) for i in range(1, len(FEATURES))])
-    raw = torch.zeros(len(FEATURES) - 1, requires_grad=True)
+    used = torch.tensor([float(stacked[:, i].std() > 1e-6) for i in range(len(FEATURES))])
+    raw = torch.zeros(len(FEATURES), requires_grad=True)
     optimizer = torch.optim.Adam([raw], lr=0.05)
     standard = [(g - torch.tensor(judge.means)) / torch.tensor(judge.scales) for g in groups]
     target = torch.zeros(1, dtype=torch.long)
 
     def weights() -> torch.Tensor:
-        return torch.cat([torch.ones(1), torch.nn.functional.softplus(raw) * used])
+        return torch.nn.functional.softplus(raw) * used
 
     for _ in range(steps):
         w = weights()
         loss = sum(torch.nn.functional.cross_entropy((s @ w)[None], target) for s in standard) / len(standard)
-        loss = loss + l2 * (w[1:] ** 2).sum()
+        loss = loss + l2 * (w ** 2).sum()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -161,7 +161,7 @@ def fit_weights(judge: Judge, groups: list[torch.Tensor], steps: int = 300, l2: 
 def fit_pairwise(judge: Judge, chosen: torch.Tensor, passed: torch.Tensor, strength: float,
                  steps: int = 200) -> list[float]:
     """Weights under which each chosen candidate outscores the one passed over (logistic),
-    pulled towards the judge's own by ``strength``; the model's keeps 1, none goes negative."""
+    pulled towards the judge's own by ``strength``; none goes negative."""
     prior = torch.tensor(judge.weights)
     weights = prior.clone().requires_grad_(True)
     margin = (chosen - passed) / torch.tensor(judge.scales)
@@ -173,7 +173,6 @@ def fit_pairwise(judge: Judge, chosen: torch.Tensor, passed: torch.Tensor, stren
         optimizer.step()
         with torch.no_grad():
             weights.clamp_(min=0.0)
-            weights[0] = 1.0
     return weights.detach().tolist()
 
 

@@ -39,7 +39,7 @@ def test_the_relevance_judge_prefers_the_passage_that_follows_from_its_context()
     assert follows > elsewhere
 
 
-def test_mixing_weights_make_the_true_continuation_outrank_the_models_and_keep_the_models_weight():
+def test_mixing_weights_make_the_true_continuation_outrank_the_models_and_none_is_negative():
     torch.manual_seed(0)
     groups = []
     for _ in range(40):
@@ -49,8 +49,8 @@ def test_mixing_weights_make_the_true_continuation_outrank_the_models_and_keep_t
         groups.append(group)
     judge = Judge([0.0] * len(FEATURES))
     judge.weights = fit_weights(judge, groups)
-    assert judge.weights[0] == 1.0 and min(judge.weights) >= 0.0
-    assert judge.weights[3] == max(judge.weights[1:])
+    assert min(judge.weights) >= 0.0 and judge.weights[0] < 0.1  # the model's own liking misleads here
+    assert judge.weights[3] == max(judge.weights)
     assert ranked_first(judge, groups) > 0.6
 
 
@@ -60,7 +60,7 @@ def test_a_storys_votes_move_its_weights_towards_what_its_crowd_chose():
     passed = [[0.0, 0.0, 0.0, 2.0, 0.0]] * 20    # over what reads most like the novels
     story = judge.for_story(list(zip(chosen, passed)))
     assert story.weights[4] > judge.weights[4] and story.weights[3] < judge.weights[3]
-    assert story.weights[0] == 1.0 and judge.for_story([]) is judge
+    assert min(story.weights) >= 0.0 and judge.for_story([]) is judge
 
 
 def test_a_saved_judge_loads_and_scores_the_same(tmp_path):
@@ -86,6 +86,6 @@ def test_judges_train_on_novels_against_the_bases_writing_and_save_a_version(tin
                            JudgeSettings(contexts=6, heldout_contexts=16, relevance_groups=30),
                            progress=lambda p: seen.append(p.step))
     judge = Judge.load(tmp_path / "judges")
-    assert judge.trained and judge.weights[0] == 1.0
+    assert judge.trained and min(judge.weights) >= 0.0
     assert 0.0 <= metrics["ranked_first_vs_base"] <= 1.0 and metrics["heldout_groups"] >= 2
     assert seen == [1, 2, 3, 4, 5]
