@@ -5,7 +5,6 @@
 // SVG's own pixels, like the loss curve, so labels keep their shape on a phone.
 (function () {
   "use strict";
-  const SVG = "http://www.w3.org/2000/svg";
 
   function lines(versions) {
     return versions.map((v) => ({
@@ -17,36 +16,18 @@
 
   function drawCurve(svg, versions) {
     svg.curveVersions = versions;
-    const W = Math.round(svg.clientWidth) || 640, H = Math.round(svg.clientHeight) || 240;
-    const left = 48, right = 80, top = 12, bottom = 28;
-    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-    while (svg.firstChild) svg.removeChild(svg.firstChild);
-    const add = (name, attrs, text) => {
-      const el = document.createElementNS(SVG, name);
-      for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-      if (text !== undefined) el.textContent = text;
-      svg.appendChild(el);
-      return el;
-    };
-    add("rect", { x: left, y: top, width: W - left - right, height: H - top - bottom, class: "chart-area" });
+    const frame = window.relayTraining.chartFrame(svg, 80);
     const drawn = lines(versions);
     if (!drawn.length) {
-      add("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "chart-label" }, "아직 곡선이 없습니다");
+      frame.empty("아직 곡선이 없습니다");
       return;
     }
     const all = drawn.flatMap((line) => line.points);
     const x1 = Math.max(...all.map((p) => p.x), 1e-6);
     let y0 = Math.min(...all.map((p) => p.y)), y1 = Math.max(...all.map((p) => p.y));
     if (y1 - y0 < 1e-6) { y0 -= 0.1; y1 += 0.1; }
-    const x = (v) => left + (v / x1) * (W - left - right);
-    const y = (v) => top + (1 - (v - y0) / (y1 - y0)) * (H - top - bottom);
-    for (const value of [y0, (y0 + y1) / 2, y1]) {
-      add("line", { x1: left, x2: W - right, y1: y(value), y2: y(value), class: "chart-grid" });
-      add("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end", class: "chart-label" }, value.toFixed(2));
-    }
-    add("text", { x: left, y: H - 8, class: "chart-label" }, "0분");
-    add("text", { x: W - right, y: H - 8, "text-anchor": "end", class: "chart-label" },
-        `${x1 < 10 ? x1.toFixed(1) : Math.round(x1)}분`);
+    frame.scale(0, x1, y0, y1, "0분", `${x1 < 10 ? x1.toFixed(1) : Math.round(x1)}분`);
+    const { add, x, y } = frame;
     const ends = {};
     for (const line of drawn) ends[line.name] = line.points[line.points.length - 1];
     const labelled = [];

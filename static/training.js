@@ -63,12 +63,11 @@
 
   // ---------------------------------------------------------------- the loss curve
 
-  // Drawn in the SVG's own pixels (its viewBox set to its size), so the labels keep their
-  // shape on a narrow phone; redrawn when the window changes size.
-  function drawChart(svg, points) {
-    svg.lossPoints = points;
+  // A chart drawn in the SVG's own pixels (its viewBox set to its size), so the labels keep their
+  // shape on a narrow phone; redrawn when the window changes size. bases.js draws with it too.
+  function chartFrame(svg, right = 12) {
     const W = Math.round(svg.clientWidth) || 640, H = Math.round(svg.clientHeight) || 240;
-    const left = 48, right = 12, top = 12, bottom = 28;
+    const left = 48, top = 12, bottom = 28;
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     const add = (name, attrs, text) => {
@@ -79,22 +78,36 @@
       return el;
     };
     add("rect", { x: left, y: top, width: W - left - right, height: H - top - bottom, class: "chart-area" });
+    const frame = { W, H, add, x: null, y: null };
+    // Scales from data to pixels, three labelled grid lines and the x axis's two ends.
+    frame.scale = (x0, x1, y0, y1, fromLabel, toLabel) => {
+      frame.x = (v) => left + ((v - x0) / (x1 - x0)) * (W - left - right);
+      frame.y = (v) => top + (1 - (v - y0) / (y1 - y0)) * (H - top - bottom);
+      for (const value of [y0, (y0 + y1) / 2, y1]) {
+        add("line", { x1: left, x2: W - right, y1: frame.y(value), y2: frame.y(value), class: "chart-grid" });
+        add("text", { x: left - 6, y: frame.y(value) + 4, "text-anchor": "end", class: "chart-label" },
+            value.toFixed(2));
+      }
+      add("text", { x: left, y: H - 8, class: "chart-label" }, fromLabel);
+      add("text", { x: W - right, y: H - 8, "text-anchor": "end", class: "chart-label" }, toLabel);
+    };
+    frame.empty = (text) => add("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "chart-label" }, text);
+    return frame;
+  }
+
+  function drawChart(svg, points) {
+    svg.lossPoints = points;
+    const frame = chartFrame(svg);
     if (!points.length) {
-      add("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "chart-label" }, "아직 손실 기록이 없습니다");
+      frame.empty("아직 손실 기록이 없습니다");
       return;
     }
     const steps = points.map((p) => p.step), losses = points.map((p) => p.loss);
     const x0 = Math.min(...steps), x1 = Math.max(...steps, x0 + 1);
     let y0 = Math.min(...losses), y1 = Math.max(...losses);
     if (y1 - y0 < 1e-6) { y0 -= 0.5; y1 += 0.5; }
-    const x = (s) => left + ((s - x0) / (x1 - x0)) * (W - left - right);
-    const y = (l) => top + (1 - (l - y0) / (y1 - y0)) * (H - top - bottom);
-    for (const value of [y0, (y0 + y1) / 2, y1]) {
-      add("line", { x1: left, x2: W - right, y1: y(value), y2: y(value), class: "chart-grid" });
-      add("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end", class: "chart-label" }, value.toFixed(2));
-    }
-    add("text", { x: left, y: H - 8, class: "chart-label" }, String(x0));
-    add("text", { x: W - right, y: H - 8, "text-anchor": "end", class: "chart-label" }, `${x1}단계`);
+    frame.scale(x0, x1, y0, y1, String(x0), `${x1}단계`);
+    const { add, x, y } = frame;
     add("polyline", { points: points.map((p) => `${x(p.step).toFixed(1)},${y(p.loss).toFixed(1)}`).join(" "),
                       class: "chart-line" });
     const last = points[points.length - 1];
@@ -299,7 +312,7 @@
   }
 
   // What the admins' job page (static/admin_jobs.js) shares with this page.
-  window.relayTraining = { call, setText, duration, timeElement, poller, isActive, renderJob, drawChart };
+  window.relayTraining = { call, setText, duration, timeElement, poller, isActive, renderJob, chartFrame, drawChart };
 
   const storyRoot = $("training");
   if (storyRoot) storyPage(storyRoot);

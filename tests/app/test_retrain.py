@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from tests.app.training_helpers import add_novel, add_passages, vote_for
+from tests.app.training_helpers import add_job, add_novel, add_passages, vote_for
 
 # The rules the database holds run on SQLite and again on PostgreSQL (a schema of its own).
 BOTH_DATABASES = pytest.mark.parametrize("database_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -24,17 +24,6 @@ def version(app, story_id: int, name: str, **extra) -> int:
         return row.id
 
 
-def job_row(app, **fields) -> int:
-    from app.extensions import db
-    from app.jobs.models import Job
-
-    with app.app_context():
-        job = Job(**fields)
-        db.session.add(job)
-        db.session.commit()
-        return job.id
-
-
 # --- who may do what: anonymous 401, participant 403, admin 2xx ------------------------------
 
 @pytest.fixture
@@ -45,7 +34,7 @@ def cast(users, make_story, app, tmp_path):
     owner, story = make_story()
     v1 = version(app, story["id"], "v1")
     _, busy_story = make_story(owner)
-    job = job_row(app, kind="retrain", story_id=busy_story["id"], params={})
+    job = add_job(app, kind="retrain", story_id=busy_story["id"], params={})
     add_novel(app, admin.user_id, text=NOVEL)
     return {"admin": admin, "participant": owner, "story": story["id"], "version": v1, "job": job}
 
@@ -238,7 +227,7 @@ def test_cancel_of_a_queued_job_is_immediate_and_a_later_delivery_does_nothing(a
 def test_cancel_of_a_running_job_asks_the_worker(app, users, make_story):
     admin = users.make("admin", role="admin")
     _owner, story = make_story()
-    job_id = job_row(app, kind="retrain", story_id=story["id"], status="running", params={})
+    job_id = add_job(app, kind="retrain", story_id=story["id"], status="running", params={})
     answer = admin.post(f"/api/v1/jobs/{job_id}/cancel")
     assert answer.status_code == 200 and answer.json["status"] == "running" and answer.json["cancel_requested"]
     with app.app_context():
@@ -265,7 +254,7 @@ def test_job_detail_has_progress_and_a_thinned_loss_curve(app, users, make_story
     from app.jobs import services as jobs
 
     _owner, story = make_story()
-    job_id = job_row(app, kind="retrain", story_id=story["id"], status="running", params={})
+    job_id = add_job(app, kind="retrain", story_id=story["id"], status="running", params={})
     with app.app_context():
         jobs.record_progress(job_id, 0.4, {"stage": "training", "step": 1200, "total": 3000, "loss": 2.5,
                                            "tokens_per_s": 900.0, "eta_s": 30.0},
@@ -281,7 +270,7 @@ def test_job_detail_has_progress_and_a_thinned_loss_curve(app, users, make_story
 def test_training_page_shows_the_job_and_versions(app, users, make_story, client):
     _owner, story = make_story()
     version(app, story["id"], "이야기-v1", held_for_admin=True)
-    job_row(app, kind="retrain", story_id=story["id"], status="running", progress=0.3, params={},
+    add_job(app, kind="retrain", story_id=story["id"], status="running", progress=0.3, params={},
             metrics={"step": 3, "total": 10})
     page = client.get(f"/stories/{story['id']}/training")
     assert page.status_code == 200

@@ -6,20 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from tests.app.training_helpers import add_novel
+from tests.app.training_helpers import add_job, add_novel
 
 NOVEL = "바람이 불었다. 그는 창문을 닫고 책상 앞에 앉았다. \"오늘은 끝내야 해.\" 그가 중얼거렸다.\n" * 40
-
-
-def job_row(app, **fields) -> int:
-    from app.extensions import db
-    from app.jobs.models import Job
-
-    with app.app_context():
-        job = Job(params={}, **fields)
-        db.session.add(job)
-        db.session.commit()
-        return job.id
 
 
 def section(html: str, element_id: str) -> str:
@@ -56,7 +45,7 @@ def test_a_running_pretrain_disables_the_button_and_links_to_its_job(app, users)
 
     admin = users.signed_in("boss", role="admin")
     add_novel(app, admin.user_id, text=NOVEL)
-    pretrain = job_row(app, kind="pretrain", status="running")
+    pretrain = add_job(app, kind="pretrain", status="running")
     with app.app_context():
         jobs.record_progress(pretrain, 0.25, {"stage": "training", "step": 50, "total": 200, "loss": 3.1,
                                               "tokens_per_s": 4000.0, "eta_s": 90.0},
@@ -100,7 +89,7 @@ def test_job_times_are_seoul_time_elements_not_utc(app, users, make_story):
     from app.jobs.models import Job
 
     _owner, story = make_story()
-    job_id = job_row(app, kind="retrain", story_id=story["id"], status="queued")
+    job_id = add_job(app, kind="retrain", story_id=story["id"], status="queued")
     with app.app_context():
         db.session.get(Job, job_id).created_at = datetime(2024, 12, 31, 16, 30, 0)
         db.session.commit()
@@ -116,8 +105,8 @@ def test_job_times_are_seoul_time_elements_not_utc(app, users, make_story):
 def test_the_job_list_has_story_titles_and_offers_no_retry(app, users, make_story):
     admin = users.make("admin", role="admin")
     _owner, story = make_story()
-    failed = job_row(app, kind="generate", story_id=story["id"], status="failed", error="작업이 응답하지 않아 중단되었습니다.")
-    running = job_row(app, kind="retrain", story_id=story["id"], status="running", progress=0.5,
+    failed = add_job(app, kind="generate", story_id=story["id"], status="failed", error="작업이 응답하지 않아 중단되었습니다.")
+    running = add_job(app, kind="retrain", story_id=story["id"], status="running", progress=0.5,
                       metrics={"step": 5, "total": 10})
     items = admin.get("/api/v1/admin/jobs").json["items"]
     assert [(j["id"], j["status"], j["story_title"]) for j in items] == [

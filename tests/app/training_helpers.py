@@ -13,6 +13,19 @@ def _context(app):
     return nullcontext() if has_app_context() else app.app_context()
 
 
+def add_job(app, **fields) -> int:
+    """A Job row as the site would queue it (params empty unless given)."""
+    from app.extensions import db
+    from app.jobs.models import Job
+
+    fields.setdefault("params", {})
+    with _context(app):
+        job = Job(**fields)
+        db.session.add(job)
+        db.session.commit()
+        return job.id
+
+
 def add_novel(app, uploader_id: int, path: Path | None = None, text: str | None = None, title: str = "소설",
               status: str = "visible") -> int:
     """A Novel row as an upload would leave it: the text cleaned by model_server.text.clean."""

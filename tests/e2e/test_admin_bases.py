@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.training_helpers import add_job
 from tests.e2e.conftest import wait_for
 from tests.e2e.test_admin_jobs_page import PHONE, signed_in_page
 
@@ -20,17 +21,6 @@ def version(models: Path, name: str, parent: str | None, bpc: list[float], secon
         "steps": 50 * len(bpc), "passes": float(len(bpc)), "total_passes": float(len(bpc)) + offset / 100,
         "heldout_bpc": bpc[-1], "seconds": seconds, "total_seconds": offset + seconds, "tokens_per_s": 1000.0,
         "curve": curve}}))
-
-
-def add_job(app, **fields) -> int:
-    from app.extensions import db
-    from app.jobs.models import Job
-
-    with app.app_context():
-        job = Job(**fields)
-        db.session.add(job)
-        db.session.commit()
-        return job.id
 
 
 @pytest.fixture

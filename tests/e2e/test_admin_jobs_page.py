@@ -5,22 +5,12 @@ import math
 
 import pytest
 
+from tests.app.training_helpers import add_job
 from tests.e2e.conftest import wait_for
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-
-
-def add_job(app, **fields) -> int:
-    from app.extensions import db
-    from app.jobs.models import Job
-
-    with app.app_context():
-        job = Job(params={}, **fields)
-        db.session.add(job)
-        db.session.commit()
-        return job.id
 
 
 def report(app, job_id: int, last_step: int, first_step: int = 1, total: int = 200) -> None:
