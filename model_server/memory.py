@@ -47,7 +47,7 @@ class Datastore:
 class MemorySettings:
     weight: float = 0.2          # share of the next-token distribution that comes from the memory
     k: int = 64                  # neighbours looked up per step
-    temperature: float = 0.4     # softmax temperature over scaled distances
+    temperature: float = 0.2     # softmax temperature over scaled distances (bench/memory_bench.py)
 
 
 @torch.no_grad()
