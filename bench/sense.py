@@ -36,9 +36,11 @@ def first_words(passages: list[str]) -> list[str]:
     return words
 
 
-def particle_openings(passages: list[str]) -> tuple[int, int]:
+def particle_openings(passages: list[str]) -> tuple[Counter, int]:
+    """The sentences' first words that open with a particle's syllable (이날 as well as 에이:
+    the reader tells which is a word), counted, and the number of sentences."""
     words = first_words(passages)
-    return sum(w[0] in PARTICLE_SYLLABLES for w in words), len(words)
+    return Counter(w for w in words if w[0] in PARTICLE_SYLLABLES), len(words)
 
 
 def distinct_openers(passages: list[str]) -> float:

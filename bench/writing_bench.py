@@ -116,7 +116,9 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
                for prompt, ps in groups for p in ps)
     longest = [longest_copied(p, corpus_runs) for p in passages]
     print(f"{name}: {len(passages)} passages, {len(pieces)} sentences, {len(words)} words")
-    print(f"  particle-syllable openings: {openings}/{sentences} ({100 * openings / max(1, sentences):.1f}%)")
+    count = sum(openings.values())
+    print(f"  particle-syllable openings: {count}/{sentences} ({100 * count / max(1, sentences):.1f}%); most common: "
+          + ", ".join(f"{word} {n}" for word, n in openings.most_common(8)))
     print(f"  distinct openers: {sense.distinct_openers(passages):.2f}")
     print(f"  four-word runs in >= 3 prompts: {len(recurring)}" + (f" {recurring[:5]}" if recurring else ""))
     print(f"  keyword tacked on as vocative/copula: {tacked}/{len(passages)} ({100 * tacked / max(1, len(passages)):.1f}%)")

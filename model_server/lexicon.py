@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from model_server.names import words_to_leave_out
+from model_server.names import stray_pieces, words_to_leave_out
 
 LEXICON_FILE = "lexicon.json"
 # Anything that is not a letter or digit ends a word: spaces, line breaks, punctuation, quotes.
@@ -253,8 +253,9 @@ class Lexicon:
 def story_layer(text: str) -> Layer:
     """The words of the story being continued (its names, its turns of phrase) as a layer of
     their own, without its separators: a story's odd punctuation (speech opened mid-line) is
-    no rule for what comes next; the base's common separators are."""
-    found = words_of(text)
+    no rule for what comes next; the base's common separators are. Nor are its stray word pieces
+    (동백꽃's "올랐다, 라고 하는 것은" had the AI write ", 라고 하는" in prompt after prompt)."""
+    found = words_of(text).without(stray_pieces(text))
     found.separators = Counter()
     return Layer(found)
 

@@ -16,7 +16,7 @@ from collections import Counter
 from model_server.text import _get_kiwi
 
 NOUNS = ("NNG", "NNP")
-PIECES = ("J", "E", "XS")   # morphemes that only follow another: a word opening with one is a stray piece
+PIECES = ("J", "E", "XS", "VCP")   # morphemes that only follow another: a word opening with one is a stray piece
 PROPER_MAX_TEXTS = 2        # a proper noun in at most this many texts is theirs
 OWN_MIN_COUNT = 10          # a common noun this frequent in one text and absent from all others
 EOJEOL = re.compile(r"\S+")
@@ -50,6 +50,12 @@ def words_to_leave_out(texts: list[str]) -> set[str]:
     nouns = own_nouns(texts)
     return {unicodedata.normalize("NFD", word) for text in texts for word, noun, _proper, first in eojeols(text)
             if noun in nouns or first.startswith(PIECES)}
+
+
+def stray_pieces(text: str) -> set[str]:
+    """The stray pieces of ``text`` alone (NFD): a story's own names stay its own to write."""
+    return {unicodedata.normalize("NFD", word) for word, _noun, _proper, first in eojeols(text)
+            if first.startswith(PIECES)}
 
 
 def eojeols(text: str):

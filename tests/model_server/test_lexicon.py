@@ -2,7 +2,7 @@
 import unicodedata
 
 from model_server.josa import keyword_words, particles
-from model_server.lexicon import COMMA, Layer, Lexicon, load_layer, save_words, words_of
+from model_server.lexicon import COMMA, Layer, Lexicon, load_layer, save_words, story_layer, words_of
 from model_server.words import KeywordWords, TokenWords, WordState, walk
 
 NOVEL = "그는 편지를 읽었다.\n그는 한참 동안 말이 없었다.\n\"어디 가니?\"\n하고 물었다. 어머니는, 웃었다."
@@ -115,3 +115,10 @@ def test_a_novels_own_names_are_left_out_and_a_story_puts_its_own_back(tmp_path)
     with_story = Lexicon([base]).with_layer(Layer(words_of("순이는 정거장에 섰다.")))
     assert with_story.allows(nfd("순이는"), finished=True, opening=True)
     assert not with_story.allows(nfd("형철이는"), finished=True, opening=True)
+
+
+def test_a_storys_stray_pieces_are_not_its_words_but_its_names_are():
+    """동백꽃 writes "올랐다, 라고 하는 것은": the story may lend its 점순이, not a 라고 on its own."""
+    story = story_layer('점순이는 약이 오를 대로 다 올랐다, 라고 하는 것은 암탉이 풍기는 서슬이었다.')
+    assert nfd("점순이는") in story.known and nfd("올랐다") in story.known
+    assert nfd("라고") not in story.known
