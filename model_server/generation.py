@@ -37,6 +37,8 @@ MAX_SENTENCES = 10
 # not); one that trails off ("…") runs on into the next for the site's splitter.
 FULL_STOP = re.compile(r"[.!?][\"'”’」』)]*$")
 MAX_SHARED_PAIRS = 0.5  # a sentence sharing more of its word pairs with another candidate's repeats it
+SAID_MIN_WORDS = 3      # a sentence of this many words that the story's recent text holds is not written again
+SAID_EDGES = " \"'“”‘’.!?…,"
 # A quoting tag cut off from its speech ("하고," alone) is the leftover the KoAlpaca novel
 # project saw most; a sentence may not start with one.
 DANGLING_TAG = re.compile(r"^(하고|하며|하면서|라고|이라고|하니|하자)[,\s.]")
@@ -125,7 +127,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     plan = Plan(keyword, 1, vocabulary, lexicon, settings, window, [(story, settings.memory)] if story else [],
                 copied or set())
     generator = torch.Generator().manual_seed(seed if seed is not None else random.SystemRandom().getrandbits(62))
-    context_sentences = {normalize_space(s) for s in ktext.sentences(story_text[-2000:])} if story_text else set()
+    said = normalize_space(story_text[-2000:]) if story_text else ""
 
     chains = [Chain() for _ in range(k)]
     for position in range(sentences):
@@ -140,7 +142,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
                             and (remaining == 1 or row * remaining < settings.pool),
                             words_of(" ".join(chain.sentences))[-(RUN - 1):])
                       for chain in waiting for row in range(settings.pool)]
-            found = sample_sentences(model, plan, starts, generator, lexicon, context_sentences)
+            found = sample_sentences(model, plan, starts, generator, lexicon, said)
             options = {id(chain): [t for t in found[i * settings.pool: (i + 1) * settings.pool] if t is not None]
                        for i, chain in enumerate(waiting)}
             scores = score_options(model, tokenizer, judge, prompt_ids, story_text, waiting, options)
@@ -187,9 +189,9 @@ def score_options(model, tokenizer, judge: Judge, prompt_ids: list[int], story_t
 
 
 def sample_sentences(model, plan: Plan, starts: list[Start], generator: torch.Generator,
-                     lexicon: Lexicon | None, context_sentences: set[str]) -> list[str | None]:
+                     lexicon: Lexicon | None, said: str) -> list[str | None]:
     """One sentence for each of ``starts`` (None where the row gave up or broke a rule, or
-    wrote a sentence of the context again)."""
+    says again what the story just ``said``: see ``said_before``)."""
     found: list[str | None] = [None] * len(starts)
     where = {id(start): i for i, start in enumerate(starts)}
     pool = plan.settings.pool
@@ -197,7 +199,7 @@ def sample_sentences(model, plan: Plan, starts: list[Start], generator: torch.Ge
         for row, text in finished:
             i = where[id(row.start)]
             due = plan.keyword if row.start.keyword_due else None
-            if check_candidate(text, due, 1, lexicon) and normalize_space(text) not in context_sentences:
+            if check_candidate(text, due, 1, lexicon) and not said_before(text, said):
                 found[i] = text
         # the rows still writing are the long ones, which read worst: stop once every
         # candidate has enough to choose from
@@ -221,6 +223,15 @@ def repeats(text: str, others: list[str]) -> bool:
 
 def normalize_space(text: str) -> str:
     return " ".join(text.split())
+
+
+def said_before(sentence: str, said: str) -> bool:
+    """Whether ``sentence`` is a sentence, or the end of one, that the story's recent text
+    ``said`` (spaces normalised) already holds: the story's memory pulls a row back to what
+    the story just wrote ("...저녁을 마친 뒤에 레스토랑을 나와 한길로 걸었다." then
+    "레스토랑을 나와 한길로 걸었다."). A short one (그는 웃었다.) may come again."""
+    words = normalize_space(sentence).strip(SAID_EDGES)
+    return len(words.split()) >= SAID_MIN_WORDS and words in said
 
 
 def joined(sentences: list[str], keyword: str | None, lexicon: Lexicon | None) -> str | None:

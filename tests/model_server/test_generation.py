@@ -4,7 +4,8 @@ import pytest
 
 from model_server import text as ktext
 from model_server.errors import GenerationError
-from model_server.generation import GenerationSettings, check_candidate, repeats, story_tail
+from model_server.generation import (GenerationSettings, check_candidate, normalize_space, repeats, said_before,
+                                     story_tail)
 from model_server.host import ModelHost
 from model_server.josa import keyword_words
 from model_server.lexicon import BOUNDARY
@@ -131,6 +132,16 @@ def test_a_sentence_that_repeats_another_candidates_is_a_repeat():
     first = "그는 편지를 받고 한참 동안 말이 없었다."
     assert repeats("그는 편지를 받고 한참 동안 말이 없었다 하였다.", [first])
     assert not repeats("어머니는 편지를 읽고 울었다.", [first])
+
+
+def test_a_sentence_the_story_just_said_is_not_said_again():
+    """What the blind read found: the story's memory pulled rows back to the story's own words."""
+    said = normalize_space('그리하여 성호 세 식구는 저녁을 마친 뒤에 레스토랑을 나와 한길로 걸었다. '
+                           '"그게 무슨 소리야." 그는 웃었다.')
+    assert said_before("레스토랑을 나와 한길로 걸었다.", said)       # the end of a sentence
+    assert said_before('"그게 무슨 소리야."', said)                  # a whole one, in its quotes
+    assert not said_before("레스토랑을 나와 한길로 다시 나왔다.", said)  # said anew
+    assert not said_before("그는 웃었다.", said)                     # short ones may come again
 
 
 def test_story_tail_is_whole_sentences_within_the_token_budget(host, novel_texts):
