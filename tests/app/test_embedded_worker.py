@@ -11,7 +11,8 @@ def _publish(folder: str, start: int, count: int) -> None:
     from app.extensions import register_embedded_broker
 
     register_embedded_broker()
-    options = {"data_folder_in": folder, "data_folder_out": folder, "processed_folder": folder + "-done"}
+    options = {"data_folder_in": folder, "data_folder_out": folder, "processed_folder": folder + "-done",
+               "control_folder": folder + "-control"}
     with Connection("relayfs://localhost//", transport_options=options) as conn:
         queue = conn.SimpleQueue("q")
         for i in range(start, start + count):
@@ -26,7 +27,7 @@ def _consume(folder: str, count: int, results) -> None:
 
     register_embedded_broker()
     options = {"data_folder_in": folder, "data_folder_out": folder, "processed_folder": folder + "-done",
-               "polling_interval": 0.01}
+               "control_folder": folder + "-control", "polling_interval": 0.01}
     got = []
     with Connection("relayfs://localhost//", transport_options=options) as conn:
         queue = conn.SimpleQueue("q")
