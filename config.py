@@ -279,8 +279,8 @@ class Config:
     STARTER_IMPROVE_PASSES = _float("STARTER_IMPROVE_PASSES", 4)
     # The judges that rank the AI's candidates (model_server.judges): how many contexts the base
     # writes for, how many held-out ones fit the mixing weights, how many relevance groups.
-    JUDGE_CONTEXTS = _int("JUDGE_CONTEXTS", 200)
-    JUDGE_HELDOUT_CONTEXTS = _int("JUDGE_HELDOUT_CONTEXTS", 60)
+    JUDGE_CONTEXTS = _int("JUDGE_CONTEXTS", 800)
+    JUDGE_HELDOUT_CONTEXTS = _int("JUDGE_HELDOUT_CONTEXTS", 120)
     JUDGE_RELEVANCE_GROUPS = _int("JUDGE_RELEVANCE_GROUPS", 1500)
     # torch's threads in a worker process (0: torch's own default, one per core). On a small
     # host shared with the web and the database, one thread wastes less time waiting for cores.

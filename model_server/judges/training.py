@@ -40,8 +40,8 @@ from model_server.versions import atomic_dir
 
 @dataclass
 class JudgeSettings:
-    contexts: int = 200            # training contexts the base writes for (style and repetition)
-    heldout_contexts: int = 60     # held-out contexts that fit the mixing weights
+    contexts: int = 800            # training contexts the base writes for (style and repetition)
+    heldout_contexts: int = 120    # held-out contexts that fit the mixing weights
     relevance_groups: int = 1500   # (context, true, distractors) groups for the relevance judge
     candidates: int = 4            # base candidates per held-out context: with the true one, 5
     seed: int = 0
