@@ -26,8 +26,8 @@
     const x1 = Math.max(...all.map((p) => p.x), 1e-6);
     let y0 = Math.min(...all.map((p) => p.y)), y1 = Math.max(...all.map((p) => p.y));
     if (y1 - y0 < 1e-6) { y0 -= 0.1; y1 += 0.1; }
-    frame.scale(0, x1, y0, y1, "0분", `${x1 < 10 ? x1.toFixed(1) : Math.round(x1)}분`);
-    const { add, x, y } = frame;
+    const { x, y } = frame.scale(0, x1, y0, y1, "0분", `${x1 < 10 ? x1.toFixed(1) : Math.round(x1)}분`);
+    const add = frame.add;
     const ends = {};
     for (const line of drawn) ends[line.name] = line.points[line.points.length - 1];
     const labelled = [];

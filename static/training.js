@@ -78,21 +78,20 @@
       return el;
     };
     add("rect", { x: left, y: top, width: W - left - right, height: H - top - bottom, class: "chart-area" });
-    const frame = { W, H, add, x: null, y: null };
-    // Scales from data to pixels, three labelled grid lines and the x axis's two ends.
-    frame.scale = (x0, x1, y0, y1, fromLabel, toLabel) => {
-      frame.x = (v) => left + ((v - x0) / (x1 - x0)) * (W - left - right);
-      frame.y = (v) => top + (1 - (v - y0) / (y1 - y0)) * (H - top - bottom);
+    // Draws three labelled grid lines and the x axis's two ends; returns the scales from data to pixels.
+    const scale = (x0, x1, y0, y1, fromLabel, toLabel) => {
+      const x = (v) => left + ((v - x0) / (x1 - x0)) * (W - left - right);
+      const y = (v) => top + (1 - (v - y0) / (y1 - y0)) * (H - top - bottom);
       for (const value of [y0, (y0 + y1) / 2, y1]) {
-        add("line", { x1: left, x2: W - right, y1: frame.y(value), y2: frame.y(value), class: "chart-grid" });
-        add("text", { x: left - 6, y: frame.y(value) + 4, "text-anchor": "end", class: "chart-label" },
-            value.toFixed(2));
+        add("line", { x1: left, x2: W - right, y1: y(value), y2: y(value), class: "chart-grid" });
+        add("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end", class: "chart-label" }, value.toFixed(2));
       }
       add("text", { x: left, y: H - 8, class: "chart-label" }, fromLabel);
       add("text", { x: W - right, y: H - 8, "text-anchor": "end", class: "chart-label" }, toLabel);
+      return { x, y };
     };
-    frame.empty = (text) => add("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "chart-label" }, text);
-    return frame;
+    const empty = (text) => add("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "chart-label" }, text);
+    return { add, scale, empty };
   }
 
   function drawChart(svg, points) {
@@ -106,8 +105,8 @@
     const x0 = Math.min(...steps), x1 = Math.max(...steps, x0 + 1);
     let y0 = Math.min(...losses), y1 = Math.max(...losses);
     if (y1 - y0 < 1e-6) { y0 -= 0.5; y1 += 0.5; }
-    frame.scale(x0, x1, y0, y1, String(x0), `${x1}단계`);
-    const { add, x, y } = frame;
+    const { x, y } = frame.scale(x0, x1, y0, y1, String(x0), `${x1}단계`);
+    const add = frame.add;
     add("polyline", { points: points.map((p) => `${x(p.step).toFixed(1)},${y(p.loss).toFixed(1)}`).join(" "),
                       class: "chart-line" });
     const last = points[points.length - 1];
