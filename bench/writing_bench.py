@@ -13,7 +13,8 @@ next passages (the ceiling):
 - words: eojeol that hunspell-ko does not accept (an independent judge: generation never asks
   hunspell), sentences that start like one, distinct-2 across K, keyword and count kept;
 - copying: the longest run of words found in the training novels, and the share of four- and
-  eight-word runs found there;
+  eight-word runs found there; passages that say again four words in a row of their own story's
+  last 2,000 characters;
 - the judges: how often the combined score ranks the true continuation first among 5, against
   the base's candidates and against real passages from elsewhere (chance: 0.2);
 - latency per sentence count with the machine's load; ``--busy`` runs a CPU-bound process
@@ -40,6 +41,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+RECENT_CHARS = 2000  # the last pages of a story, whose runs of words a candidate should not say again
 
 from bench import sense  # noqa: E402
 from model_server import text as ktext  # noqa: E402
@@ -115,6 +117,8 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
     kept = sum(len(ktext.sentences(p)) == prompt.sentences and ktext.contains_keyword(p, prompt.keyword)
                for prompt, ps in groups for p in ps)
     longest = [longest_copied(p, corpus_runs) for p in passages]
+    parroted = sum(share_found([p], runs_of([prompt.context[-RECENT_CHARS:]]), 4) > 0
+                   for prompt, ps in groups for p in ps)
     print(f"{name}: {len(passages)} passages, {len(pieces)} sentences, {len(words)} words")
     count = sum(openings.values())
     print(f"  particle-syllable openings: {count}/{sentences} ({100 * count / max(1, sentences):.1f}%); most common: "
@@ -130,6 +134,7 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
     print(f"  copied from the training novels: longest run max {max(longest)} words, mean {statistics.mean(longest):.2f}; "
           f"share of 4-word runs found {100 * share_found(passages, corpus_runs[4], 4):.2f}%, "
           f"of 8-word runs {100 * share_found(passages, corpus_runs[8], 8):.2f}%")
+    print(f"  four words in a row of the story's recent text: {parroted}/{len(passages)} passages")
 
 
 def ranking(host, judge, prompts: list[Prompt], rng: random.Random) -> None:
