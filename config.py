@@ -242,6 +242,9 @@ class Config:
     # Streams one client (a signed-in user, else an address) may hold over all web processes
     # together (app/rounds/events.py): a page each in two tabs; one more page polls.
     SSE_MAX_STREAMS_PER_CLIENT = _int("SSE_MAX_STREAMS_PER_CLIENT", 2)
+    # A polled round's ETag (with Redis: the story's revision) turns over at least this often,
+    # for what no change of the story marks (the site's writing speed bounds a proposal's length).
+    ROUND_ETAG_SECONDS = _int("ROUND_ETAG_SECONDS", 60)
     # put_Human_txt: training budget and continuation length.
     LEARN_STEPS = _int("LEARN_STEPS", 30)
     LEARN_SENTENCES = _int("LEARN_SENTENCES", 3)

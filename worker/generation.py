@@ -9,7 +9,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.jobs import services as jobs
-from app.rounds import estimate, machine
+from app.rounds import estimate, events, machine
 from app.rounds.models import Round
 from app.stories.models import Story
 from app.training.models import ModelVersion
@@ -30,6 +30,7 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     job = jobs.claim(round_.job_id, celery_id, worker)
     if job is None:
         return "already done"
+    events.changed(job.story_id)  # the page shows the job running
     serving = training.resolve_base()
     if serving is None:
         machine.generation_blocked(job.id)
@@ -41,7 +42,7 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     context = context_before(story.id)
     # the judges for this base, and the crowd's past choices between candidates they scored
     judge_ref, pairs = judges.judge_ref(base), judged_pairs(story.id)
-    job_id, version_id, estimate_s = job.id, version.id, job.params.get("estimate_s")
+    job_id, story_id, version_id, estimate_s = job.id, story.id, version.id, job.params.get("estimate_s")
     # End the transaction before the model runs (SQLite holds its write lock for a transaction's
     # whole life, and a generation takes seconds); only plain values are used until it is done.
     db.session.commit()
@@ -50,7 +51,7 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
         host = models.model_host(base)
         judge = models.judge(judge_ref, pairs)
         started = time.monotonic()  # the speed the site estimates from is the writing's, not the loading's
-        with TimedReporter(job_id, estimate_s, worker=worker):
+        with TimedReporter(job_id, story_id, estimate_s, worker=worker):
             written = host.generate(adapter_dir, context, params["keyword"], params["sentences"], params["k"],
                                     seed=params["seed"], judge=judge)
     except SoftTimeLimitExceeded:

@@ -15,6 +15,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.jobs import services as jobs
+from app.rounds import events
 
 log = logging.getLogger(__name__)
 
@@ -120,12 +121,19 @@ class TimedReporter(JobReporter):
     """A job with no steps to count (a round's generation): its progress and time left are
     read off the clock against the estimate it was queued with (``estimate_s``, from this
     site's recent speed, app/rounds/estimate.py), and written the same way as a training
-    job's, with the same heartbeat. Progress stops short of the end until the job is done."""
+    job's, with the same heartbeat. Progress stops short of the end until the job is done.
+    The story's round shows that progress, so each write moves the story's revision."""
 
-    def __init__(self, job_id: int, estimate_s: float | None, interval: float = 1.0, worker: str | None = None):
+    def __init__(self, job_id: int, story_id: int, estimate_s: float | None, interval: float = 1.0,
+                 worker: str | None = None):
         super().__init__(job_id, interval=interval, worker=worker)
+        self.story_id = story_id
         self.estimate_s = estimate_s if estimate_s and estimate_s > 0 else None
         self._metrics.update(stage="writing", estimate_s=self.estimate_s)
+
+    def _record(self, progress: float, metrics: dict, points: list) -> None:
+        super()._record(progress, metrics, points)
+        events.changed(self.story_id)
 
     def flush(self) -> None:
         elapsed = time.monotonic() - self.started

@@ -1,7 +1,8 @@
 import hashlib
 import json
+import time
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, session
 from flask_restful import Resource
 
 from app.api import api, bp, json_body
@@ -21,18 +22,35 @@ vote_limit = rate_limit("RATELIMIT_VOTE")
 
 
 class CurrentRound(Resource):
-    """Polled about once a second by every open story page: answers 304 when nothing changed."""
+    """Polled about once a second by every open story page: answers 304 when nothing changed.
+
+    With Redis, the ETag is the story's revision (app/rounds/events.py) and who asks, so the 304
+    is decided before any query; it also turns over every ROUND_ETAG_SECONDS, for what no change
+    of the story marks (the site's writing speed, which bounds a proposal's length). Without
+    Redis, it is a hash of the answer."""
 
     def get(self, story_id: int):
+        revision = events.revision(story_id)
+        tag = None if revision is None else _revision_etag(story_id, revision)
+        if tag is not None and tag in request.if_none_match:
+            return Response(status=304, headers={"ETag": f'"{tag}"', "Cache-Control": "no-cache"})
         body = ROUND.dump(services.snapshot(story_id, caller(required=False)))
         response = current_app.json.response(body)
-        # The clock moves every call; leave it out of the ETag so an idle round answers 304.
-        response.set_etag(_etag(body))
+        response.set_etag(tag or _etag(body))
         response.headers["Cache-Control"] = "no-cache"
         return response.make_conditional(request)
 
 
+def _revision_etag(story_id: int, revision: int) -> str:
+    # Who asks, without a query: the answer holds their own vote and proposal.
+    token = request.headers.get("Authorization", "")
+    who = (hashlib.sha1(token.encode()).hexdigest()[:12] if token else str(session.get("_user_id") or "-"))
+    turn = int(time.time() // current_app.config["ROUND_ETAG_SECONDS"])
+    return f"{story_id}.{revision}.{who}.{turn}"
+
+
 def _etag(body: dict) -> str:
+    # The clock moves every call; leave it out of the ETag so an idle round answers 304.
     stable = {k: v for k, v in body.items() if k != "now"}
     return hashlib.sha1(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
 

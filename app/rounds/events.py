@@ -2,6 +2,11 @@
 committed; ``GET /api/v1/stories/<id>/events`` streams them to the story page as server-sent
 events. Without REDIS_URL there is nothing to stream (204) and the page simply polls.
 
+Every committed change to what a story's round shows (a phase change, a proposal, a vote, the
+AI's progress) also moves the story's *revision*, a counter in Redis (``changed``). A page
+polling the round sends the ETag it has; while the revision has not moved the answer is a 304
+decided from Redis alone, before any query (``revision``).
+
 An open stream holds one gunicorn thread, so each process serves at most SSE_MAX_STREAMS of
 them and answers 204 beyond that; a stream ends after SSE_STREAM_SECONDS and the browser
 reconnects. Pages poll the round either way (more slowly while a stream is open).
@@ -14,6 +19,7 @@ time it ends at the latest, so a stream whose process died is forgotten once tha
 passed."""
 import json
 import logging
+import secrets
 import threading
 import time
 import uuid
@@ -45,9 +51,52 @@ def channel(story_id: int) -> str:
     return f"{current_app.config.get('REDIS_KEY_PREFIX', '')}relay:story:{story_id}:round"
 
 
+def revision_key(story_id: int) -> str:
+    return f"{current_app.config.get('REDIS_KEY_PREFIX', '')}relay:story:{story_id}:revision"
+
+
+def changed(story_id: int) -> None:
+    """Move the story's revision: called once a change to its round has committed (before the
+    commit, a poll could take the new revision with the old state and keep it)."""
+    client = _client()
+    if client is None:
+        return
+    try:
+        key = revision_key(story_id)
+        _start_revision(client, key)
+        client.incr(key)
+    except Exception:
+        log.warning("could not move the revision of story %s", story_id, exc_info=True)
+
+
+def revision(story_id: int) -> int | None:
+    """The story's revision, None without Redis (or with Redis away): then nothing is cached."""
+    client = _client()
+    if client is None:
+        return None
+    try:
+        key = revision_key(story_id)
+        value = client.get(key)
+        if value is None:
+            _start_revision(client, key)
+            value = client.get(key)
+        return int(value)
+    except Exception:
+        log.warning("could not read the revision of story %s", story_id, exc_info=True)
+        return None
+
+
+def _start_revision(client, key: str) -> None:
+    # A revision starts at a random number, not 0: a key Redis lost then starts somewhere no
+    # page's ETag has been, so no page is told "not modified" about a state it never saw.
+    # It lasts a day past its start, so polls of stories nobody changes leave no keys behind.
+    client.set(key, secrets.randbits(48), nx=True, ex=REVISION_SECONDS)
+
+
 def publish(story_id: int, **event) -> None:
-    """Tell open pages that the story's round changed. Never fails the change: a lost event
-    costs a page one polling interval."""
+    """Tell open pages that the story's round changed (and move its revision). Never fails the
+    change: a lost event costs a page one polling interval."""
+    changed(story_id)
     client = _client()
     if client is None:
         return
@@ -66,6 +115,7 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
+REVISION_SECONDS = 24 * 3600
 # A stream still open this long after its planned end is taken for dead.
 STREAM_GRACE_SECONDS = 60
 

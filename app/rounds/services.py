@@ -59,6 +59,7 @@ def propose(story_id: int, user: User, keyword: str | None = None, sentences: in
         proposal.keyword, proposal.sentences, proposal.text = keyword, sentences, text
         proposal.text_sentences = None
         proposal.updated_at = utcnow()
+    events.changed(story_id)
     if text is not None:
         jobs.send_light_task("relay.count_proposal_sentences", proposal.id)
     return proposal
@@ -103,6 +104,7 @@ def vote(story_id: int, user: User, proposal_id: int | None = None, candidate_id
     if row is None:
         with transaction():  # read why, then let go of the round's share lock
             _explain_refused_vote(story_id, stage, target_id)
+    events.changed(story_id)
     if ended:
         events.publish(story_id, change="everyone_voted")
     return {"round_id": row.round_id, "stage": stage, "proposal_id": proposal_id, "candidate_id": candidate_id}
@@ -142,7 +144,8 @@ def count_proposal_sentences(proposal_id: int) -> int | None:
     the model uses, and store the count unless the text changed meanwhile."""
     from model_server.text import count_sentences
 
-    row = db.session.execute(select(Proposal.text).where(Proposal.id == proposal_id)).first()
+    row = db.session.execute(select(Proposal.text, Round.story_id).join(Round, Round.id == Proposal.round_id)
+                             .where(Proposal.id == proposal_id)).first()
     db.session.rollback()  # no transaction stays open while the analyser works
     if row is None or row.text is None:
         return None
@@ -152,6 +155,7 @@ def count_proposal_sentences(proposal_id: int) -> int | None:
         .values(text_sentences=count)
     )
     db.session.commit()
+    events.changed(row.story_id)
     return count
 
 

@@ -7,7 +7,7 @@ from app.database import transaction, utcnow
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.fields import MAX_ID
-from app.rounds import machine
+from app.rounds import events, machine
 from app.rounds.models import Proposal, Round
 from app.stories.models import Passage, Story
 from app.training.models import ModelVersion
@@ -35,6 +35,7 @@ def update_settings(story_id: int, user: User, settings: dict) -> Story:
         for name in SETTING_NAMES:
             if name in settings:
                 setattr(story, name, settings[name])
+    events.changed(story_id)
     return story
 
 
