@@ -8,6 +8,7 @@ from flask_restful import Resource
 from app.api import api, bp, json_body
 from app.api.auth import caller, login_required
 from app.api.limits import rate_limit
+from app.database import utcnow
 from app.rounds import events, services
 from app.stories.services import get_story
 from app.rounds.history import story_history
@@ -25,28 +26,55 @@ class CurrentRound(Resource):
     """Polled about once a second by every open story page: answers 304 when nothing changed.
 
     With Redis, the ETag is the story's revision (app/rounds/events.py) and who asks, so the 304
-    is decided before any query; it also turns over every ROUND_ETAG_SECONDS, for what no change
-    of the story marks (the site's writing speed, which bounds a proposal's length). Without
-    Redis, it is a hash of the answer."""
+    is decided before any query, and the part of the answer that is everyone's is built once per
+    revision; only the caller's own vote is read for them. The revision also turns over every
+    ROUND_ETAG_SECONDS, for what no change of the story marks (the site's writing speed, which
+    bounds a proposal's length). Without Redis, the ETag is a hash of the answer."""
 
     def get(self, story_id: int):
         revision = events.revision(story_id)
-        tag = None if revision is None else _revision_etag(story_id, revision)
-        if tag is not None and tag in request.if_none_match:
+        if revision is None:
+            body = ROUND.dump(services.snapshot(story_id, caller(required=False)))
+            return _answer(body, _etag(body))
+        shared = _revision_tag(story_id, revision)
+        tag = f"{shared}.{_who()}"
+        if tag in request.if_none_match:
             return Response(status=304, headers={"ETag": f'"{tag}"', "Cache-Control": "no-cache"})
-        body = ROUND.dump(services.snapshot(story_id, caller(required=False)))
-        response = current_app.json.response(body)
-        response.set_etag(tag or _etag(body))
-        response.headers["Cache-Control"] = "no-cache"
-        return response.make_conditional(request)
+        saved = events.cached_round(story_id, shared)
+        if saved is None:
+            state = services.shared_state(story_id)
+            saved = {"round": ROUND.dump(state), "owner_id": state["owner_id"],
+                     "proposal_users": [p["user_id"] for p in state["proposals"]]}
+            events.cache_round(story_id, shared, saved, 2 * current_app.config["ROUND_ETAG_SECONDS"])
+        return _answer(_with_own_part(saved, caller(required=False)), tag)
 
 
-def _revision_etag(story_id: int, revision: int) -> str:
+def _answer(body: dict, tag: str):
+    response = current_app.json.response(body)
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+def _revision_tag(story_id: int, revision: int) -> str:
+    turn = int(time.time() // current_app.config["ROUND_ETAG_SECONDS"])
+    return f"{story_id}.{revision}.{turn}"
+
+
+def _who() -> str:
     # Who asks, without a query: the answer holds their own vote and proposal.
     token = request.headers.get("Authorization", "")
-    who = (hashlib.sha1(token.encode()).hexdigest()[:12] if token else str(session.get("_user_id") or "-"))
-    turn = int(time.time() // current_app.config["ROUND_ETAG_SECONDS"])
-    return f"{story_id}.{revision}.{who}.{turn}"
+    return hashlib.sha1(token.encode()).hexdigest()[:12] if token else str(session.get("_user_id") or "-")
+
+
+def _with_own_part(saved: dict, user) -> dict:
+    """The shared answer with the caller's own vote, proposal and right to advance."""
+    body = dict(saved["round"])
+    own = services.own_part(body["id"], body["phase"], saved["owner_id"], user)
+    body.update(ROUND.dump({"my_vote": own["my_vote"], "can_advance": own["can_advance"], "now": utcnow()}))
+    body["proposals"] = [{**p, "mine": user is not None and user_id == user.id}
+                         for p, user_id in zip(body["proposals"], saved["proposal_users"])]
+    return body
 
 
 def _etag(body: dict) -> str:

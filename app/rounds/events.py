@@ -5,7 +5,8 @@ events. Without REDIS_URL there is nothing to stream (204) and the page simply p
 Every committed change to what a story's round shows (a phase change, a proposal, a vote, the
 AI's progress) also moves the story's *revision*, a counter in Redis (``changed``). A page
 polling the round sends the ETag it has; while the revision has not moved the answer is a 304
-decided from Redis alone, before any query (``revision``).
+decided from Redis alone, before any query (``revision``). The part of the answer that is the
+same for everyone is built once per revision and saved beside it (``cached_round``).
 
 An open stream holds one gunicorn thread, so each process serves at most SSE_MAX_STREAMS of
 them and answers 204 beyond that; a stream ends after SSE_STREAM_SECONDS and the browser
@@ -84,6 +85,33 @@ def revision(story_id: int) -> int | None:
     except Exception:
         log.warning("could not read the revision of story %s", story_id, exc_info=True)
         return None
+
+
+def cached_round(story_id: int, tag: str) -> dict | None:
+    """The round's shared answer saved for this revision (``cache_round``), None when there is none."""
+    client = _client()
+    try:
+        value = client.get(_round_key(story_id, tag)) if client is not None else None
+    except Exception:
+        log.warning("could not read the saved round of story %s", story_id, exc_info=True)
+        return None
+    return json.loads(value) if value else None
+
+
+def cache_round(story_id: int, tag: str, answer: dict, seconds: int) -> None:
+    """Save the round's shared answer for this revision: the first poll after a change builds it,
+    every other page gets it from here."""
+    client = _client()
+    if client is None:
+        return
+    try:
+        client.set(_round_key(story_id, tag), json.dumps(answer, ensure_ascii=False), ex=seconds)
+    except Exception:
+        log.warning("could not save the round of story %s", story_id, exc_info=True)
+
+
+def _round_key(story_id: int, tag: str) -> str:
+    return f"{current_app.config.get('REDIS_KEY_PREFIX', '')}relay:story:{story_id}:round:{tag}"
 
 
 def _start_revision(client, key: str) -> None:

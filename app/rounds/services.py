@@ -191,7 +191,21 @@ def recover(story_id: int, user: User, action: str) -> Round:
 
 def snapshot(story_id: int, user: User | None) -> dict:
     """The current round as the pages and API clients poll it: a few small queries, no text
-    analysis, cheap enough to answer every second."""
+    analysis, cheap enough to answer every second. The shared state (``shared_state``) with
+    the caller's own part (``own_part``)."""
+    state = shared_state(story_id)
+    own = own_part(state["id"], state["phase"], state["owner_id"], user)
+    state["my_vote"], state["can_advance"] = own["my_vote"], own["can_advance"]
+    for proposal in state["proposals"]:
+        proposal["mine"] = user is not None and proposal["user_id"] == user.id
+    return state
+
+
+def shared_state(story_id: int) -> dict:
+    """The round as everyone sees it, the same for every caller (so one answer per revision of
+    the story serves them all): nobody's vote, no proposal marked as the caller's, no right to
+    advance. ``owner_id`` and each proposal's ``user_id`` are kept for ``own_part``; the API
+    does not show them."""
     round_ = db.session.scalar(current_round_query(story_id))
     if round_ is None:
         if db.session.get(Story, story_id) is None:
@@ -216,16 +230,6 @@ def snapshot(story_id: int, user: User | None) -> dict:
         .outerjoin(candidate_votes, candidate_votes.c.candidate_id == Candidate.id)
         .where(Candidate.round_id == round_.id).order_by(Candidate.id)
     ).all()
-    my_vote = None
-    if user is not None:
-        mine = db.session.execute(
-            select(Vote.stage, Vote.proposal_id, Vote.candidate_id)
-            .where(Vote.round_id == round_.id, Vote.user_id == user.id)
-        ).all()
-        stage = "candidate" if round_.phase in ("choosing", "closed") else "proposal"
-        for row in mine:
-            if row.stage == stage:
-                my_vote = {"stage": row.stage, "proposal_id": row.proposal_id, "candidate_id": row.candidate_id}
     job = db.session.get(Job, round_.job_id) if round_.job_id else None
     story_owner_id, owner_name, k, last_seq = db.session.execute(
         select(Story.owner_id, User.username, Story.candidates_k,
@@ -252,18 +256,33 @@ def snapshot(story_id: int, user: User | None) -> dict:
         "last_seq": last_seq or 0,
         "proposals": [
             {"id": p.id, "keyword": p.keyword, "sentences": p.sentences, "text": p.text,
-             "text_sentences": p.text_sentences, "author": name, "votes": n,
-             "mine": user is not None and p.user_id == user.id}
+             "text_sentences": p.text_sentences, "author": name, "votes": n, "mine": False, "user_id": p.user_id}
             for p, name, n in proposals
         ],
         "candidates": [{"id": c.id, "text": c.text, "votes": n} for c, n in candidates],
-        "my_vote": my_vote,
+        "my_vote": None,
         "job": job_body,
-        "can_advance": user is not None and (user.is_admin or user.id == story_owner_id),
+        "can_advance": False,
         "owner": owner_name,
+        "owner_id": story_owner_id,
         "candidates_k": k,
         "turnout": turnout,
         "max_sentences": max_sentences,
         "guide": round_guide(round_.phase, owner=owner_name, timed=round_.deadline is not None, job=job_body,
                              turnout=turnout, max_sentences=max_sentences, k=k),
     }
+
+
+def own_part(round_id: int, phase: str, owner_id: int, user: User | None) -> dict:
+    """What the round shows only its caller: their vote of the current stage (one small query)
+    and whether they may advance it."""
+    if user is None:
+        return {"my_vote": None, "can_advance": False}
+    stage = "candidate" if phase in ("choosing", "closed") else "proposal"
+    mine = db.session.execute(
+        select(Vote.stage, Vote.proposal_id, Vote.candidate_id)
+        .where(Vote.round_id == round_id, Vote.user_id == user.id, Vote.stage == stage)
+    ).first()
+    my_vote = None if mine is None else {"stage": mine.stage, "proposal_id": mine.proposal_id,
+                                         "candidate_id": mine.candidate_id}
+    return {"my_vote": my_vote, "can_advance": user.is_admin or user.id == owner_id}
