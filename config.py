@@ -235,13 +235,18 @@ class Config:
     JOB_RESEND_SECONDS = _int("JOB_RESEND_SECONDS", 30)
     # /healthz wants a worker heartbeat no older than this.
     WORKER_HEARTBEAT_SECONDS = _int("WORKER_HEARTBEAT_SECONDS", 60)
-    # Live round updates (server-sent events over Redis pub/sub): an open stream holds a thread,
-    # so a web process streams to at most this many pages (the others poll), each for this long.
-    SSE_MAX_STREAMS = _int("SSE_MAX_STREAMS", max(1, GUNICORN_THREADS // 2))
-    SSE_STREAM_SECONDS = _int("SSE_STREAM_SECONDS", 300)
-    # Streams one client (a signed-in user, else an address) may hold over all web processes
-    # together (app/rounds/events.py): a page each in two tabs; one more page polls.
-    SSE_MAX_STREAMS_PER_CLIENT = _int("SSE_MAX_STREAMS_PER_CLIENT", 2)
+    # Story pages open the live round stream (live/, behind the proxy at /api/v1/stories/<id>/live)
+    # and poll only when it is lost; off, they poll.
+    LIVE_EVENTS = os.environ.get("LIVE_EVENTS", "0") == "1"
+    # The live round server (python -m live): where it listens, where it reads the round (the
+    # web), how often a story's pages get it at most, how many pages it holds (then 204: the
+    # page polls), and how often it says it is alive on a quiet stream.
+    LIVE_HOST = os.environ.get("LIVE_HOST", "127.0.0.1")
+    LIVE_PORT = _int("LIVE_PORT", 8001)
+    LIVE_SITE_URL = os.environ.get("LIVE_SITE_URL", "http://127.0.0.1:8000")
+    LIVE_BATCH_SECONDS = _float("LIVE_BATCH_SECONDS", 0.5)
+    LIVE_MAX_STREAMS = _int("LIVE_MAX_STREAMS", 20000)
+    LIVE_HEARTBEAT_SECONDS = _float("LIVE_HEARTBEAT_SECONDS", 15)
     # A polled round's ETag (with Redis: the story's revision) turns over at least this often,
     # for what no change of the story marks (the site's writing speed bounds a proposal's length).
     ROUND_ETAG_SECONDS = _int("ROUND_ETAG_SECONDS", 60)

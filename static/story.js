@@ -1,7 +1,11 @@
-// The story page: polls the round about once a second (ETag, so an idle round costs a 304),
-// patches the panel in place (no flicker, half-typed input kept) and appends new passages.
-// Where the server streams round changes (EventSource on /events, Redis in production) a
-// change is fetched at once and polling slows down; polling stays as the fallback.
+// The story page: keeps the round panel current, patching it in place (no flicker, half-typed
+// input kept) and appending new passages. Where the site runs the live round server
+// (data-live="1"), an EventSource on /live brings the whole round, as everyone sees it, at
+// each change: nothing is fetched then, and the page's own part (its vote, its proposal, the
+// right to advance) is kept from its last answer. Otherwise, or while the stream is lost, the
+// page polls the round about once a second (ETag, so an idle round costs a 304), backing off
+// with jitter when the server does not answer. A hidden tab stops polling until it is shown,
+// unless its user asked to be notified of phase changes.
 (function () {
   "use strict";
   const storyEl = document.getElementById("story");
@@ -20,7 +24,10 @@
   let clockOffset = 0;
   let pollTimer = null;
   let failures = 0;
-  let live = false;  // an event stream is open: phase changes arrive at once
+  let streaming = false;  // the live stream is open: the round arrives with each change
+  const liveSite = storyEl.dataset.live === "1";
+  // What only this page's user sees, from the last answer read for them (not from the stream).
+  let own = ownPart(state);
 
   function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
   function show(el, visible) { if (el.hidden === visible) el.hidden = !visible; }
@@ -228,18 +235,49 @@
     }
   }
 
+  function ownPart(round) {
+    return { round: round.id, myVote: round.my_vote, canAdvance: round.can_advance,
+             mine: new Set(round.proposals.filter((p) => p.mine).map((p) => p.id)) };
+  }
+
+  // The stage a phase's votes belong to, as the server counts them.
+  const stageOf = (phase) => (phase === "choosing" || phase === "closed" ? "candidate" : "proposal");
+
+  // A round from the stream, with this page's own part put back in.
+  function withOwnPart(round) {
+    const sameRound = round.id === own.round;
+    const myVote = sameRound && own.myVote && own.myVote.stage === stageOf(round.phase) ? own.myVote : null;
+    return Object.assign(round, {
+      my_vote: myVote, can_advance: own.canAdvance,
+      proposals: round.proposals.map((p) => Object.assign(p, { mine: sameRound && own.mine.has(p.id) })),
+    });
+  }
+
+  async function showRound(round, personal) {
+    state = personal ? round : withOwnPart(round);
+    if (personal) {
+      own = ownPart(state);
+      clockOffset = Date.parse(state.now) - Date.now();
+    }
+    render();
+    await catchUpPassages();
+  }
+
+  // A hidden tab polls only to tell of a phase change by a notification, if its user asked for
+  // them, and then every few seconds; otherwise not at all until it is shown again.
+  const notifying = () => Boolean(window.Notification) && Notification.permission === "granted";
+  const resting = () => document.hidden && !notifying();
+
   async function poll() {
     clearTimeout(pollTimer);
+    if (resting()) return;  // shown again: polled at once (below)
     try {
       const headers = { Accept: "application/json" };
       if (etag) headers["If-None-Match"] = etag;
       const response = await fetch(api("/round"), { credentials: "same-origin", headers, cache: "no-store" });
       if (response.status === 200) {
         etag = response.headers.get("ETag");
-        state = await response.json();
-        clockOffset = Date.parse(state.now) - Date.now();
-        render();
-        await catchUpPassages();
+        await showRound(await response.json(), true);
       } else if (response.status !== 304) {
         throw new Error(String(response.status));
       }
@@ -247,16 +285,27 @@
     } catch (e) {
       failures += 1;
     }
-    // Back off while the server is unreachable; otherwise about once a second (every 3 s while
-    // a stream is open: it announces phase changes, polling still brings the vote counts).
-    pollTimer = setTimeout(poll, failures ? Math.min(10000, 1000 * 2 ** failures) : live ? 3000 : 1000);
+    schedule();
   }
+
+  // The next poll: about every second, later after failures (up to 30 s), every 30 s while the
+  // stream is open (in case it went quiet without closing); spread so that pages that lost
+  // their stream together do not come back together.
+  function schedule() {
+    clearTimeout(pollTimer);
+    if (resting()) return;
+    const base = streaming ? 30000 : failures ? Math.min(30000, 1000 * 2 ** failures) : document.hidden ? 3000 : 1000;
+    pollTimer = setTimeout(poll, base * (0.8 + 0.4 * Math.random()));
+  }
+
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
 
   async function castVote(stage, id) {
     setText($("vote-error"), "");
     try {
       await send("/round/votes", stage === "proposal" ? { proposal_id: id } : { candidate_id: id });
       state.my_vote = { stage, proposal_id: stage === "proposal" ? id : null, candidate_id: stage === "candidate" ? id : null };
+      own.myVote = state.my_vote;
       render();
     } catch (e) {
       setText($("vote-error"), e.message);
@@ -293,6 +342,7 @@
     setText($("advance-error"), "");
     try {
       state = await send(path, body);
+      own = ownPart(state);
       render();
     } catch (e) {
       setText($("advance-error"), e.message);
@@ -321,17 +371,24 @@
   });
 
   function listen() {
-    if (!window.EventSource) return;
-    const source = new EventSource(api("/events"));
-    source.onopen = () => { live = true; };
-    source.addEventListener("round", () => poll());
-    // A 204 (no stream here) closes the source for good; a dropped stream reconnects by itself.
-    source.onerror = () => { live = false; };
+    if (!liveSite || !window.EventSource) return;
+    const source = new EventSource(api("/live"));
+    source.onopen = () => { streaming = true; schedule(); };
+    source.addEventListener("round", (event) => showRound(JSON.parse(event.data), false));
+    source.onerror = () => {
+      // The browser reconnects a dropped stream by itself; a refused one (204, an error, the
+      // live server away) stays closed, so try again later. Poll meanwhile: no change is lost,
+      // since a stream begins with the whole round.
+      streaming = false;
+      poll();
+      if (source.readyState === EventSource.CLOSED)
+        setTimeout(listen, 30000 * (0.5 + Math.random()));
+    };
   }
 
   clockOffset = Date.parse(state.now) - Date.now();
   render();
   setInterval(renderCountdown, 1000);
-  pollTimer = setTimeout(poll, 1000);
+  schedule();
   listen();
 })();

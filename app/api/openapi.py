@@ -183,11 +183,13 @@ def build_spec() -> dict:
         if parameters:
             operation["parameters"] = parameters
         paths.setdefault(path, {})[method] = operation
-    paths["/api/v1/stories/{story_id}/events"] = {"get": {
-        "summary": "라운드가 바뀔 때마다 알림 (server-sent events, event: round; 그 뒤 라운드를 다시 읽기)",
+    # Served by the live round server (live/), behind the same proxy, where the site runs one.
+    paths["/api/v1/stories/{story_id}/live"] = {"get": {
+        "summary": "라운드 실시간 스트림 (server-sent events, event: round; data는 모두가 보는 라운드 전체. "
+                   "실시간 서버가 있는 사이트에서만; 없으면 라운드를 폴링)",
         "parameters": [{"name": "story_id", "in": "path", "required": True, "schema": ID}],
         "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-                      "204": {"description": "이 서버는 지금 스트림을 열 수 없음 (빈 자리가 없거나, 같은 사용자·주소가 이미 SSE_MAX_STREAMS_PER_CLIENT개를 열었음): 폴링하세요"},
+                      "204": {"description": "지금 스트림을 열 수 없음: 폴링하세요"},
                       "404": {"description": STATUS_TEXT[404], "content": {"application/json": {"schema": ERROR}}}}}}
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)

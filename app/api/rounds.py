@@ -136,17 +136,3 @@ api.add_resource(Proposals, "/stories/<int:story_id>/round/proposals")
 api.add_resource(Votes, "/stories/<int:story_id>/round/votes")
 api.add_resource(Advance, "/stories/<int:story_id>/round/advance")
 api.add_resource(Recover, "/stories/<int:story_id>/round/recover")
-
-
-@bp.route("/stories/<int:story_id>/events")
-def round_events(story_id: int):
-    """Server-sent events: ``round`` whenever the story's round changes (then GET the round).
-    204 when this server cannot stream (no Redis, its streams are all taken, or the caller holds
-    SSE_MAX_STREAMS_PER_CLIENT already): poll instead."""
-    get_story(story_id)  # 404 for an unknown story
-    caller(required=False)  # a signed-in caller's streams count as theirs, not their address's
-    stream = events.open_stream(story_id)
-    if stream is None:
-        return Response(status=204)
-    return Response(stream, mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -131,7 +131,7 @@ def advance(story_id: int, *, by_deadline: bool = False, now: datetime | None = 
             _close_and_open_next(story, round_, now)
         else:
             raise Conflict("이미 끝난 라운드입니다.", code="round_closed")
-    events.publish(story_id, change="advanced")
+    events.changed(story_id)
     if dispatch is not None:
         jobs.dispatch(dispatch)
     return round_
@@ -179,7 +179,7 @@ def recover(story_id: int, how: str, *, by_deadline: bool = False, now: datetime
             round_.winning_proposal_id = None
             round_.job_id = None
             _enter(round_, "proposing", now)
-    events.publish(story_id, change="recovered")
+    events.changed(story_id)
     if dispatch is not None:
         jobs.dispatch(dispatch)
     return round_
@@ -241,7 +241,7 @@ def finish_generation(job_id: int, texts: list[str], model_version: ModelVersion
         _enter(round_, "choosing", utcnow())
         jobs.mark_succeeded(job, metrics={**(metrics or {}), "candidates": len(texts)})
         story_id = story.id
-    events.publish(story_id, change="candidates")
+    events.changed(story_id)
     return True
 
 
@@ -254,7 +254,7 @@ def generation_blocked(job_id: int, notice: str = NO_MODEL_NOTICE) -> None:
         if round_.job_id == job.id and round_.phase == "generating":
             round_.notice = notice
         story_id = job.story_id
-    events.publish(story_id, change="waiting")
+    events.changed(story_id)
 
 
 def generation_resumed(job_id: int) -> None:
@@ -269,7 +269,7 @@ def generation_resumed(job_id: int) -> None:
         if round_.job_id == job.id:
             round_.notice = None
         story_id = job.story_id
-    events.publish(story_id, change="resumed")
+    events.changed(story_id)
     jobs.dispatch(job)
 
 
@@ -292,4 +292,4 @@ def generation_failed(job_id: int, reason: str, metrics: dict | None = None) -> 
                 round_.notice += (f" {minutes}분 안에 아무도 고르지 않으면 다음으로 표를 많이 받은 제안으로"
                                   "(없으면 제안 단계로) 저절로 넘어갑니다.")
         story_id = job.story_id
-    events.publish(story_id, change="failed")
+    events.changed(story_id)

@@ -100,13 +100,12 @@ def vote(story_id: int, user: User, proposal_id: int | None = None, candidate_id
                                              "now": now}).first()
         # the last vote of everyone active ends a timed phase early, after a short grace to move it
         soon = now + timedelta(seconds=current_app.config["ROUND_EARLY_END_SECONDS"])
-        ended = row is not None and tally.end_early_if_everyone_voted(connection, row.round_id, stage, soon)
+        if row is not None:
+            tally.end_early_if_everyone_voted(connection, row.round_id, stage, soon)
     if row is None:
         with transaction():  # read why, then let go of the round's share lock
             _explain_refused_vote(story_id, stage, target_id)
-    events.changed(story_id)
-    if ended:
-        events.publish(story_id, change="everyone_voted")
+    events.changed(story_id)  # the tally, and the deadline when everyone has voted
     return {"round_id": row.round_id, "stage": stage, "proposal_id": proposal_id, "candidate_id": candidate_id}
 
 

@@ -112,11 +112,6 @@ def test_a_database_that_does_not_answer_is_a_503_not_a_crash(make_story, anonym
     assert page.status_code == 503 and "잠시 후 다시 시도해 주세요" in page.get_data(as_text=True)
 
 
-def test_without_redis_the_event_stream_tells_the_page_to_poll(client, make_story):
-    _owner, story = make_story()
-    assert client.get(f"/api/v1/stories/{story['id']}/events").status_code == 204
-
-
 def test_limiter_middleware_runs_only_when_there_are_default_limits(tmp_path, database_url):
     from app import create_app
     from app.extensions import limiter

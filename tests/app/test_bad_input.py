@@ -45,7 +45,7 @@ API_PATHS = [
     ("GET", "/api/v1/stories/{id}/round"), ("GET", "/api/v1/stories/{id}/rounds"),
     ("POST", "/api/v1/stories/{id}/round/proposals"), ("POST", "/api/v1/stories/{id}/round/votes"),
     ("POST", "/api/v1/stories/{id}/round/advance"), ("POST", "/api/v1/stories/{id}/round/recover"),
-    ("GET", "/api/v1/stories/{id}/events"), ("GET", "/api/v1/stories/{id}/models"),
+    ("GET", "/api/v1/stories/{id}/models"),
     ("POST", "/api/v1/stories/{id}/retrain"), ("POST", "/api/v1/stories/{story}/models/{id}/activate"),
     ("GET", "/api/v1/jobs/{id}"), ("POST", "/api/v1/jobs/{id}/cancel"), ("GET", "/api/v1/novels/{id}"),
     ("GET", "/api/v1/stories/{id}/training-set"), ("POST", "/api/v1/stories/{id}/training-set"),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.conftest import anonymous, make_story, users  # noqa: F401  (fixtures)
+from tests.app.conftest import anonymous, make_story, story_in_phase, users  # noqa: F401  (fixtures)
 from tests.app.worker_process import start_worker, stop_worker, wait_for
 from tests.conftest import REDIS_URL, missing_service
 

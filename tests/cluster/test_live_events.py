@@ -1,71 +1,106 @@
-"""Server-sent events of round changes, over the real Redis pub/sub."""
+"""The live round server (python -m live) between the site and story pages, over the real Redis
+pub/sub: each event is the whole round, a phase change reaches an open stream without the page
+fetching anything, and votes arriving together are sent as one."""
 import http.client
-from urllib.parse import urlsplit
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
+from tests.proxy.stack import free_port, stop, wait_until_answering
+
 pytestmark = [pytest.mark.redis]
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def open_events(base: str, story_id: int, token: str | None = None):
-    url = urlsplit(base)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=20)
-    headers = {"Accept": "text/event-stream", **({"Authorization": f"Bearer {token}"} if token else {})}
-    conn.request("GET", f"/api/v1/stories/{story_id}/events", headers=headers)
-    return conn, conn.getresponse()
-
-
-def test_a_phase_change_reaches_an_open_event_stream(app, live_server, make_story, users):
-    owner, story = make_story()
-    conn, response = open_events(live_server, story["id"])
+@pytest.fixture
+def live(live_server, broker, tmp_path):
+    """The live server reading the round from the test's site, on the test's Redis prefix."""
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": broker.url, "REDIS_KEY_PREFIX": broker.prefix, "LIVE_SITE_URL": live_server,
+           "LIVE_PORT": str(port), "LIVE_BATCH_SECONDS": "1", "LIVE_MAX_STREAMS": "3", "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "live.log"
+    process = subprocess.Popen([sys.executable, "-m", "live"], cwd=ROOT, env=env, stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT)
     try:
-        assert response.status == 200 and response.headers["Content-Type"].startswith("text/event-stream")
-        assert response.readline() == b"retry: 3000\n"  # subscribed: the stream has begun
+        wait_until_answering(f"http://127.0.0.1:{port}/livez", 30, log)
+        yield port
+    finally:
+        stop(process)
+
+
+class Stream:
+    def __init__(self, port: int, story_id: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        self.conn.request("GET", f"/api/v1/stories/{story_id}/live", headers={"Accept": "text/event-stream"})
+        self.response = self.conn.getresponse()
+
+    def next_round(self) -> dict:
+        """The next event's round (keep-alive comments and the retry line skipped)."""
+        event = None
+        while True:
+            line = self.response.readline().decode().rstrip("\n")
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "round":
+                return json.loads(line[6:])
+
+    def close(self):
+        self.conn.close()
+
+
+def test_a_stream_begins_with_the_round_and_a_phase_change_arrives_whole(live, make_story, users):
+    owner, story = make_story()
+    stream = Stream(live, story["id"])
+    try:
+        assert stream.response.status == 200
+        assert stream.response.headers["Content-Type"].startswith("text/event-stream")
+        first = stream.next_round()
+        assert first["story_id"] == story["id"] and first["phase"] == "proposing" and first["proposals"] == []
         assert users.make("p1").post(f"/api/v1/stories/{story['id']}/round/proposals",
                                      {"keyword": "비", "sentences": 1}).status_code == 201
+        assert [p["keyword"] for p in stream.next_round()["proposals"]] == ["비"]
         assert owner.post(f"/api/v1/stories/{story['id']}/round/advance").json["phase"] == "voting"
-        lines = []
-        while not lines or not lines[-1].startswith(b"data:"):
-            lines.append(response.readline().strip())
-        assert b"event: round" in lines and f'"story_id": {story["id"]}'.encode() in lines[-1]
+        changed = stream.next_round()
+        assert changed["phase"] == "voting" and changed["guide"]["help"]  # all a page shows, no fetch needed
+        assert changed["my_vote"] is None and not changed["can_advance"]  # nobody's own part
     finally:
-        conn.close()
+        stream.close()
 
 
-def test_without_a_free_stream_the_page_is_told_to_poll(app, live_server, make_story):
-    _owner, story = make_story()
-    app.config["SSE_MAX_STREAMS"] = 0
-    conn, response = open_events(live_server, story["id"])
-    assert response.status == 204  # EventSource gives up; the page keeps polling
-    conn.close()
-    conn, response = open_events(live_server, 999999)
-    assert response.status == 404
-    conn.close()
-
-
-def test_one_client_holds_at_most_its_share_of_streams_and_gets_them_back_when_they_end(app, live_server,
-                                                                                         make_story, users):
-    """Streams per client (a user, else an address) are capped over every process together: one
-    client opening stream after stream no longer takes them all from everyone else."""
-    _owner, story = make_story()
-    app.config.update(SSE_MAX_STREAMS=10, SSE_MAX_STREAMS_PER_CLIENT=2, SSE_STREAM_SECONDS=3)
-    reader = users.make("reader")
-    opened = []
+def test_votes_that_arrive_together_reach_the_page_as_one_round(live, story_in_phase, users):
+    _owner, story, _people = story_in_phase("voting")
+    stream = Stream(live, story["id"])
     try:
-        for _ in range(2):  # anonymous, from this address
-            opened.append(open_events(live_server, story["id"]))
-            assert opened[-1][1].status == 200 and opened[-1][1].readline() == b"retry: 3000\n"
-        conn, third = open_events(live_server, story["id"])
-        assert third.status == 204  # the address has its two; the page polls
-        conn.close()
-        conn, theirs = open_events(live_server, story["id"], token=reader.token)
-        assert theirs.status == 200  # a signed-in user is a client of their own, from the same address
-        conn.close()
-        for conn, response in opened:  # the streams end after SSE_STREAM_SECONDS
-            response.read()
-        conn, again = open_events(live_server, story["id"])
-        assert again.status == 200  # their places were given back
-        conn.close()
+        proposal_id = stream.next_round()["proposals"][0]["id"]
+        voters = [users.make(f"v{i}") for i in range(5)]
+        for voter in voters:
+            assert voter.post(f"/api/v1/stories/{story['id']}/round/votes", {"proposal_id": proposal_id}).status_code == 200
+        seen = [stream.next_round()["proposals"][0]["votes"]]
+        while seen[-1] < 5:
+            seen.append(stream.next_round()["proposals"][0]["votes"])
+        assert len(seen) < 5  # five votes, fewer rounds sent: they were batched
     finally:
-        for conn, _response in opened:
-            conn.close()
+        stream.close()
+
+
+def test_an_unknown_story_is_404_and_a_full_server_tells_the_page_to_poll(live, make_story):
+    _owner, story = make_story()
+    conn = http.client.HTTPConnection("127.0.0.1", live, timeout=10)
+    conn.request("GET", "/api/v1/stories/999999/live")
+    assert conn.getresponse().status == 404
+    conn.close()
+    streams = [Stream(live, story["id"]) for _ in range(3)]  # LIVE_MAX_STREAMS
+    try:
+        assert all(s.response.status == 200 for s in streams)
+        time.sleep(0.2)
+        extra = Stream(live, story["id"])
+        assert extra.response.status == 204  # EventSource gives up; the page polls
+        extra.close()
+    finally:
+        for stream in streams:
+            stream.close()

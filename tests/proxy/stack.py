@@ -114,8 +114,10 @@ class Nginx:
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
 
-def start_nginx(folder: Path, upstream_port: int, scheme: str = "http", hsts_seconds: int = 31536000) -> Nginx:
-    """Debian's nginx with deploy/nginx/<scheme>.conf.template and relay.conf, as compose runs it."""
+def start_nginx(folder: Path, upstream_port: int, scheme: str = "http", hsts_seconds: int = 31536000,
+                live_port: int | None = None, connections: int = 4096) -> Nginx:
+    """Debian's nginx with deploy/nginx/<scheme>.conf.template and relay.conf, as compose runs it;
+    the live round streams go to ``live_port`` (none listening there: pages are told to poll)."""
     binary = nginx_binary()
     assert binary, "nginx is not installed"
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,6 +126,7 @@ def start_nginx(folder: Path, upstream_port: int, scheme: str = "http", hsts_sec
     (folder / "relay" / "relay.conf").symlink_to(NGINX_DIR / "relay.conf")  # the file itself, not a copy
     http_port, https_port = free_port(), free_port() if scheme == "https" else None
     values = {"RELAY_UPSTREAM": f"127.0.0.1:{upstream_port}", "RELAY_HTTP_PORT": f"127.0.0.1:{http_port}",
+              "RELAY_LIVE_UPSTREAM": f"127.0.0.1:{live_port or free_port()}",
               "RELAY_HTTPS_PORT": f"127.0.0.1:{https_port}", "RELAY_HSTS_SECONDS": hsts_seconds}
     (folder / "conf.d" / "default.conf").write_text(render_template(f"{scheme}.conf.template", values))
     if scheme == "https":
@@ -136,7 +139,8 @@ def start_nginx(folder: Path, upstream_port: int, scheme: str = "http", hsts_sec
 worker_processes 1;
 pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
-events {{ worker_connections 4096; }}
+worker_rlimit_nofile {2 * connections + 64};
+events {{ worker_connections {connections}; }}
 http {{
     access_log off;
     default_type application/octet-stream;
