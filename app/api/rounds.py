@@ -23,30 +23,38 @@ vote_limit = rate_limit("RATELIMIT_VOTE")
 
 
 class CurrentRound(Resource):
-    """Polled about once a second by every open story page: answers 304 when nothing changed.
+    """Polled by story pages without a live stream: answers 304 when nothing changed.
 
     With Redis, the ETag is the story's revision (app/rounds/events.py) and who asks, so the 304
-    is decided before any query, and the part of the answer that is everyone's is built once per
-    revision; only the caller's own vote is read for them. The revision also turns over every
-    ROUND_ETAG_SECONDS, for what no change of the story marks (the site's writing speed, which
-    bounds a proposal's length). Without Redis, the ETag is a hash of the answer."""
+    is decided before any query. The part of the answer that is everyone's is built at most once
+    every ROUND_CACHE_SECONDS per story and saved in Redis with the revision it was built at (its
+    ETag): while votes pour in, the revision moves a hundred times a second, but the round is not
+    read a hundred times. Only the caller's own vote is read for them. The ETag also turns over
+    every ROUND_ETAG_SECONDS, for what no change of the story marks (the site's writing speed,
+    which bounds a proposal's length). Without Redis, the ETag is a hash of the answer."""
 
     def get(self, story_id: int):
         revision = events.revision(story_id)
         if revision is None:
             body = ROUND.dump(services.snapshot(story_id, caller(required=False)))
             return _answer(body, _etag(body))
-        shared = _revision_tag(story_id, revision)
-        tag = f"{shared}.{_who()}"
-        if tag in request.if_none_match:
-            return Response(status=304, headers={"ETag": f'"{tag}"', "Cache-Control": "no-cache"})
-        saved = events.cached_round(story_id, shared)
+        if _tag(story_id, revision) in request.if_none_match:
+            return _not_modified(_tag(story_id, revision))
+        turn = _turn()
+        saved = events.cached_round(story_id, turn)
         if saved is None:
             state = services.shared_state(story_id)
-            saved = {"round": ROUND.dump(state), "owner_id": state["owner_id"],
+            saved = {"revision": revision, "round": ROUND.dump(state), "owner_id": state["owner_id"],
                      "proposal_users": [p["user_id"] for p in state["proposals"]]}
-            events.cache_round(story_id, shared, saved, 2 * current_app.config["ROUND_ETAG_SECONDS"])
+            events.cache_round(story_id, turn, saved, current_app.config["ROUND_CACHE_SECONDS"])
+        tag = _tag(story_id, saved["revision"])
+        if tag in request.if_none_match:  # the page has what is saved; a newer one is due soon
+            return _not_modified(tag)
         return _answer(_with_own_part(saved, caller(required=False)), tag)
+
+
+def _not_modified(tag: str):
+    return Response(status=304, headers={"ETag": f'"{tag}"', "Cache-Control": "no-cache"})
 
 
 def _answer(body: dict, tag: str):
@@ -56,9 +64,12 @@ def _answer(body: dict, tag: str):
     return response.make_conditional(request)
 
 
-def _revision_tag(story_id: int, revision: int) -> str:
-    turn = int(time.time() // current_app.config["ROUND_ETAG_SECONDS"])
-    return f"{story_id}.{revision}.{turn}"
+def _turn() -> int:
+    return int(time.time() // current_app.config["ROUND_ETAG_SECONDS"])
+
+
+def _tag(story_id: int, revision: int) -> str:
+    return f"{story_id}.{revision}.{_turn()}.{_who()}"
 
 
 def _who() -> str:

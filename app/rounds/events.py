@@ -6,7 +6,7 @@ story's id on its pub/sub channel. The live round server (live/) reads the chann
 the story's open pages the new round. A page polling the round (no live server, or its stream
 lost) sends the ETag it has; while the revision has not moved the answer is a 304 decided
 from Redis alone, before any query (``revision``). The part of the answer that is the same
-for everyone is built once per revision and saved beside it (``cached_round``). Without
+for everyone is built at most once in a short while and saved (``cached_round``). Without
 REDIS_URL there is none of this and pages poll answers hashed whole (app/api/rounds.py)."""
 import json
 import logging
@@ -85,24 +85,24 @@ def _start_revision(client, key: str) -> None:
     client.set(key, secrets.randbits(48), nx=True, ex=REVISION_SECONDS)
 
 
-def cached_round(story_id: int, tag: str) -> dict | None:
-    """The round's shared answer saved for this revision (``cache_round``), None when there is none."""
+def cached_round(story_id: int, turn: int) -> dict | None:
+    """The round's shared answer as last saved (``cache_round``), None when there is none."""
     client = _client()
     try:
-        value = client.get(_key(story_id, f"round:{tag}")) if client is not None else None
+        value = client.get(_key(story_id, f"round:{turn}")) if client is not None else None
     except Exception:
         log.warning("could not read the saved round of story %s", story_id, exc_info=True)
         return None
     return json.loads(value) if value else None
 
 
-def cache_round(story_id: int, tag: str, answer: dict, seconds: int) -> None:
-    """Save the round's shared answer for this revision: the first poll after a change builds it,
-    every other page gets it from here."""
+def cache_round(story_id: int, turn: int, answer: dict, seconds: float) -> None:
+    """Save the round's shared answer for ``seconds``: the first poll builds it, the others in
+    that time get it from here."""
     client = _client()
-    if client is None:
+    if client is None or seconds <= 0:
         return
     try:
-        client.set(_key(story_id, f"round:{tag}"), json.dumps(answer, ensure_ascii=False), ex=seconds)
+        client.set(_key(story_id, f"round:{turn}"), json.dumps(answer, ensure_ascii=False), px=int(1000 * seconds))
     except Exception:
         log.warning("could not save the round of story %s", story_id, exc_info=True)
