@@ -45,22 +45,41 @@ class Hub:
     latest: dict[int, tuple[dict, str]] = field(default_factory=dict)  # story -> (round less its clock, event text)
     changed: set[int] = field(default_factory=set)
     http: ClientSession | None = None
+    redis: object | None = None                 # redis.asyncio client, for the stories' revisions
 
     @property
     def open_streams(self) -> int:
         return sum(len(queues) for queues in self.pages.values())
 
     async def read_round(self, story_id: int) -> tuple[dict, str] | None:
-        """The story's round as an anonymous page reads it (None: no such story)."""
+        """The story's round as an anonymous page reads it (None: no such story). The web may
+        answer with the round it saved a moment ago (ROUND_CACHE_SECONDS); when that is older
+        than the story's revision now, the story is read again at the next batch, so its last
+        change is never left unsent."""
         async with self.http.get(f"{self.settings.site_url}/api/v1/stories/{story_id}/round",
                                  headers={"Accept": "application/json"}) as response:
             if response.status == 404:
                 return None
             response.raise_for_status()
             text = await response.text()
+            etag = response.headers.get("ETag", "")
+        if await self.behind(story_id, etag):
+            self.changed.add(story_id)
         round_ = json.loads(text)
         round_.pop("now", None)
         return round_, f"event: round\ndata: {text}\n\n"
+
+    async def behind(self, story_id: int, etag: str) -> bool:
+        """Whether an answer whose ETag is ``etag`` ("<story>.<revision>.<turn>.<who>", app/api/rounds.py)
+        is older than the story's revision in Redis."""
+        parts = etag.strip('W/"').split(".")
+        if len(parts) < 2 or not parts[1].isdigit():
+            return False  # a site without Redis: nothing to compare
+        try:
+            now = await self.redis.get(f"{self.settings.key_prefix}relay:story:{story_id}:revision")
+        except Exception:
+            return True
+        return now is not None and int(now) > int(parts[1])
 
     async def send_changes(self) -> None:
         """Every batch: read each changed story's round once and hand it to its pages, unless
@@ -164,13 +183,17 @@ def make_app(settings: Settings) -> web.Application:
     app.router.add_get("/livez", hub.health)
 
     async def background(app: web.Application):
+        import redis.asyncio as redis
+
         hub.http = ClientSession(timeout=ClientTimeout(total=10))
+        hub.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
         tasks = [asyncio.create_task(hub.listen()), asyncio.create_task(hub.send_changes())]
         yield
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await hub.http.close()
+        await hub.redis.aclose()
 
     app.cleanup_ctx.append(background)
     app["hub"] = hub

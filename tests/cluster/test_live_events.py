@@ -35,14 +35,15 @@ def live(live_server, broker, tmp_path):
 
 class Stream:
     def __init__(self, port: int, story_id: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
         self.conn.request("GET", f"/api/v1/stories/{story_id}/live", headers={"Accept": "text/event-stream"})
         self.response = self.conn.getresponse()
 
-    def next_round(self) -> dict:
+    def next_round(self, within: float = 10.0) -> dict:
         """The next event's round (keep-alive comments and the retry line skipped)."""
-        event = None
+        event, deadline = None, time.monotonic() + within
         while True:
+            assert time.monotonic() < deadline, f"no round within {within} s"
             line = self.response.readline().decode().rstrip("\n")
             if line.startswith("event: "):
                 event = line[7:]
@@ -104,3 +105,18 @@ def test_an_unknown_story_is_404_and_a_full_server_tells_the_page_to_poll(live, 
     finally:
         for stream in streams:
             stream.close()
+
+
+def test_a_change_the_web_answers_from_its_saved_round_still_reaches_the_page(live, app, make_story, users):
+    """The web may answer the live server with the round it saved a moment before the change;
+    the live server sees it is behind the story's revision and reads again."""
+    app.config["ROUND_CACHE_SECONDS"] = 2.5
+    _owner, story = make_story()
+    stream = Stream(live, story["id"])
+    try:
+        assert stream.next_round()["proposals"] == []  # read, and saved by the web for 2.5 s
+        assert users.make("p1").post(f"/api/v1/stories/{story['id']}/round/proposals",
+                                     {"keyword": "비", "sentences": 1}).status_code == 201
+        assert [p["keyword"] for p in stream.next_round()["proposals"]] == ["비"]
+    finally:
+        stream.close()

@@ -80,6 +80,7 @@ def test_changes_arrive_on_the_stream_and_polling_takes_over_when_it_goes(app, s
     while open_streams(live_port) < 1 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert open_streams(live_port) == 1
+    time.sleep(1.5)  # past the page's first poll, which may have been due before its stream opened
     quiet_from = time.monotonic()
 
     with app.app_context():  # from elsewhere: another person, the owner's phone, the deadline
