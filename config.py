@@ -250,8 +250,8 @@ class Config:
     # A polled round's ETag (with Redis: the story's revision) turns over at least this often,
     # for what no change of the story marks (the site's writing speed bounds a proposal's length).
     ROUND_ETAG_SECONDS = _int("ROUND_ETAG_SECONDS", 60)
-    # With Redis, the round as everyone sees it is read at most this often per story (votes move
-    # the revision a hundred times a second); a poll's answer is at most this old.
+    # With Redis, the round as everyone sees it is read at most this often per story (each vote
+    # moves the revision); a poll's answer is at most this old.
     ROUND_CACHE_SECONDS = _float("ROUND_CACHE_SECONDS", 0.5)
     # put_Human_txt: training budget and continuation length.
     LEARN_STEPS = _int("LEARN_STEPS", 30)

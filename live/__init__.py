@@ -4,7 +4,7 @@ Story pages open ``GET /api/v1/stories/<id>/live`` (nginx sends that path here, 
 and get server-sent events, each one the story's whole round as everyone sees it: a page
 fetches nothing when the phase changes. The web and worker processes announce every committed
 change on Redis pub/sub (app/rounds/events.py); this process reads the round once per story
-and change, at most every LIVE_BATCH_SECONDS (votes arrive by the hundred), from the web's own
+and change, at most every LIVE_BATCH_SECONDS (each vote is a change), from the web's own
 ``GET /api/v1/stories/<id>/round``, and hands it to every page of that story. It imports
 nothing of the site and holds no database connection.
 """

@@ -28,8 +28,8 @@ class CurrentRound(Resource):
     With Redis, the ETag is the story's revision (app/rounds/events.py) and who asks, so the 304
     is decided before any query. The part of the answer that is everyone's is built at most once
     every ROUND_CACHE_SECONDS per story and saved in Redis with the revision it was built at (its
-    ETag): while votes pour in, the revision moves a hundred times a second, but the round is not
-    read a hundred times. Only the caller's own vote is read for them. The ETag also turns over
+    ETag): while votes pour in, the revision moves with each, but the round is not read for
+    each. Only the caller's own vote is read for them. The ETag also turns over
     every ROUND_ETAG_SECONDS, for what no change of the story marks (the site's writing speed,
     which bounds a proposal's length). Without Redis, the ETag is a hash of the answer."""
 
