@@ -26,9 +26,14 @@ STORY = [
 ]
 
 
+# Long enough that the worker reports progress (every second) before it ends, on an idle host too:
+# with 40 steps a fresh run once finished between two reports.
+TRAIN_STEPS = 80
+
+
 @pytest.fixture
 def site_overrides(tmp_path):
-    return {"DATA_DIR": str(tmp_path / "data"), "MODEL_NAME": "starter", "TRAIN_STEPS": 40}
+    return {"DATA_DIR": str(tmp_path / "data"), "MODEL_NAME": "starter", "TRAIN_STEPS": TRAIN_STEPS}
 
 
 @pytest.fixture
@@ -70,9 +75,9 @@ def test_retrain_shows_progress_while_it_runs_then_activates_then_holds_a_worse_
         assert done["status"] == "succeeded", done
         # progress was visible while the job ran, not only at the end
         live = [j for j in seen if j["status"] == "running" and (j["metrics"].get("step") or 0) > 0 and j["points"]]
-        assert live and live[0]["metrics"]["total"] == 40 and 0 < live[0]["progress"] < 1
+        assert live and live[0]["metrics"]["total"] == TRAIN_STEPS and 0 < live[0]["progress"] < 1
         assert {"tokens_per_s", "eta_s", "loss"} <= set(live[0]["metrics"])
-        assert len(done["points"]) >= 2 and done["points"][-1]["step"] == 40
+        assert len(done["points"]) >= 2 and done["points"][-1]["step"] == TRAIN_STEPS
 
         (v1,) = versions(admin, story_id)
         assert v1["active"] and not v1["held_for_admin"] and v1["name"] == f"이야기{story_id}-v1"
