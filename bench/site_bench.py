@@ -192,6 +192,15 @@ def cpu_seconds(pattern: str) -> float:
     return sum(process_cpu(pid) for pid in pids)
 
 
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM a server started in a session of its own, and all it started; SIGKILL after 15 s."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 def worker_pids(master_pid: int) -> list[int]:
     return [int(p) for p in subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True).stdout.split()]
 
@@ -323,11 +332,7 @@ def main() -> None:
         print(f"after: {machine_load()}")
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+            stop_group(server)
         with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 

@@ -28,7 +28,6 @@ import os
 import random
 import re
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.site_bench import (PG, Client, cpu_seconds, machine_load, percentile, process_cpu, redis_url,  # noqa: E402
-                              vote_load, worker_pids)
+                              stop_group, vote_load, worker_pids)
 from tests.proxy.stack import free_port, start_nginx, stop, wait_until_answering  # noqa: E402
 
 PHASE = re.compile(rb'"phase":\s*"(\w+)"')
@@ -79,8 +78,9 @@ def prepare(schema_url: str, voters: int, stories: int, tmp: Path):
 class Viewer:
     """One page watching the story: on the live stream, or polling the round with its ETag."""
 
-    def __init__(self, port: int, story_id: int, polling: bool, rng: random.Random):
+    def __init__(self, port: int, story_id: int, polling: bool, rng: random.Random, address: str):
         self.port, self.story_id, self.polling, self.rng = port, story_id, polling, rng
+        self.address = address  # pages come from many addresses: the proxy caps streams per address
         self.phase: str | None = None
         self.changed_at: float | None = None  # when it first saw a phase other than voting
         self.connected = asyncio.Event()
@@ -95,7 +95,7 @@ class Viewer:
         await (self.poll(stop_at) if self.polling else self.stream(stop_at))
 
     async def stream(self, stop_at: float) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port, local_addr=(self.address, 0))
         writer.write(f"GET /api/v1/stories/{self.story_id}/live HTTP/1.1\r\nHost: bench\r\n"
                      "Accept: text/event-stream\r\n\r\n".encode())
         await writer.drain()
@@ -115,6 +115,7 @@ class Viewer:
         except asyncio.TimeoutError:
             pass
         finally:
+            self.connected.set()  # a refused stream is counted as an error, not waited for
             writer.close()
 
     async def poll(self, stop_at: float) -> None:
@@ -194,7 +195,7 @@ async def watch(port: int, story_id: int, viewers: int, polling: bool, pipe) -> 
     """The viewers, in a process of their own (so their reading does not delay the voters'
     clock): tell the parent once all are watching, then send when each saw the phase change."""
     rng = random.Random(viewers)
-    crowd = [Viewer(port, story_id, polling, rng) for _ in range(viewers)]
+    crowd = [Viewer(port, story_id, polling, rng, f"127.2.{i // 250}.{i % 250 + 1}") for i in range(viewers)]
     stop_at = time.perf_counter() + 600
     tasks = [asyncio.create_task(v.run(stop_at)) for v in crowd]
     started = time.perf_counter()
@@ -346,11 +347,7 @@ def main() -> None:
             stop(nginx.process)
         for process in (live, gunicorn):
             if process is not None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+                stop_group(process)
         with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 

@@ -68,6 +68,17 @@ def missing_service(reason: str):
     pytest.skip(reason)
 
 
+def reachable_redis() -> str:
+    """The test Redis's URL; skips the test (fails it under REQUIRE_SERVICES=1) when it does not answer."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception:
+        missing_service(f"Redis is not running at {REDIS_URL}")
+    return REDIS_URL
+
+
 # --- The web site: app, client, runner, db; a fresh database per test ------------------------
 # SQLite: the migrations run once into a template file that each test copies. PostgreSQL
 # (tests marked ``postgres``): a schema of its own per test, migrated from scratch. Either way

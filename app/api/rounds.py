@@ -38,8 +38,9 @@ class CurrentRound(Resource):
         if revision is None:
             body = ROUND.dump(services.snapshot(story_id, caller(required=False)))
             return _answer(body, _etag(body))
-        if _tag(story_id, revision) in request.if_none_match:
-            return _not_modified(_tag(story_id, revision))
+        current = _tag(story_id, revision)
+        if current in request.if_none_match:
+            return _not_modified(current)
         turn = _turn()
         saved = events.cached_round(story_id, turn)
         if saved is None:

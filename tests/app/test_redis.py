@@ -5,20 +5,14 @@ import uuid
 import pytest
 
 from tests.app.worker_process import start_worker, stop_worker, wait_for
-from tests.conftest import REDIS_URL, missing_service
+from tests.conftest import reachable_redis
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
 def redis_url():
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception:
-        missing_service(f"Redis is not running at {REDIS_URL}")
-    return REDIS_URL
+    return reachable_redis()
 
 
 def test_two_web_processes_share_one_rate_limit_in_redis(tmp_path, database_url, redis_url, users):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REDIS_URL, missing_service
+from tests.conftest import missing_service, reachable_redis
 from tests.e2e.conftest import sign_up, wait_for
 from tests.proxy.stack import free_port, nginx_binary, start_nginx, stop, wait_until_answering
 
@@ -23,15 +23,10 @@ OPENING = "장마가 그친 저녁, 골목 끝 책방에 불이 켜졌다. 주�
 
 @pytest.fixture
 def site_overrides():
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception:
-        missing_service(f"Redis is not running at {REDIS_URL}")
+    redis_url = reachable_redis()
     if nginx_binary() is None:
         missing_service("nginx is not installed (run `make proxy` as root)")
-    return {"REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}:", "LIVE_EVENTS": True}
+    return {"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}:", "LIVE_EVENTS": True}
 
 
 @pytest.fixture
