@@ -327,11 +327,6 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 
-class TestConfig(Config):
-    TESTING = True
-    RATELIMIT_ENABLED = False
-    SECRET_KEY = "test"
-
 
 def config_for_env() -> type[Config]:
     return ProductionConfig if os.environ.get("FLASK_ENV_CONFIG") == "production" else Config

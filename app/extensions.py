@@ -51,9 +51,13 @@ def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
             # Called inline (tests, eager mode) an app context is already active; a second one
-            # would hide the caller's session from the task.
+            # would hide the caller's session from the task. Either way the task's session ends
+            # with it (the context's teardown removes it), so no task leaves a transaction open.
             if has_app_context():
-                return self.run(*args, **kwargs)
+                try:
+                    return self.run(*args, **kwargs)
+                finally:
+                    db.session.remove()
             with app.app_context():
                 return self.run(*args, **kwargs)
 

@@ -34,10 +34,6 @@ class Example:
     input_ids: list[int]
     labels: list[int]   # IGNORE where the loss is masked
 
-    @property
-    def target_tokens(self) -> int:
-        return sum(1 for label in self.labels if label != IGNORE)
-
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of each sentence of ``text``, so text between them is kept as it was."""

@@ -1,7 +1,6 @@
-"""Celery tasks. Each takes an id and is safe to run twice (late acks redeliver)."""
+"""Celery tasks. Each takes an id and is safe to run twice (late acks redeliver); the task base
+(app.extensions.celery_init_app) ends each one's database session."""
 from celery import shared_task
-
-from app.extensions import db
 
 
 @shared_task(name="relay.generate_candidates", bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -9,10 +8,7 @@ def generate_candidates(self, round_id: int) -> None:
     """Write the round's K candidate passages with the story's model, then open ``choosing``."""
     from worker.generation import run_generation
 
-    try:
-        run_generation(round_id, self.request.id, self.request.hostname)
-    finally:
-        db.session.remove()
+    run_generation(round_id, self.request.id, self.request.hostname)
 
 
 @shared_task(name="relay.learn_and_continue", bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -20,10 +16,7 @@ def learn_and_continue(self, job_id: int) -> None:
     """put_Human_txt: learn from a human passage, then append the AI's continuation."""
     from worker.learning import run_learning
 
-    try:
-        run_learning(job_id, self.request.id, self.request.hostname)
-    finally:
-        db.session.remove()
+    run_learning(job_id, self.request.id, self.request.hostname)
 
 
 @shared_task(name="relay.retrain_story", bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -31,11 +24,8 @@ def retrain_story(self, job_id: int) -> None:
     """Admin: a new adapter version of a story from its training set and its own passages."""
     from worker.retraining import run_retrain, warm_up
 
-    try:
-        warm_up("model_server.training")
-        run_retrain(job_id, self.request.id, self.request.hostname)
-    finally:
-        db.session.remove()
+    warm_up("model_server.training")
+    run_retrain(job_id, self.request.id, self.request.hostname)
 
 
 @shared_task(name="relay.prefer_story", bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -44,11 +34,8 @@ def prefer_story(self, job_id: int) -> None:
     from worker.preferring import run_prefer
     from worker.retraining import warm_up
 
-    try:
-        warm_up("model_server.preference")
-        run_prefer(job_id, self.request.id, self.request.hostname)
-    finally:
-        db.session.remove()
+    warm_up("model_server.preference")
+    run_prefer(job_id, self.request.id, self.request.hostname)
 
 
 @shared_task(name="relay.pretrain_starter", bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -58,11 +45,8 @@ def pretrain_starter(self, job_id: int) -> None:
     from worker.bases import run_pretrain
     from worker.retraining import warm_up
 
-    try:
-        warm_up("model_server.starter")
-        run_pretrain(job_id, self.request.id, self.request.hostname)
-    finally:
-        db.session.remove()
+    warm_up("model_server.starter")
+    run_pretrain(job_id, self.request.id, self.request.hostname)
 
 
 @shared_task(name="relay.train_judges", bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -71,21 +55,15 @@ def train_judges(self, job_id: int) -> None:
     from worker.judging import run_train_judges
     from worker.retraining import warm_up
 
-    try:
-        warm_up("model_server.judges.training")
-        run_train_judges(job_id, self.request.id, self.request.hostname)
-    finally:
-        db.session.remove()
+    warm_up("model_server.judges.training")
+    run_train_judges(job_id, self.request.id, self.request.hostname)
 
 
 @shared_task(name="relay.count_proposal_sentences")
 def count_proposal_sentences(proposal_id: int) -> int | None:
     from app.rounds.services import count_proposal_sentences as count
 
-    try:
-        return count(proposal_id)
-    finally:
-        db.session.remove()
+    return count(proposal_id)
 
 
 @shared_task(name="relay.count_novel_sentences")
@@ -93,10 +71,7 @@ def count_novel_sentences(novel_id: int) -> int | None:
     """An uploaded novel's sentences (about a minute for 5 MB), on the light queue."""
     from app.novels.services import count_novel_sentences as count
 
-    try:
-        return count(novel_id)
-    finally:
-        db.session.remove()
+    return count(novel_id)
 
 
 @shared_task(name="relay.tick")
@@ -104,8 +79,5 @@ def tick() -> dict:
     from app.health import beat
     from app.rounds.ticks import tick as run_tick
 
-    try:
-        beat()
-        return run_tick()
-    finally:
-        db.session.remove()
+    beat()
+    return run_tick()

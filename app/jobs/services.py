@@ -74,14 +74,6 @@ def claim(job_id: int, celery_id: str | None, worker: str | None = None) -> Job 
     return job
 
 
-def report_progress(job_id: int, progress: float, metrics: dict | None = None) -> None:
-    values = {"progress": max(0.0, min(1.0, progress)), "updated_at": utcnow()}
-    if metrics is not None:
-        values["metrics"] = metrics
-    db.session.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(**values))
-    db.session.commit()
-
-
 def mark_succeeded(job: Job, metrics: dict | None = None) -> None:
     job.status, job.progress, job.error = "succeeded", 1.0, None
     job.metrics = {**(job.metrics or {}), **(metrics or {})}
@@ -187,12 +179,6 @@ def record_progress(job_id: int, progress: float, metrics: dict, points: list[tu
     return bool(cancel_requested)
 
 
-def cancel_requested(job_id: int) -> bool:
-    requested = db.session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
-    db.session.commit()
-    return bool(requested)
-
-
 def clear_points(job_id: int) -> None:
     """A new attempt of a job starts its loss curve again."""
     db.session.execute(delete(JobPoint).where(JobPoint.job_id == job_id))
@@ -208,10 +194,6 @@ def loss_points(job_id: int, limit: int = MAX_POINTS) -> list[dict]:
         stride = len(rows) / limit
         rows = [rows[int(i * stride)] for i in range(limit - 1)] + [rows[-1]]
     return [{"step": step, "loss": loss} for step, loss in rows]
-
-
-def recent_jobs(limit: int = 100) -> list[Job]:
-    return list(db.session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
 
 
 def job_list(user, limit: int = 100) -> list[dict]:

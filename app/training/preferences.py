@@ -6,7 +6,7 @@ rounds whose chosen passage an admin hid; and passages an admin hid from every c
 generation leaves them out. Plain values only: a worker reads this before the model runs.
 """
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -129,10 +129,6 @@ def split_heldout(rounds: list[PreferenceRound], fraction: float) -> tuple[list[
         return rounds, []
     held = max(1, round(len(rounds) * fraction))
     return rounds[:-held], rounds[-held:]
-
-
-def as_dict(r: PreferenceRound) -> dict:
-    return {**asdict(r), "pairs": r.pairs}
 
 
 def jsonl_lines(rounds: list[PreferenceRound]):
