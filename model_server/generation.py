@@ -28,6 +28,7 @@ from model_server.josa import keyword_words
 from model_server.lexicon import BOUNDARY, Layer, Lexicon, story_layer
 from model_server.memory import datastore_of
 from model_server.judges.judge import Judge
+from model_server.retrieval import Bank, Guide
 from model_server.sampling import GenerationSettings, Plan, Start, sample_rows
 from model_server.vocabulary import FORBIDDEN, SENTENCE_END, Vocabulary
 from model_server.words import PLAIN_KEYWORD
@@ -89,13 +90,15 @@ class Chain:
     sentences: list[str] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)        # its sentences as the model reads them
     has_keyword: bool = False
+    given: list[int | None] = field(default_factory=list)  # the bank's entry each sentence was, if one
 
 
 @torch.no_grad()
 def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: int, k: int,
              seed: int | None = None, settings: GenerationSettings | None = None,
              vocabulary: Vocabulary | None = None, lexicon: Lexicon | None = None,
-             control: bool = True, judge: Judge | None = None, copied: set[int] | None = None) -> list[Written]:
+             control: bool = True, judge: Judge | None = None, copied: set[int] | None = None,
+             bank: Bank | None = None) -> list[Written]:
     """``k`` different passages continuing ``story_text``, each with ``sentences`` sentences
     and (when given) the ``keyword``, best first; GenerationError when that cannot be done.
 
@@ -107,7 +110,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     chance, and the judge keeps the likeliest. ``seed`` makes the result reproducible;
     without one every call samples afresh. With a ``lexicon`` every word written is one of
     its words, of the story's, or a keyword form; with ``copied`` (``copying``) no run of four
-    words the model read is written whole."""
+    words the model read is written whole. With a ``bank`` (``retrieval``), sentences of the
+    novels the model read, edited for the story, are offered to the judge beside its own."""
     if not 1 <= sentences <= MAX_SENTENCES:
         raise ValueError(f"sentences must be between 1 and {MAX_SENTENCES}, not {sentences}")
     if k < 1:
@@ -126,8 +130,12 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     story = datastore_of(model, tokenizer, [story_text]) if settings.memory.weight > 0 and story_text else None
     plan = Plan(keyword, 1, vocabulary, lexicon, settings, window, [(story, settings.memory)] if story else [],
                 copied or set())
-    generator = torch.Generator().manual_seed(seed if seed is not None else random.SystemRandom().getrandbits(62))
+    seed = seed if seed is not None else random.SystemRandom().getrandbits(62)
+    generator = torch.Generator().manual_seed(seed)
+    rng = random.Random(seed)  # the bank's draws
     said = normalize_space(story_text[-2000:]) if story_text else ""
+    recent = ktext.sentences(story_text[-1000:])[-3:] if bank is not None and story_text else []
+    names = bank.names_in(story_text[-3000:]) if bank is not None and story_text else []
 
     chains = [Chain() for _ in range(k)]
     for position in range(sentences):
@@ -145,6 +153,13 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             found = sample_sentences(model, plan, starts, generator, lexicon, said)
             options = {id(chain): [t for t in found[i * settings.pool: (i + 1) * settings.pool] if t is not None]
                        for i, chain in enumerate(waiting)}
+            sources: dict[tuple[int, str], int] = {}
+            if bank is not None:
+                for chain in waiting:
+                    for guide in guides_for(bank, chain, recent, names, keyword, remaining, settings, said, rng):
+                        if guide.text not in options[id(chain)]:
+                            options[id(chain)].append(guide.text)
+                            sources[(id(chain), guide.text)] = guide.entry
             scores = score_options(model, tokenizer, judge, prompt_ids, story_text, waiting, options)
             for chain in waiting:
                 # the best sentence that no other candidate took here, nor nearly repeats
@@ -160,6 +175,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
                 chain.sentences.append(best)
                 chain.ids = tokenizer(join_sentences(chain.sentences, for_model=True), add_special_tokens=False)["input_ids"]
                 chain.has_keyword = chain.has_keyword or (bool(keyword) and ktext.contains_keyword(best, keyword))
+                chain.given.append(sources.get((id(chain), best)))
         missing = sum(len(chain.sentences) == position for chain in chains)
         if missing:
             raise GenerationError(
@@ -170,11 +186,29 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     texts = [joined(chain.sentences, keyword, lexicon) for chain in chains]
     if None in texts:
         raise GenerationError(f"a passage of {sentences} sentence(s) did not keep the count or the keyword once joined")
+    for entry in (e for chain in chains for e in chain.given if e is not None):
+        bank.give(entry)
     lm = passage_logprobs(model, tokenizer, prompt_ids, texts)
     features = judge.features(story_text, texts, lm)
     scores = judge.combine(features).tolist()
     order = sorted(range(k), key=lambda i: -scores[i])
     return [Written(texts[i], scores[i], features[i].tolist()) for i in order]
+
+
+def guides_for(bank: Bank, chain: Chain, recent: list[str], names: list[str], keyword: str | None,
+               remaining: int, settings: GenerationSettings, said: str, rng: random.Random) -> list[Guide]:
+    """The bank's sentences for ``chain``'s next place that keep the rules: some without the
+    keyword (unless the place must hold it), some with it (while the passage lacks it)."""
+    due = bool(keyword) and not chain.has_keyword
+    found = []
+    for with_keyword in ([False] if not due else [True] if remaining == 1 else [False, True]):
+        for guide in bank.guides(recent + chain.sentences, names, keyword, with_keyword, settings.guides,
+                                 written=chain.sentences, last=chain.given[-1] if chain.given else None, rng=rng,
+                                 skip=[e for e in chain.given if e is not None]):
+            if check_candidate(guide.text, keyword if with_keyword else None, 1, None) \
+                    and not said_before(guide.text, said):
+                found.append(guide)
+    return found
 
 
 def score_options(model, tokenizer, judge: Judge, prompt_ids: list[int], story_text: str, chains: list[Chain],

@@ -19,6 +19,7 @@ from model_server.judges.judge import Judge
 from model_server.copying import load_runs
 from model_server.lexicon import Layer, Lexicon, load_layer
 from model_server.loading import load_base
+from model_server.retrieval import Bank
 from model_server.vocabulary import Vocabulary
 
 
@@ -39,6 +40,8 @@ class ModelHost:
         self.adapters: OrderedDict[str, str] = OrderedDict()  # adapter dir -> peft adapter name
         self.adapter_words: dict[str, Layer | None] = {}      # adapter dir -> the words it read
         self.adapter_runs: dict[str, set[int]] = {}           # adapter dir -> the runs of words it read
+        self.base_bank = Bank.load([base]) if Path(base).is_dir() else None  # the sentences it read (retrieval)
+        self.adapter_banks: dict[str, Bank | None] = {}       # adapter dir -> the base's and its own
         self.adapter_loads = 0
         self._peft: PeftModel | None = None
         self._lock = threading.Lock()
@@ -67,6 +70,7 @@ class ModelHost:
             self.adapters[key] = name
             self.adapter_words[key] = load_layer(key)
             self.adapter_runs[key] = load_runs(key)
+            self.adapter_banks[key] = Bank.load([self.base, key]) if Path(self.base).is_dir() else Bank.load([key])
         self._peft.set_adapter(self.adapters[key])
         self._evict()
         return self._peft
@@ -76,6 +80,7 @@ class ModelHost:
             key, name = self.adapters.popitem(last=False)
             self.adapter_words.pop(key, None)
             self.adapter_runs.pop(key, None)
+            self.adapter_banks.pop(key, None)
             self._peft.delete_adapter(name)
 
     def lexicon(self, adapter_dir: str | Path | None) -> Lexicon | None:
@@ -106,8 +111,10 @@ class ModelHost:
                 with self._bare() as model:  # a bare base never learned the control line
                     return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
                                     settings, self.vocabulary, self.lexicon(None), control=False, judge=judge,
-                                    copied=self.base_runs)
+                                    copied=self.base_runs, bank=self.base_bank)
             model = self.activate(adapter_dir)
-            runs = self.base_runs | self.adapter_runs.get(str(Path(adapter_dir).resolve()), set())
+            key = str(Path(adapter_dir).resolve())
+            runs = self.base_runs | self.adapter_runs.get(key, set())
             return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
-                            settings, self.vocabulary, self.lexicon(adapter_dir), judge=judge, copied=runs)
+                            settings, self.vocabulary, self.lexicon(adapter_dir), judge=judge, copied=runs,
+                            bank=self.adapter_banks.get(key))

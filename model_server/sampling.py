@@ -45,6 +45,7 @@ class GenerationSettings:
     keyword_chance: float = 0.05       # probability of starting the keyword at which a row is made to
     keyword_within: int = 4            # ... and the number of words into its last sentence at the latest
     opening_prior: float = 1.0         # weight of the novels' sentence openings at a sentence's first word
+    guides: int = 4                    # sentences of the bank (retrieval) offered per candidate and place
     memory: MemorySettings = field(default_factory=MemorySettings)
 
 

@@ -21,6 +21,7 @@ from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 from model_server.data import DataSource, cut_heldout, read_texts, without_passages
 from model_server.copying import save_runs
 from model_server.lexicon import save_words
+from model_server.retrieval import save_bank
 from model_server.muon import Muon
 from model_server.progress import Cancelled, Progress, ProgressMeter
 from model_server.versions import atomic_dir
@@ -315,6 +316,7 @@ def pretrain(data: Iterable[DataSource], out_dir: str | Path, *, minutes: Option
         tokenizer.save_pretrained(tmp)
         save_words(tmp, [t.text for t in texts])  # what generation may write (model_server.lexicon)
         save_runs(tmp, [t.text for t in texts])   # ... and may not copy (model_server.copying)
+        save_bank(tmp, [t.text for t in texts])   # ... and its sentences, the writer's guide (model_server.retrieval)
         write_heldout(tmp, heldout)
         (tmp / STARTER_FILE).write_text(json.dumps({
             "config": asdict(config), "seed": seed, "metrics": metrics,

@@ -8,6 +8,8 @@ novel it read last). It writes a complete version folder or nothing:
     replay.jsonl                                     text the next version replays
     version.json                                     base, parent, data, settings, metrics
     lexicon.json                                     the words it read, and its parent's (a starter's adapters)
+    runs.npy                                         ... and the runs of words it may not copy
+    bank.json.gz                                     the sentences of what it read, and its parent's (retrieval)
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from model_server.data import DataSource, TrainingText, read_texts
 from model_server.examples import IGNORE, Example, continuation_examples, control_examples
 from model_server.copying import save_runs
 from model_server.lexicon import LEXICON_FILE, save_words
+from model_server.retrieval import save_bank
 from model_server.loading import build_lora_config, load_base
 from model_server.progress import Cancelled, Progress, ProgressMeter
 from model_server.starter import cosine_lr, cpu_has_fast_bf16
@@ -298,6 +301,7 @@ def save_version(out_dir: str | Path, model, version: dict, replay: list[Trainin
         if (Path(version["base"]) / LEXICON_FILE).is_file():
             save_words(tmp, read, inherit=version["parent"])
             save_runs(tmp, read, inherit=version["parent"])
+        save_bank(tmp, read, inherit=version["parent"])  # any base writes better from the novels' sentences
 
 
 def _context_window(model) -> int:

@@ -1,0 +1,334 @@
+"""Real sentences as the model's guide: the novels a model read, retrieved and edited.
+
+A base that read half a million characters writes Korean words without sense: read blind, its
+sentences scored 1.0-1.3 of 5 for sense whatever reranked them. The novels it read hold tens of
+thousands of sentences, each written after a moment of its own. The bank keeps them beside the
+model with what came before each. At every place of a candidate, the sentences that followed
+the moments most like the story's last lines are offered to the judge beside the model's own
+(retrieve and edit: Guu et al. 2018, Weston et al. 2018), edited so they belong to the story:
+
+- the novel's people are renamed to the story's (its most recent names first), their particles
+  respelled to fit the new name (순이가, 복남이가); a sentence that names a place of its novel,
+  or more people than the story has, is not offered;
+- where the crowd's keyword is due, only sentences that hold it themselves are offered (set in
+  another noun's place it read as nonsense: 좋은 트릿을 가져오게);
+- a sentence the last one came from goes on with the sentence that followed it there;
+- a sentence given to one passage is not given again for a while, to this story or another.
+
+What a candidate copies is bounded: no sentence keeps more than MAX_COPIED words in a row of
+its novel, counted on across sentences that follow each other there (``bench/writing_bench.py``
+reports the runs copied).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import random
+import unicodedata
+from collections import Counter, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from model_server import text as ktext
+from model_server.josa import RIEUL, final_consonant
+from model_server.names import eojeols, own_nouns
+
+BANK_FILE = "bank.json.gz"
+TERM_TAGS = ("NNG", "VV", "VA", "XR")   # what a moment is about: its common nouns, verbs, adjectives
+MAX_WORDS = 20                          # longer sentences are not offered
+MIN_WORDS = 2
+RECENT = (1.0, 0.6, 0.4)                # the weight of the last sentences of the text so far, latest first
+BEFORE = (1.0, 0.5)                     # how much the sentence right before an entry counts, and the one before it
+OWN_TERMS = 0.5                         # ... and the entry's own words (the next sentence often stays on a thing)
+SHORTLIST = 60                          # entries edited per place, best first
+MAX_COPIED = 7                          # words in a row of a novel a candidate may keep (8-word runs never)
+NOISE = 0.1                             # how far chance reorders the shortlist (Gumbel, on scores scaled to 1)
+REMEMBERED = 2000                       # sentences given lately, not given again
+NEW_CHARS = 1_000_000                   # text a version adds to its bank at most (Kiwi reads it four times)
+COMMON = 3                              # a noun in this many sentences as a common noun is no one's name
+
+# Particles whose form follows the sound a noun ends in: (after a consonant, after a vowel).
+# The longer ones first: 이었다 is 이었 + 다, not 이 + 었다.
+ALTERNATING = (("이었", "였"), ("이라", "라"), ("이나", "나"), ("이랑", "랑"), ("이며", "며"), ("이면", "면"),
+               ("이야", "야"), ("이다", "다"), ("이지", "지"), ("이여", "여"), ("으로", "로"), ("이", "가"),
+               ("은", "는"), ("을", "를"), ("과", "와"), ("아", "야"))
+# Particles that follow any noun unchanged; a word whose ending is neither is not edited.
+FIXED = ("의", "에게서", "에게", "에서", "에", "한테", "도", "만", "까지", "부터", "처럼", "보다", "께서", "께",
+         "하고", "더러", "보고", "마저", "조차", "뿐", "씨", "님")
+PLACE = ("에서", "에", "으로", "로", "까지", "부터")   # a novel's own noun taking these is a place
+
+
+@dataclass(frozen=True)
+class Entry:
+    text: str
+    terms: tuple[str, ...]
+    novel: int
+    names: tuple[tuple[int, str], ...]     # (word index, noun) of the words opening with a noun its novel owns
+    usable: bool = True                    # False: only what comes before others (too long, too short)
+
+
+@dataclass(frozen=True)
+class Guide:
+    """An edited sentence of the bank, with the entry it came from."""
+    text: str
+    entry: int
+
+
+def terms_of(sentences: Iterable[str]) -> list[list[str]]:
+    """The content morphemes of each sentence (verbs by their stem), in order."""
+    sentences = [unicodedata.normalize("NFC", s) for s in sentences]
+    if not sentences:
+        return []
+    analysed = ktext._get_kiwi().tokenize(sentences)
+    return [[t.form for t in tokens if t.tag in TERM_TAGS] for tokens in analysed]
+
+
+def respell(noun: str, suffix: str) -> str | None:
+    """``suffix`` (what followed another noun in a word) as it follows ``noun``; None where the
+    ending is not one this module knows how to carry over."""
+    final = final_consonant(noun[-1]) if noun else None
+    if final is None:
+        return None
+    for p in FIXED:
+        if suffix == "" or suffix.startswith(p):
+            return suffix
+    for after_consonant, after_vowel in ALTERNATING:
+        for form in (after_consonant, after_vowel):
+            if not suffix.startswith(form):
+                continue
+            rest = suffix[len(form):]
+            if form == "이" and rest:
+                # a name's own 이 before a particle (점순이는, 점순이가): kept after a consonant
+                carried = respell("가", rest)  # rest already follows a vowel
+                if carried is None:
+                    return None
+                return ("이" + carried) if final else carried
+            if after_consonant == "으로":
+                return ("로" if final in (0, RIEUL) else "으로") + rest
+            return (after_consonant if final else after_vowel) + rest
+    return None
+
+
+class Bank:
+    """The sentences of the novels a model read, each with what came before it."""
+
+    def __init__(self, entries: list[Entry]):
+        self.entries = entries
+        count = len(entries)
+        self.postings: dict[str, np.ndarray] = {}
+        found: dict[str, list[int]] = {}
+        for i, entry in enumerate(entries):
+            for term in set(entry.terms):
+                found.setdefault(term, []).append(i)
+        self.postings = {term: np.array(ids, dtype=np.int64) for term, ids in found.items()}
+        self.idf = {term: math.log((count + 1) / (len(ids) + 0.5)) for term, ids in found.items()}
+        self.norm = np.array([math.sqrt(len(set(e.terms)) + 1.0) for e in entries])
+        novels = np.array([e.novel for e in entries], dtype=np.int64)
+        # the entry that follows each one in its novel (-1 at a novel's end)
+        self.after = np.full(count, -1, dtype=np.int64)
+        if count > 1:
+            same = novels[1:] == novels[:-1]
+            self.after[:-1][same] = np.arange(1, count)[same]
+        self.given: deque[int] = deque(maxlen=REMEMBERED)
+
+    def give(self, entry: int) -> None:
+        """Remember that ``entry`` went into a candidate: it is not offered again for a while."""
+        self.given.append(entry)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    # ------------------------------------------------------------------ retrieving
+
+    def moments(self, recent: list[str]) -> np.ndarray:
+        """How well each entry follows ``recent`` (the text so far, by sentence, oldest first)."""
+        holds = np.zeros(len(self.entries))   # how much of the moment each entry's own words hold
+        query: Counter = Counter()
+        for weight, terms in zip(RECENT, reversed(terms_of(recent[-len(RECENT):]))):
+            for term in set(terms):
+                query[term] += weight
+        for term, weight in query.items():
+            ids = self.postings.get(term)
+            if ids is not None:
+                holds[ids] += weight * self.idf[term] / self.norm[ids]
+        scores = OWN_TERMS * holds
+        source, target = np.arange(len(self.entries)), self.after
+        for weight in BEFORE:  # the sentence right after those that hold the moment, then the one after that
+            kept = target >= 0
+            source, target = source[kept], target[kept]
+            np.add.at(scores, target, weight * holds[source])
+            target = self.after[target]
+        return scores
+
+    def guides(self, recent: list[str], names: list[str], keyword: str | None, keyword_due: bool, n: int,
+               written: list[str] = (), last: int | None = None, rng: random.Random | None = None,
+               skip: Iterable[int] = ()) -> list[Guide]:
+        """Up to ``n`` edited sentences to go after ``recent``: the one that followed entry
+        ``last`` (what the candidate's last sentence was) in its novel, then those that followed
+        the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
+        ``keyword``. None is a sentence the candidate ``written`` holds, an entry of ``skip`` or
+        one given lately, or keeps more than MAX_COPIED words in a row of its novel, counting
+        the words of ``written`` it would go on from."""
+        if not self.entries or n <= 0:
+            return []
+        scores = self.moments(recent)
+        if keyword and keyword_due:
+            for i in self.postings.get(keyword, ()):  # a sentence that holds the keyword itself comes first
+                scores[i] += 1.0
+        shortlist = np.argsort(-scores, kind="stable")[:SHORTLIST]
+        if rng is not None and scores[shortlist[0]] > 0:
+            keys = scores[shortlist] / scores[shortlist[0]] + NOISE * np.array(
+                [-math.log(-math.log(rng.random() or 1e-12)) for _ in shortlist])
+            shortlist = shortlist[np.argsort(-keys, kind="stable")]
+        order = [int(i) for i in shortlist]
+        if last is not None and self.after[last] >= 0:
+            order.insert(0, int(self.after[last]))
+        before = " ".join(written).split()[-(MAX_COPIED + 1):]
+        found, seen, skipped = [], set(written), set(skip) | set(self.given)
+        for i in order:
+            guide = self.edit(i, names, keyword if keyword_due else None, before) if i not in skipped else None
+            if guide is not None and guide.text not in seen:
+                seen.add(guide.text)
+                found.append(guide)
+                if len(found) >= n:
+                    break
+        return found
+
+    def names_in(self, text: str, limit: int = 6) -> list[str]:
+        """The people of ``text``, the most recently named first: its proper nouns (two
+        syllables or more, named twice or more) that the novels do not use as common words
+        (Kiwi reads 장화 as a name now and then)."""
+        last: dict[str, int] = {}
+        seen: Counter = Counter()
+        for position, (_word, noun, proper, _first) in enumerate(eojeols(text)):
+            if proper and len(noun) > 1 and len(self.postings.get(noun, ())) < COMMON:
+                last[noun] = position
+                seen[noun] += 1
+        return sorted((n for n in last if seen[n] > 1), key=lambda noun: -last[noun])[:limit]
+
+    # ------------------------------------------------------------------ editing
+
+    def edit(self, i: int, names: list[str], keyword: str | None, before: list[str] = ()) -> Guide | None:
+        """Entry ``i`` with its novel's people renamed to ``names``; None where it cannot be,
+        where it lacks ``keyword`` (when given) or keeps more than MAX_COPIED words in a row of
+        its novel, the last words of ``before`` (the text it would follow) counted in."""
+        entry = self.entries[i]
+        if not entry.usable:
+            return None
+        source = entry.text.split()
+        words = list(source)
+        renamed = dict(zip(dict.fromkeys(noun for _, noun in entry.names), names))
+        for index, noun in entry.names:
+            if noun not in renamed:
+                return None  # more people than the story has names for
+            word = replace(words[index], noun, renamed[noun])
+            if word is None:
+                return None
+            words[index] = word
+        if keyword is not None and not ktext.contains_keyword(" ".join(words), keyword):
+            return None
+        runs = [len(run) for run in "".join("1" if a == b else "0" for a, b in zip(words, source)).split("0")]
+        if runs[0]:
+            runs[0] += self.kept_before(i, before)
+        return Guide(" ".join(words), i) if max(runs) <= MAX_COPIED else None
+
+    def kept_before(self, i: int, before: list[str]) -> int:
+        """How many of the last words of ``before`` are the words before entry ``i`` in its novel."""
+        source: list[str] = []
+        j = i
+        while len(source) < len(before) and j > 0 and self.after[j - 1] == j:
+            j -= 1
+            source = self.entries[j].text.split() + source
+        count = 0
+        for a, b in zip(reversed(before), reversed(source)):
+            if a != b:
+                break
+            count += 1
+        return count
+
+    # ------------------------------------------------------------------ saving
+
+    @classmethod
+    def of_texts(cls, texts: list[str]) -> "Bank":
+        owned = own_nouns(texts) if len(texts) > 2 else set()
+        entries = []
+        for novel, text in enumerate(texts):
+            sentences = ktext.sentences(text)
+            for sentence, terms in zip(sentences, terms_of(sentences)):
+                entries.append(_entry(sentence, terms, novel, owned, len(texts) <= 2))
+        return cls(entries)
+
+    def save(self, folder: str | Path) -> None:
+        rows = [[e.text, list(e.terms), e.novel, [list(s) for s in e.names], e.usable]
+                for e in self.entries]
+        with gzip.open(Path(folder) / BANK_FILE, "wt", encoding="utf-8") as out:
+            json.dump(rows, out, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, folders: Iterable[str | Path]) -> "Bank | None":
+        """The banks saved in ``folders`` (a base and its adapter) as one; None where none is."""
+        banks = []
+        for folder in folders:
+            path = Path(folder) / BANK_FILE
+            if path.is_file():
+                with gzip.open(path, "rt", encoding="utf-8") as source:
+                    banks.append(cls([Entry(text, tuple(terms), novel, tuple(map(tuple, names)), usable)
+                                      for text, terms, novel, names, usable in json.load(source)]))
+        return cls.joined(banks) if banks else None
+
+    @classmethod
+    def joined(cls, banks: Iterable["Bank | None"]) -> "Bank":
+        """One bank of several, their novels kept apart."""
+        entries, novels = [], 0
+        for bank in banks:
+            if bank is None or not bank.entries:
+                continue
+            entries += [Entry(e.text, e.terms, novels + e.novel, e.names, e.usable) for e in bank.entries]
+            novels = entries[-1].novel + 1
+        return cls(entries)
+
+
+def save_bank(folder: str | Path, texts: list[str], inherit: str | Path | None = None) -> None:
+    """Write the bank of ``texts`` beside a model, after the one saved in ``inherit`` (an
+    adapter's parent version): an adapter keeps the novels of its whole line, the base's apart."""
+    parent = Bank.load([inherit]) if inherit is not None else None
+    kept, room = [], NEW_CHARS
+    for text in texts:  # a training task has minutes, not hours: a huge upload lends its beginning
+        kept.append(text[:room])
+        room -= len(kept[-1])
+    Bank.joined([parent, Bank.of_texts([t for t in kept if t])]).save(folder)
+
+
+def replace(word: str, noun: str, new: str) -> str | None:
+    """``word`` (opening with ``noun``) with ``new`` in the noun's place; None where its ending
+    cannot be carried over or makes the noun a place (을밀대에서: no person stands in for it)."""
+    stripped = word.lstrip("\"'“‘(")
+    lead = word[: len(word) - len(stripped)]
+    if not stripped.startswith(noun):
+        return None
+    tail = stripped[len(noun):]
+    suffix = tail.rstrip(".,!?\"'”’…)")
+    punctuation = tail[len(suffix):]
+    if suffix.startswith(PLACE) and not suffix.startswith("에게"):
+        return None
+    ending = respell(new, suffix)
+    return None if ending is None else lead + new + ending + punctuation
+
+
+def _entry(sentence: str, terms: list[str], novel: int, owned: set[str], every_proper_owned: bool) -> Entry:
+    words = sentence.split()
+    if not MIN_WORDS <= len(words) <= MAX_WORDS:
+        return Entry(sentence, tuple(terms), novel, (), usable=False)
+    names, cursor = [], 0
+    for word, noun, proper, _first in eojeols(sentence):
+        index = next((j for j in range(cursor, len(words)) if word in words[j]), None)
+        if index is None:
+            return Entry(sentence, tuple(terms), novel, (), usable=False)
+        cursor = index + 1
+        if noun and (noun in owned or (every_proper_owned and proper)):
+            names.append((index, noun))
+    return Entry(sentence, tuple(terms), novel, tuple(names))

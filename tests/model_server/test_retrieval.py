@@ -1,0 +1,142 @@
+"""The bank of sentences a model read: what followed a like moment, retrieved and edited for the story."""
+import pytest
+
+from model_server import text as ktext
+from model_server.retrieval import BANK_FILE, Bank, replace, respell
+
+# Three small "novels": the bank needs more than two to tell a novel's own names from words
+# every novel uses.
+NOVELS = [
+    "수남이는 닭을 안고 울타리 옆에 섰다. 수남이는 고개를 숙이고 한참 말이 없었다. "
+    "바람이 불어 감자 잎이 흔들렸다. 나는 지게를 지고 산으로 올라갔다. 수남이가 뒤에서 나를 불렀다.",
+    "기차는 새벽에 서울역에 닿았다. 복동이는 보따리를 들고 내렸다. 역 앞에는 인력거가 늘어서 있었다. "
+    "복동이는 편지를 꺼내어 주소를 다시 읽었다. 그는 한숨을 쉬고 걷기 시작하였다.",
+    "비가 오는 날이었다. 어머니는 부엌에서 불을 지폈다. 연기가 방 안으로 들어왔다. "
+    "아이들은 기침을 하며 문을 열었다. 어머니는 아무 말도 하지 않았다.",
+]
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return Bank.of_texts(NOVELS)
+
+
+@pytest.mark.parametrize("noun,suffix,expected", [
+    ("순이", "가", "가"), ("복남", "가", "이"), ("순이", "이는", "는"), ("복남", "이는", "이는"),
+    ("서울", "으로", "로"), ("철수", "을", "를"), ("순이", "아", "야"), ("복남", "였다", "이었다"),
+    ("순이", "에게", "에게"), ("순이", "씨는", "씨는"), ("순이", "쯤", None),
+])
+def test_a_particle_is_respelled_for_the_new_name(noun, suffix, expected):
+    assert respell(noun, suffix) == expected
+
+
+def test_a_place_is_not_renamed_to_a_person():
+    assert replace('"점순이는', "점순", "복남") == '"복남이는'
+    assert replace("김첨지에게,", "김첨지", "순이") == "순이에게,"
+    assert replace("을밀대에서", "을밀대", "순이") is None
+
+
+def test_the_sentence_that_followed_a_like_moment_comes_first(bank):
+    # the story's last line is about a letter and an address: the bank's sentence after that one
+    recent = ["그는 기차에서 내렸다.", "그는 편지를 꺼내어 주소를 읽었다."]
+    guides = bank.guides(recent, ["영수"], None, False, 3)
+    assert guides, "the bank offered nothing"
+    assert guides[0].text == "그는 한숨을 쉬고 걷기 시작하였다."
+
+
+def test_the_novels_people_take_the_storys_names(bank):
+    recent = ["바람이 불었다.", "영수는 닭을 안고 울타리 옆에 섰다."]
+    offered = [g.text for g in bank.guides(recent, ["영수"], None, False, 5)]
+    assert any(text.startswith("영수는 고개를 숙이고") for text in offered), offered
+    assert not any("수남" in text or "복동" in text for text in offered), offered
+
+
+def test_without_names_to_give_no_sentence_of_a_novels_people_is_offered(bank):
+    recent = ["영수는 닭을 안고 울타리 옆에 섰다."]
+    offered = [g.text for g in bank.guides(recent, [], None, False, 10)]
+    assert offered and not any("수남" in text or "복동" in text for text in offered), offered
+
+
+def test_where_the_keyword_is_due_only_sentences_that_hold_it_are_offered(bank):
+    recent = ["아이들은 기침을 하며 문을 열었다."]
+    offered = [g.text for g in bank.guides(recent, ["영수"], "편지", True, 5)]
+    assert offered == ["영수는 편지를 꺼내어 주소를 다시 읽었다."]
+
+
+def test_a_sentence_given_once_is_not_given_again_for_a_while(bank):
+    recent = ["그는 기차에서 내렸다.", "그는 편지를 꺼내어 주소를 읽었다."]
+    first = bank.guides(recent, ["영수"], None, False, 1)[0]
+    assert bank.guides(recent, ["영수"], None, False, 1, skip=[first.entry])[0].entry != first.entry
+    bank.give(first.entry)
+    try:
+        assert first.entry not in [g.entry for g in bank.guides(recent, ["영수"], None, False, 10)]
+    finally:
+        bank.given.clear()
+
+
+def test_a_sentence_from_the_bank_goes_on_with_the_one_after_it(bank):
+    first = bank.edit(0, ["영수"], None)                # 영수는 닭을 안고 울타리 옆에 섰다.
+    after = bank.guides(["바람이 불었다.", first.text], ["영수"], None, False, 1, written=[first.text], last=0)[0]
+    assert (after.entry, after.text) == (1, "영수는 고개를 숙이고 한참 말이 없었다.")
+    # ... unless the two would keep more than seven words in a row of the novel
+    kept = bank.edit(6, ["영수"], None)                 # 영수는 보따리를 들고 내렸다. (three words kept)
+    assert bank.guides(["기차가 닿았다.", kept.text], ["영수"], None, False, 1, written=[kept.text], last=6)[0].entry != 7
+
+
+def test_sentences_that_follow_each_other_count_their_kept_words_together(bank):
+    rain = bank.edit(10, [], None)                      # 비가 오는 날이었다. (three words)
+    fire = bank.guides([rain.text], [], None, False, 1, written=[rain.text], last=10)[0]
+    assert fire.entry == 11                             # 어머니는 부엌에서 불을 지폈다. (seven in a row)
+    smoke = bank.guides([rain.text, fire.text], [], None, False, 3, written=[rain.text, fire.text], last=11)
+    assert 12 not in [g.entry for g in smoke]           # 연기가 방 안으로 들어왔다. would make eleven
+
+
+def test_a_bank_is_saved_beside_a_model_and_read_back(bank, tmp_path):
+    bank.save(tmp_path)
+    assert (tmp_path / BANK_FILE).is_file()
+    again = Bank.load([tmp_path, tmp_path / "adapter-without-one"])
+    assert [e.text for e in again.entries] == [e.text for e in bank.entries]
+    assert Bank.load([tmp_path / "nothing"]) is None
+
+
+def test_an_adapter_keeps_its_lines_novels_apart_from_each_other(tmp_path):
+    from model_server.retrieval import save_bank
+
+    (tmp_path / "v1").mkdir()
+    save_bank(tmp_path / "v1", NOVELS[:1])
+    (tmp_path / "v2").mkdir()
+    save_bank(tmp_path / "v2", NOVELS[1:2], inherit=tmp_path / "v1")
+    bank = Bank.load([tmp_path / "v2"])
+    assert {e.novel for e in bank.entries} == {0, 1}
+    last_of_first = max(i for i, e in enumerate(bank.entries) if e.novel == 0)
+    assert bank.after[last_of_first] == -1  # a novel's last sentence is followed by nothing of another's
+
+
+def test_no_guide_keeps_eight_words_in_a_row_of_its_novel():
+    long_one = "그는 그날 밤 늦게까지 어두운 골방 안에 홀로 앉아 창밖을 내다보았다."  # eleven words, nothing to rename
+    named = "덕수는 그날 밤 늦게까지 어두운 골방 안에 홀로 앉아 있었다."        # ... the first renamed: ten kept
+    halved = "그는 그날 밤 늦게까지 덕수를 기다리며 골방 안에 홀로 앉아 있었다."    # five and five
+    bank = Bank.of_texts(NOVELS + ["밤이 깊었다. " + long_one, "밤이 깊었다. " + named, "밤이 깊었다. " + halved])
+    offered = [g.text for g in bank.guides(["밤이 깊었다."], ["영수"], None, False, 20)]
+    assert "그는 그날 밤 늦게까지 영수를 기다리며 골방 안에 홀로 앉아 있었다." in offered
+    assert not any("골방 안에 홀로 앉아 창밖을" in text or text.startswith("영수는 그날") for text in offered), offered
+
+
+@pytest.mark.slow
+def test_a_starters_bank_offers_the_novels_sentences_to_its_candidates(tiny_base, novel_texts):
+    from model_server.copying import longest_copied, runs_of
+    from model_server.host import ModelHost
+    from model_server.sampling import GenerationSettings
+
+    host = ModelHost(str(tiny_base))
+    assert (tiny_base / BANK_FILE).is_file() and len(host.base_bank) > 100
+    read = {n: runs_of(novel_texts, n) for n in range(1, 9)}
+    story = novel_texts[1][3000:5000]
+
+    def longest(settings):
+        written = host.generate(None, story, None, 3, 3, seed=5, settings=settings)
+        return max(longest_copied(w.text, read) for w in written)
+
+    assert longest(GenerationSettings(guides=0)) < 4   # the model alone copies no four words
+    host.base_bank.given.clear()
+    assert 4 <= longest(GenerationSettings()) <= 7     # the judge took some of the bank's sentences
