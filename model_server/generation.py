@@ -136,6 +136,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     said = normalize_space(story_text[-2000:]) if story_text else ""
     recent = ktext.sentences(story_text[-1000:])[-3:] if bank is not None and story_text else []
     names = bank.names_in(story_text[-3000:]) if bank is not None and story_text else []
+    if lexicon is not None and names:  # the bank's sentences give the story's people new particles
+        lexicon = lexicon.with_layer(Layer.of_forms(frozenset().union(*map(keyword_words, names))))
 
     chains = [Chain() for _ in range(k)]
     for position in range(sentences):
@@ -156,7 +158,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             sources: dict[tuple[int, str], int] = {}
             if bank is not None:
                 for chain in waiting:
-                    for guide in guides_for(bank, chain, recent, names, keyword, remaining, settings, said, rng):
+                    for guide in guides_for(bank, chain, recent, names, keyword, remaining, settings, lexicon,
+                                            said, rng):
                         if guide.text not in options[id(chain)]:
                             options[id(chain)].append(guide.text)
                             sources[(id(chain), guide.text)] = guide.entry
@@ -196,7 +199,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
 
 
 def guides_for(bank: Bank, chain: Chain, recent: list[str], names: list[str], keyword: str | None,
-               remaining: int, settings: GenerationSettings, said: str, rng: random.Random) -> list[Guide]:
+               remaining: int, settings: GenerationSettings, lexicon: Lexicon | None, said: str,
+               rng: random.Random) -> list[Guide]:
     """The bank's sentences for ``chain``'s next place that keep the rules: some without the
     keyword (unless the place must hold it), some with it (while the passage lacks it)."""
     due = bool(keyword) and not chain.has_keyword
@@ -205,10 +209,17 @@ def guides_for(bank: Bank, chain: Chain, recent: list[str], names: list[str], ke
         for guide in bank.guides(recent + chain.sentences, names, keyword, with_keyword, settings.guides,
                                  written=chain.sentences, last=chain.given[-1] if chain.given else None, rng=rng,
                                  skip=[e for e in chain.given if e is not None]):
-            if check_candidate(guide.text, keyword if with_keyword else None, 1, None) \
-                    and not said_before(guide.text, said):
+            if check_candidate(guide.text, keyword if with_keyword else None, 1, lexicon) \
+                    and in_lexicon(guide.text, lexicon) and not said_before(guide.text, said):
                 found.append(guide)
     return found
+
+
+def in_lexicon(text: str, lexicon: Lexicon | None) -> bool:
+    """Whether every word of ``text`` is one ``lexicon`` allows (any, without one): the bank's
+    sentences keep the rule the model's rows are sampled under."""
+    return lexicon is None or all(lexicon.allows(unicodedata.normalize("NFD", word), finished=True)
+                                  for word in BOUNDARY.split(unicodedata.normalize("NFC", text)) if word)
 
 
 def score_options(model, tokenizer, judge: Judge, prompt_ids: list[int], story_text: str, chains: list[Chain],

@@ -62,6 +62,8 @@ def test_every_word_of_a_starter_candidate_is_a_word_it_read(host, story, tiny_b
     for path in tiny_base_novels:
         read |= set(BOUNDARY.split(ktext.normalize(path.read_text(encoding="utf-8"))))
     read |= set(BOUNDARY.split(story)) | keyword_words("사람")
+    for name in host.base_bank.names_in(story[-3000:]):  # the story's people, renamed into the novels' sentences
+        read |= keyword_words(name)
     for candidate in texts(host.generate(None, story, "사람", 3, k=3, seed=4)):
         assert set(BOUNDARY.split(candidate)) - {""} <= read, candidate
 
