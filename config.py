@@ -41,58 +41,35 @@ GENERATION_TIME_LIMIT = _int("GENERATION_TIME_LIMIT", 300)
 HARD_LIMIT_GRACE_SECONDS = 60
 
 
-def task_time_limits(train_minutes: float = TRAIN_MAX_MINUTES, starter_minutes: float = STARTER_MAX_MINUTES,
-                     generation_seconds: int = GENERATION_TIME_LIMIT,
-                     overhead_seconds: int = TASK_OVERHEAD_SECONDS) -> dict[str, tuple[int, int]]:
-    """(soft, hard) seconds per task name. A training task gets its budget plus the overhead;
-    the starter pretraining is the longest job any worker may run."""
-    def limits(soft: float) -> tuple[int, int]:
-        return int(soft), int(soft) + HARD_LIMIT_GRACE_SECONDS
-
-    return {
-        "relay.generate_candidates": limits(generation_seconds),
-        "relay.learn_and_continue": limits(train_minutes * 60 + overhead_seconds),
-        "relay.retrain_story": limits(train_minutes * 60 + overhead_seconds),
-        "relay.prefer_story": limits(train_minutes * 60 + overhead_seconds),
-        "relay.pretrain_starter": limits(starter_minutes * 60 + overhead_seconds),
-        "relay.train_judges": limits(starter_minutes * 60 + overhead_seconds),
-        "relay.count_proposal_sentences": limits(60),
-        "relay.count_novel_sentences": limits(600),  # a 5 MB novel takes about a minute
-        "relay.tick": limits(60),
-    }
+def task_budgets(train_minutes: float = TRAIN_MAX_MINUTES, starter_minutes: float = STARTER_MAX_MINUTES,
+                 generation_seconds: int = GENERATION_TIME_LIMIT,
+                 overhead_seconds: int = TASK_OVERHEAD_SECONDS) -> dict[str, int]:
+    """Soft time limit in seconds of each budget (app/jobs/kinds.py says which task has which).
+    A training task gets its loop's budget plus the overhead; the starter pretraining is the
+    longest job any worker may run."""
+    return {"generation": int(generation_seconds),
+            "training": int(train_minutes * 60 + overhead_seconds),
+            "starter": int(starter_minutes * 60 + overhead_seconds)}
 
 
-def visibility_timeout(time_limits: dict[str, tuple[int, int]]) -> int:
+def visibility_timeout(budgets: dict[str, int]) -> int:
     """Redis redelivers a late-acked message that has not been acknowledged after this many
     seconds. It must outlast the longest job (its hard limit), or a job still running would be
     delivered a second time; a message lost with its worker (a machine gone) waits this long."""
-    return max(hard for _soft, hard in time_limits.values()) + HARD_LIMIT_GRACE_SECONDS
+    return max(budgets.values()) + 2 * HARD_LIMIT_GRACE_SECONDS
 
 
 def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float, *,
-                    time_limits: dict[str, tuple[int, int]] | None = None, key_prefix: str = "",
+                    budgets: dict[str, int] | None = None, key_prefix: str = "",
                     visibility_seconds: int | None = None) -> dict:
-    """Celery settings (one dict, Flask's Celery pattern). Generation and training go to the
-    ``gpu`` queue; the deadline tick to the default queue.
+    """Celery settings (one dict, Flask's Celery pattern); the tasks' queues and time limits are
+    added from the job kinds (app/jobs/kinds.py) when the app starts Celery.
 
     ``key_prefix`` puts every Redis key of the broker and the results under a prefix (several
     sites, or test runs, on one Redis); ``visibility_seconds`` overrides the derived timeout."""
-    time_limits = time_limits or task_time_limits()
     settings = {
         "task_ignore_result": True,
         "task_default_queue": "celery",
-        "task_routes": {
-            "relay.generate_candidates": {"queue": "gpu"},
-            "relay.learn_and_continue": {"queue": "gpu"},
-            "relay.retrain_story": {"queue": "gpu"},
-            "relay.prefer_story": {"queue": "gpu"},
-            "relay.pretrain_starter": {"queue": "gpu"},
-            "relay.train_judges": {"queue": "gpu"},
-        },
-        "task_annotations": {
-            name: {"soft_time_limit": soft, "time_limit": hard}
-            for name, (soft, hard) in time_limits.items() if name.startswith("relay.")
-        },
         # One long model job at a time per process; a second one waits in the broker, not in a
         # prefetch buffer, where another worker can take it. (The gpu tasks ack late.)
         "worker_prefetch_multiplier": 1,
@@ -103,7 +80,7 @@ def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float
         },
     }
     if redis_url:
-        timeout = visibility_seconds or visibility_timeout(time_limits)
+        timeout = visibility_seconds or visibility_timeout(budgets or task_budgets())
         transport = {
             "visibility_timeout": timeout,
             # How often a worker looks for messages whose worker died (kombu's default is every
@@ -230,7 +207,7 @@ class Config:
     # A queued or running job with no sign of life for this long is marked failed, so the round
     # can be retried instead of waiting for ever. Longer than the visibility timeout, so that a
     # job lost with its machine is redelivered by Redis before the sweep fails it (0: derived so).
-    JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", 0) or max(1800, visibility_timeout(task_time_limits()) + 60)
+    JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", 0) or max(1800, visibility_timeout(task_budgets()) + 60)
     # A queued job whose send to the broker failed (broker down) is sent again after this long.
     JOB_RESEND_SECONDS = _int("JOB_RESEND_SECONDS", 30)
     # /healthz wants a worker heartbeat no older than this.
@@ -276,6 +253,7 @@ class Config:
     # STARTER_STEPS steps, for tests and demos) of StarterConfig STARTER_CONFIG ("default", or
     # "tiny"); STARTER_MAX_MINUTES is only the ceiling of the task's time limits.
     STARTER_MAX_MINUTES = STARTER_MAX_MINUTES
+    TASK_OVERHEAD_SECONDS = TASK_OVERHEAD_SECONDS
     STARTER_PASSES = _float("STARTER_PASSES", 8)
     STARTER_STEPS = _optional_int("STARTER_STEPS")
     STARTER_CONFIG = os.environ.get("STARTER_CONFIG", "default")

@@ -9,6 +9,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from sqlalchemy.orm import DeclarativeBase
 
+from app.jobs.kinds import celery_routing
+
 
 class Base(DeclarativeBase):
     pass
@@ -63,7 +65,7 @@ def celery_init_app(app: Flask) -> Celery:
 
     register_embedded_broker()
     celery_app = Celery(app.name, task_cls=FlaskTask)
-    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.config_from_object({**app.config["CELERY"], **celery_routing(app.config)})
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from app.database import transaction
 from app.extensions import db
 from app.jobs import services as jobs
-from app.jobs.models import TRAINING_KINDS, Job
+from app.jobs.kinds import STORY_TRAINING_KINDS
+from app.jobs.models import Job
 from app.particles import particle
 from app.novels.models import Novel
 from app.training import judges
@@ -110,7 +111,7 @@ def usual_speed(job_id: int, config: str | None) -> float | None:
 def site_woke_up(since):
     """Whether anyone asked for AI writing or training after ``since`` (asked once a second)."""
     def check() -> bool:
-        woke = db.session.scalar(select(Job.id).where(Job.kind.in_(("generate",) + TRAINING_KINDS),
+        woke = db.session.scalar(select(Job.id).where(Job.kind.in_(("generate",) + STORY_TRAINING_KINDS),
                                                       Job.created_at > since).limit(1)) is not None
         db.session.commit()  # a read holds SQLite's lock until its transaction ends
         return woke

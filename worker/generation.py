@@ -15,7 +15,8 @@ from app.stories.models import Story
 from app.training.models import ModelVersion
 from app.training import judges
 from app.training import services as training
-from app.training.preferences import context_before, judged_pairs
+from app.stories.services import context_before
+from app.training.preferences import judged_pairs
 from worker import models
 from worker.models import generation_seed
 from worker.reporting import TimedReporter

@@ -13,7 +13,7 @@ from app.training import services as training
 from app.training.material import heldout_passages
 from worker import models
 from worker.folders import remove_leftovers
-from app.training.preferences import context_before
+from app.stories.services import context_before
 from worker.models import generation_seed
 from model_server.paths import same_lineage
 from worker.versions import decide, not_trained, record_version, train_version

@@ -2,8 +2,16 @@
 (app.extensions.celery_init_app) ends each one's database session."""
 from celery import shared_task
 
+from app.jobs.kinds import KINDS
 
-@shared_task(name="relay.generate_candidates", bind=True, acks_late=True, reject_on_worker_lost=True)
+
+def job_task(kind: str):
+    """The task that runs jobs of ``kind`` (app/jobs/kinds.py): acknowledged once it has run, so
+    a worker lost mid-job leaves the message to be delivered again."""
+    return shared_task(name=KINDS[kind].task, bind=True, acks_late=True, reject_on_worker_lost=True)
+
+
+@job_task("generate")
 def generate_candidates(self, round_id: int) -> None:
     """Write the round's K candidate passages with the story's model, then open ``choosing``."""
     from worker.generation import run_generation
@@ -11,7 +19,7 @@ def generate_candidates(self, round_id: int) -> None:
     run_generation(round_id, self.request.id, self.request.hostname)
 
 
-@shared_task(name="relay.learn_and_continue", bind=True, acks_late=True, reject_on_worker_lost=True)
+@job_task("train")
 def learn_and_continue(self, job_id: int) -> None:
     """put_Human_txt: learn from a human passage, then append the AI's continuation."""
     from worker.learning import run_learning
@@ -19,7 +27,7 @@ def learn_and_continue(self, job_id: int) -> None:
     run_learning(job_id, self.request.id, self.request.hostname)
 
 
-@shared_task(name="relay.retrain_story", bind=True, acks_late=True, reject_on_worker_lost=True)
+@job_task("retrain")
 def retrain_story(self, job_id: int) -> None:
     """Admin: a new adapter version of a story from its training set and its own passages."""
     from worker.retraining import run_retrain, warm_up
@@ -28,7 +36,7 @@ def retrain_story(self, job_id: int) -> None:
     run_retrain(job_id, self.request.id, self.request.hostname)
 
 
-@shared_task(name="relay.prefer_story", bind=True, acks_late=True, reject_on_worker_lost=True)
+@job_task("prefer")
 def prefer_story(self, job_id: int) -> None:
     """Admin: a new adapter version of a story tuned on the crowd's candidate votes (DPO)."""
     from worker.preferring import run_prefer
@@ -38,7 +46,7 @@ def prefer_story(self, job_id: int) -> None:
     run_prefer(job_id, self.request.id, self.request.hostname)
 
 
-@shared_task(name="relay.pretrain_starter", bind=True, acks_late=True, reject_on_worker_lost=True)
+@job_task("pretrain")
 def pretrain_starter(self, job_id: int) -> None:
     """MODEL_NAME=starter: a version of the site's own base, pretrained on every visible novel
     (the first, or one that goes on from the serving version)."""
@@ -49,7 +57,7 @@ def pretrain_starter(self, job_id: int) -> None:
     run_pretrain(job_id, self.request.id, self.request.hostname)
 
 
-@shared_task(name="relay.train_judges", bind=True, acks_late=True, reject_on_worker_lost=True)
+@job_task("judge")
 def train_judges(self, job_id: int) -> None:
     """The judges that rank the AI's candidates, trained for the serving base."""
     from worker.judging import run_train_judges
@@ -77,7 +85,7 @@ def count_novel_sentences(novel_id: int) -> int | None:
 @shared_task(name="relay.tick")
 def tick() -> dict:
     from app.health import beat
-    from app.rounds.ticks import tick as run_tick
+    from worker.tick import tick as run_tick
 
     beat()
     return run_tick()

@@ -14,14 +14,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from app.database import transaction
 from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import Job
 from app.rounds import machine
-from app.rounds.models import Proposal, Round
 from app.stories.models import Story, TrainingText
 from app.training import services as training
 from app.training.material import activation_decision, preference_decision
@@ -122,15 +121,6 @@ def decide(out_dir: Path, heldout_passages: int, threshold: float, min_heldout_r
     return Decision(metrics, activate)
 
 
-def round_is_fresh(story_id: int) -> bool:
-    """Whether the story's current round has not started: proposing, with no proposal yet. Only
-    then may a passage be added outside a round (put_Human_txt's continuation)."""
-    round_ = db.session.scalar(select(Round).where(Round.story_id == story_id).order_by(Round.number.desc()).limit(1))
-    if round_ is None or round_.phase != "proposing":
-        return False
-    return not db.session.scalar(select(func.count()).select_from(Proposal).where(Proposal.round_id == round_.id))
-
-
 def record_version(job_id: int, story_id: int, base: str, parent_id: int | None, out_dir: Path, decision: Decision,
                    data: dict, continuation: str | None = None, writer_id: int | None = None) -> str:
     """One transaction: the new version (active, or held for an admin), the story's human
@@ -159,7 +149,7 @@ def record_version(job_id: int, story_id: int, base: str, parent_id: int | None,
             done = {**(job.metrics or {}), **decision.metrics, "stage": "done", "version": version.name,
                     "version_id": version.id}
             if continuation is not None:
-                if round_is_fresh(story_id):
+                if machine.round_not_started(story_id):
                     passage = machine.append_passage(story, continuation, model_version_id=writer_id or version.id)
                     done["passage_id"] = passage.id
                 else:

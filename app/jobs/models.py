@@ -5,39 +5,38 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import utcnow
 from app.extensions import db
+from app.jobs.kinds import JOB_KINDS, KINDS, STORY_TRAINING_KINDS
 
-# train: put_Human_txt (learn one passage, then continue); retrain: a story's adapter on its
-# training set; prefer: a story's adapter tuned on the crowd's choices (DPO); pretrain: the
-# site's starter base; judge: the judges that rank candidates (model_server.judges); generate: a
-# round's candidates.
-JOB_KINDS = ("train", "retrain", "prefer", "pretrain", "judge", "generate")
 # waiting: blocked on something outside the job (no base model yet); the tick re-queues it.
 JOB_STATUSES = ("queued", "waiting", "running", "succeeded", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "waiting", "running")
-TRAINING_KINDS = ("train", "retrain", "prefer")  # kinds that write a story's next adapter: one at a time
 _ACTIVE = "status IN ('queued', 'waiting', 'running')"
+
+
+def _listed(names) -> str:
+    return ", ".join(f"'{name}'" for name in names)
+
+
+def _one_at_a_time() -> list[Index]:
+    """At most one unfinished training job per story, and one unfinished job of each site-wide
+    kind (the starter pretrain, the judges): the services check first (for a clear 409), these
+    partial unique indexes settle any race."""
+    story = f"kind IN ({_listed(STORY_TRAINING_KINDS)}) AND {_ACTIVE}"
+    indexes = [Index("uq_jobs_one_training_per_story", "story_id", unique=True,
+                     sqlite_where=text(story), postgresql_where=text(story))]
+    for kind in (k for k in KINDS.values() if k.one_at_a_time == "site"):
+        one = f"kind = '{kind.name}' AND {_ACTIVE}"
+        indexes.append(Index(f"uq_jobs_one_{kind.name}", "kind", unique=True,
+                             sqlite_where=text(one), postgresql_where=text(one)))
+    return indexes
 
 
 class Job(db.Model):
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("kind IN ('train', 'retrain', 'prefer', 'pretrain', 'judge', 'generate')", name="ck_jobs_kind"),
-        CheckConstraint(
-            "status IN ('queued', 'waiting', 'running', 'succeeded', 'failed', 'cancelled')",
-            name="ck_jobs_status",
-        ),
-        # At most one unfinished training job per story, one unfinished starter pretrain and
-        # one unfinished judges job on the site: the services check first (for a clear 409),
-        # these settle any race.
-        Index("uq_jobs_one_training_per_story", "story_id", unique=True,
-              sqlite_where=text(f"kind IN ('train', 'retrain', 'prefer') AND {_ACTIVE}"),
-              postgresql_where=text(f"kind IN ('train', 'retrain', 'prefer') AND {_ACTIVE}")),
-        Index("uq_jobs_one_pretrain", "kind", unique=True,
-              sqlite_where=text(f"kind = 'pretrain' AND {_ACTIVE}"),
-              postgresql_where=text(f"kind = 'pretrain' AND {_ACTIVE}")),
-        Index("uq_jobs_one_judge", "kind", unique=True,
-              sqlite_where=text(f"kind = 'judge' AND {_ACTIVE}"),
-              postgresql_where=text(f"kind = 'judge' AND {_ACTIVE}")),
+        CheckConstraint(f"kind IN ({_listed(JOB_KINDS)})", name="ck_jobs_kind"),
+        CheckConstraint(f"status IN ({_listed(JOB_STATUSES)})", name="ck_jobs_status"),
+        *_one_at_a_time(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

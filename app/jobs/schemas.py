@@ -1,7 +1,8 @@
 from marshmallow import Schema, fields
 
 from app.fields import UtcDateTime
-from app.jobs.models import JOB_KINDS, JOB_STATUSES
+from app.jobs.kinds import JOB_KINDS
+from app.jobs.models import JOB_STATUSES
 
 
 class JobSchema(Schema):

@@ -13,18 +13,14 @@ from sqlalchemy import delete, select, update
 from app.database import utcnow
 from app.extensions import db
 from app.errors import Conflict, Forbidden, NotFound
+from app.jobs.kinds import KINDS
 from app.jobs.models import ACTIVE_STATUSES, Job, JobPoint
 from app.stories.models import Story
 
 log = logging.getLogger(__name__)
 
-TASK_FOR_KIND = {"generate": "relay.generate_candidates", "train": "relay.learn_and_continue",
-                 "retrain": "relay.retrain_story", "prefer": "relay.prefer_story",
-                 "pretrain": "relay.pretrain_starter", "judge": "relay.train_judges"}
 STALE_REASON = "작업이 응답하지 않아 중단되었습니다."
 CANCELLED_REASON = "관리자가 작업을 취소했습니다."
-# A generation job belongs to its round (the round retries it); the rest can be cancelled.
-CANCELLABLE_KINDS = ("train", "retrain", "prefer", "pretrain", "judge")
 MAX_POINTS = 500
 
 
@@ -35,10 +31,9 @@ def dispatch(job: Job) -> None:
     result backend for every call, and while Redis is away that retries for about 20 s and
     then leaves the backend broken until the process restarts."""
     celery = current_app.extensions["celery"]
-    # generate_candidates takes its round (the round knows its current job); the others the job.
-    task_args = [job.round_id] if job.kind == "generate" else [job.id]
+    kind = KINDS[job.kind]
     try:
-        result = celery.send_task(TASK_FOR_KIND[job.kind], args=task_args, ignore_result=True)
+        result = celery.send_task(kind.task, args=[job.round_id if kind.takes_round else job.id], ignore_result=True)
     except Exception:  # the broker is down: the tick re-sends queued jobs without a celery id
         log.exception("could not send job %s to the broker", job.id)
         return
@@ -153,7 +148,7 @@ def cancel(job_id: int, user) -> Job:
     if job is None:
         db.session.rollback()
         raise NotFound("작업을 찾을 수 없습니다.")
-    if job.kind not in CANCELLABLE_KINDS:
+    if not KINDS[job.kind].cancellable:
         db.session.rollback()
         raise Conflict("AI 후보 작성 작업은 취소할 수 없습니다. 라운드에서 다시 시도하세요.", code="not_cancellable")
     if job.status not in ACTIVE_STATUSES:

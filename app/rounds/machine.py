@@ -46,13 +46,25 @@ def _enter(round_: Round, phase: str, now: datetime) -> None:
     round_.notice = None
 
 
+def current_round_query(story_id: int):
+    return select(Round).where(Round.story_id == story_id).order_by(Round.number.desc()).limit(1)
+
+
+def round_not_started(story_id: int) -> bool:
+    """Whether the story's current round has not started: proposing, nobody has proposed yet.
+    Only then may a passage be added outside a round (put_Human_txt's continuation)."""
+    round_ = db.session.scalar(current_round_query(story_id))
+    if round_ is None or round_.phase != "proposing":
+        return False
+    return db.session.scalar(select(Proposal.id).where(Proposal.round_id == round_.id).limit(1)) is None
+
+
 def lock_story_round(story_id: int, round_id: int | None = None) -> tuple[Story, Round]:
     """Lock the story, then its current round (or the given one)."""
     story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
     if story is None:
         raise NotFound("이야기를 찾을 수 없습니다.")
-    query = select(Round).where(Round.story_id == story_id)
-    query = query.where(Round.id == round_id) if round_id else query.order_by(Round.number.desc()).limit(1)
+    query = select(Round).where(Round.id == round_id) if round_id else current_round_query(story_id)
     round_ = db.session.scalar(query.with_for_update())
     if round_ is None:
         raise NotFound("라운드를 찾을 수 없습니다.")

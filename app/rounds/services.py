@@ -22,14 +22,10 @@ from app.stories.models import Passage, Story
 
 
 
-def current_round_query(story_id: int):
-    return select(Round).where(Round.story_id == story_id).order_by(Round.number.desc()).limit(1)
-
-
 def _round_in_phase(story_id: int, phase: str, action: str) -> Round:
     """The story's current round, share-locked against a phase change until this transaction
     ends (PostgreSQL FOR KEY SHARE: votes don't block each other, only ``advance``)."""
-    round_ = db.session.scalar(current_round_query(story_id).with_for_update(read=True, key_share=True))
+    round_ = db.session.scalar(machine.current_round_query(story_id).with_for_update(read=True, key_share=True))
     if round_ is None:
         if db.session.get(Story, story_id) is None:
             raise NotFound("이야기를 찾을 수 없습니다.")
@@ -205,7 +201,7 @@ def shared_state(story_id: int) -> dict:
     the story serves them all): nobody's vote, no proposal marked as the caller's, no right to
     advance. ``owner_id`` and each proposal's ``user_id`` are kept for ``own_part``; the API
     does not show them."""
-    round_ = db.session.scalar(current_round_query(story_id))
+    round_ = db.session.scalar(machine.current_round_query(story_id))
     if round_ is None:
         if db.session.get(Story, story_id) is None:
             raise NotFound("이야기를 찾을 수 없습니다.")

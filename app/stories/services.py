@@ -1,4 +1,5 @@
 """Stories: opening one, listing them, reading one with all its passages."""
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
@@ -89,3 +90,13 @@ def passages_of(story_id: int, after_seq: int = 0, show_hidden: bool = False) ->
          "proposal": {"keyword": r.keyword, "sentences": r.sentences, "author": r.proposer} if r.keyword else None}
         for r in rows
     ]
+
+
+def context_before(story_id: int, before_seq: int | None = None) -> str:
+    """The end of the story as the model reads it (CONTEXT_CHARS characters): passages an admin
+    hid are left out; with ``before_seq``, only the passages before that one."""
+    query = select(Passage.text).where(Passage.story_id == story_id, Passage.hidden.is_(False))
+    if before_seq is not None:
+        query = query.where(Passage.seq < before_seq)
+    texts = db.session.scalars(query.order_by(Passage.seq.desc()).limit(50)).all()
+    return "\n\n".join(reversed(texts))[-current_app.config["CONTEXT_CHARS"]:]

@@ -24,7 +24,8 @@ from app.database import transaction, utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.jobs import services as jobs
-from app.jobs.models import ACTIVE_STATUSES, TRAINING_KINDS, Job
+from app.jobs.kinds import STORY_TRAINING_KINDS
+from app.jobs.models import ACTIVE_STATUSES, Job
 from app.novels.models import Novel
 from app.training import services as training
 from model_server import paths
@@ -209,7 +210,7 @@ def improve_when_quiet(now: datetime | None = None) -> Job | None:
     busy = db.session.scalar(select(Job.id).where(Job.kind.in_(("pretrain", "judge")),
                                                   Job.status.in_(ACTIVE_STATUSES)).limit(1))
     quiet_since = now - timedelta(minutes=config["STARTER_QUIET_MINUTES"])
-    recent = db.session.scalar(select(Job.id).where(Job.kind.in_(("generate",) + TRAINING_KINDS),
+    recent = db.session.scalar(select(Job.id).where(Job.kind.in_(("generate",) + STORY_TRAINING_KINDS),
                                                     Job.created_at > quiet_since).limit(1))
     if busy is not None or recent is not None:
         return None

@@ -15,6 +15,7 @@ from app.accounts.models import User
 from app.extensions import db
 from app.rounds.models import Candidate, Round, Vote
 from app.stories.models import Passage
+from app.stories.services import context_before
 
 
 @dataclass
@@ -38,16 +39,6 @@ class PreferenceRound:
     @property
     def pairs(self) -> int:
         return len(self.rejected)
-
-
-def context_before(story_id: int, before_seq: int | None = None) -> str:
-    """The end of the story as the model reads it (CONTEXT_CHARS characters): passages an admin
-    hid are left out; with ``before_seq``, only the passages before that one."""
-    query = select(Passage.text).where(Passage.story_id == story_id, Passage.hidden.is_(False))
-    if before_seq is not None:
-        query = query.where(Passage.seq < before_seq)
-    texts = db.session.scalars(query.order_by(Passage.seq.desc()).limit(50)).all()
-    return "\n\n".join(reversed(texts))[-current_app.config["CONTEXT_CHARS"]:]
 
 
 def _clean_votes(round_ids: list[int]) -> dict[int, int]:

@@ -11,8 +11,9 @@ from app.database import transaction
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.jobs import services as jobs
-from app.jobs.models import ACTIVE_STATUSES, TRAINING_KINDS, Job
-from app.rounds.models import Proposal, Round
+from app.jobs.kinds import STORY_TRAINING_KINDS
+from app.jobs.models import ACTIVE_STATUSES, Job
+from app.rounds import machine
 from app.stories.models import Passage, Story
 from app.stories.services import get_story
 from app.training.models import ModelVersion
@@ -64,7 +65,7 @@ def start_learning(passage_id: int, is_first: str, user: User) -> Job:
 
 def training_job_of(story_id: int) -> int | None:
     """The story's unfinished train/retrain job, if any: a story trains one version at a time."""
-    return db.session.scalar(select(Job.id).where(Job.story_id == story_id, Job.kind.in_(TRAINING_KINDS),
+    return db.session.scalar(select(Job.id).where(Job.story_id == story_id, Job.kind.in_(STORY_TRAINING_KINDS),
                                                   Job.status.in_(ACTIVE_STATUSES)))
 
 
@@ -79,10 +80,7 @@ def refuse_if_round_under_way(story_id: int) -> None:
     """put_Human_txt appends the AI's continuation outside any round: only while the story's
     current round has not started (proposing, nobody has proposed yet). Otherwise a passage
     would land in the middle of a round that the crowd is deciding."""
-    round_ = db.session.scalar(select(Round).where(Round.story_id == story_id).order_by(Round.number.desc()).limit(1))
-    started = round_ is not None and (round_.phase != "proposing" or db.session.scalar(
-        select(Proposal.id).where(Proposal.round_id == round_.id).limit(1)) is not None)
-    if started:
+    if not machine.round_not_started(story_id):
         raise Conflict("라운드가 진행 중이라 지금은 이어 쓸 수 없습니다. 이번 라운드가 끝나고, 새 라운드에 "
                        "아직 제안이 없을 때 다시 요청해 주세요.", code="round_in_progress")
 
@@ -210,7 +208,7 @@ def preference_comparison(metrics: dict) -> dict | None:
 
 def latest_training_job(story_id: int) -> Job | None:
     """The job the story's training page shows: the unfinished one, else the latest."""
-    query = select(Job).where(Job.story_id == story_id, Job.kind.in_(TRAINING_KINDS))
+    query = select(Job).where(Job.story_id == story_id, Job.kind.in_(STORY_TRAINING_KINDS))
     return (db.session.scalar(query.where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.id.desc()).limit(1))
             or db.session.scalar(query.order_by(Job.id.desc()).limit(1)))
 

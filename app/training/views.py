@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from app.admin.views import admin_page
 from app.jobs import services as jobs
+from app.jobs.kinds import CANCELLABLE_KINDS
 from app.jobs.schemas import JobSchema
 from app.stories.services import get_story
 from app.training import bases, judges, services
@@ -43,7 +44,7 @@ def bases_context() -> dict:
 @admin_page
 def admin_jobs():
     return render_template("training/admin_jobs.html", rows=jobs.job_list(current_user),
-                           cancellable=jobs.CANCELLABLE_KINDS, **bases_context())
+                           cancellable=CANCELLABLE_KINDS, **bases_context())
 
 
 @bp.route("/admin/jobs/bases")

@@ -126,7 +126,7 @@ def finish_generation(app, story_id: int, texts: list[str], base: str = "/models
     """Store candidates for the story's generating round as the worker does."""
     from app.extensions import db
     from app.rounds import machine
-    from app.rounds.services import current_round_query
+    from app.rounds.machine import current_round_query
     from app.training.models import ModelVersion
 
     with app.app_context():

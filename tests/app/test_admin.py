@@ -155,7 +155,7 @@ def test_a_hidden_passage_shows_a_placeholder_to_participants_and_its_text_to_ad
 def test_hidden_passages_are_neither_context_nor_training_text(db, make_story, users):
     from app.rounds import machine
     from app.stories.models import Story
-    from app.training.preferences import context_before
+    from app.stories.services import context_before
 
     owner, story = make_story()
     admin = users.make("admin1", role="admin")

@@ -60,7 +60,7 @@ def test_judges_trained_for_a_base_choose_the_candidates_of_a_continued_base(app
 
     from app.jobs.models import Job
     from app.rounds.models import Candidate
-    from app.rounds.services import current_round_query
+    from app.rounds.machine import current_round_query
     from worker import models
     from worker.generation import run_generation
     from worker.tasks import pretrain_starter, train_judges

@@ -60,7 +60,7 @@ def test_every_message_arrives_whole_and_once_across_processes(tmp_path):
 def test_a_real_worker_with_beat_enforces_deadlines(app, db, users, make_story, tmp_path):
     from app.database import utcnow
     from app.rounds.models import Round
-    from app.rounds.services import current_round_query
+    from app.rounds.machine import current_round_query
 
     owner, story = make_story(proposing_minutes=1)
     users.make("p1").post(f"/api/v1/stories/{story['id']}/round/proposals", {"keyword": "비", "sentences": 1})

@@ -54,7 +54,7 @@ def past_jobs(db, story_id, *rates, timed_out=False):
 
 
 def run(db, story):
-    from app.rounds.services import current_round_query
+    from app.rounds.machine import current_round_query
     from worker.generation import run_generation
 
     round_id = db.session.scalar(current_round_query(story["id"])).id
@@ -127,7 +127,7 @@ def test_while_the_ai_writes_the_round_shows_its_progress_and_time_left(story_in
 
 def test_a_failed_round_takes_the_runner_up_by_itself_when_nobody_chooses(story_in_phase, host, db, app):
     from app.database import utcnow
-    from app.rounds.ticks import tick
+    from worker.tick import tick
 
     owner, story, _ = story_in_phase("generating")  # a new story's votes are timed
     host.fail = SoftTimeLimitExceeded()
@@ -143,7 +143,7 @@ def test_a_failed_round_takes_the_runner_up_by_itself_when_nobody_chooses(story_
 
 def test_with_no_runner_up_left_the_round_goes_back_to_proposing(make_story, users, host, db):
     from app.database import utcnow
-    from app.rounds.ticks import tick
+    from worker.tick import tick
 
     owner, story = make_story(voting_minutes=5)
     p1 = users.make("p1")
@@ -160,7 +160,7 @@ def test_with_no_runner_up_left_the_round_goes_back_to_proposing(make_story, use
 
 def test_a_story_run_by_hand_waits_for_its_owner_after_a_failure(story_in_phase, host, db):
     from app.database import utcnow
-    from app.rounds.ticks import tick
+    from worker.tick import tick
 
     owner, story, _ = story_in_phase("generating")
     owner.patch(f"/api/v1/stories/{story['id']}", {"settings": {"voting_minutes": 0}})

@@ -91,7 +91,7 @@ def test_failed_logins_for_one_account_are_counted_across_web_processes(tmp_path
 def test_a_real_worker_on_the_redis_broker(tmp_path, database_url, redis_url, make_story, users, db, app):
     from app.database import utcnow
     from app.rounds.models import Round
-    from app.rounds.services import current_round_query
+    from app.rounds.machine import current_round_query
     from config import celery_settings
 
     owner, story = make_story(proposing_minutes=1)

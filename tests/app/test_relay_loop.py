@@ -132,7 +132,7 @@ def test_a_worker_killed_mid_training_leaves_a_job_the_owner_can_run_again(app, 
 
     from app.database import utcnow
     from app.jobs.services import STALE_REASON
-    from app.rounds.ticks import tick
+    from worker.tick import tick
 
     shutil.copytree(tiny_base, os.path.join(app.config["DATA_DIR"], "models", "starter"))
     owner = signup(live_server, "owner")

@@ -237,7 +237,7 @@ def test_cancel_of_a_running_job_asks_the_worker(app, users, make_story):
 
 
 def test_generation_jobs_are_not_cancelled_here(story_in_phase, users, app, db):
-    from app.rounds.services import current_round_query
+    from app.rounds.machine import current_round_query
 
     admin = users.make("admin", role="admin")
     _owner, story, _ = story_in_phase("generating")
@@ -355,7 +355,7 @@ def test_the_web_side_of_training_never_imports_torch(tmp_path, sqlite_template)
         for path in ("/api/v1/admin/bases", "/api/v1/admin/judges"):
             assert client.get(path, headers=auth).status_code == 200, path
         assert client.post("/api/v1/admin/judges", headers=auth, json={{}}).status_code == 409
-        from app.rounds.ticks import tick
+        from worker.tick import tick
         with app.app_context():
             tick()
         print("torch" in sys.modules)

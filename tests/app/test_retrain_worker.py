@@ -134,7 +134,7 @@ def test_cancel_stops_a_running_retrain_and_leaves_nothing_behind(app, story_to_
 def test_admin_pretrains_the_starter_and_a_waiting_round_goes_on(app, users, make_story, tiny_base_novels,
                                                                  tmp_path, site_overrides):
     from app.rounds.machine import NO_MODEL_NOTICE
-    from app.rounds.ticks import tick
+    from worker.tick import tick
 
     admin = users.make("admin", role="admin")
     for path in tiny_base_novels:

@@ -188,7 +188,7 @@ def test_advance_while_generating_is_409_until_the_job_fails(story_in_phase, app
 
 def test_deadline_tick_advances_and_renews_empty_phases(app, users, make_story, db):
     from app.database import utcnow
-    from app.rounds.ticks import tick
+    from worker.tick import tick
 
     owner, story = make_story(proposing_minutes=10, voting_minutes=10)
     state = owner.get(rpath(story)).json
@@ -205,7 +205,7 @@ def test_deadline_tick_advances_and_renews_empty_phases(app, users, make_story, 
 
 def test_manual_phases_have_no_deadline_and_the_tick_leaves_them(make_story, users, db):
     from app.database import utcnow
-    from app.rounds.ticks import tick
+    from worker.tick import tick
 
     owner, story = make_story(proposing_minutes=0, voting_minutes=0, choosing_minutes=0)
     users.make("p1").post(rpath(story, "/proposals"), {"keyword": "눈", "sentences": 1})
@@ -297,7 +297,7 @@ def seconds_left(state) -> float:
 
 def test_when_everyone_active_has_voted_the_phase_ends_seconds_later(make_story, users, app, db):
     from app.database import utcnow
-    from app.rounds.ticks import tick
+    from worker.tick import tick
 
     owner, story, p1, p2 = timed_voting(make_story, users)
     keyword_id, text_id = [p["id"] for p in owner.get(rpath(story)).json["proposals"]]
@@ -313,7 +313,7 @@ def test_when_everyone_active_has_voted_the_phase_ends_seconds_later(make_story,
 
 def test_choosing_ends_early_too_and_the_next_round_waits_for_the_last_rounds_crowd(make_story, users, app, db):
     from app.database import utcnow
-    from app.rounds.ticks import tick
+    from worker.tick import tick
     from tests.app.conftest import finish_generation
 
     owner, story, p1, p2 = timed_voting(make_story, users)
@@ -351,7 +351,7 @@ def test_a_blocked_participant_is_not_waited_for(make_story, users, db):
 
 def test_a_phase_run_by_hand_does_not_end_early(make_story, users, db):
     from app.database import utcnow
-    from app.rounds.ticks import tick
+    from worker.tick import tick
 
     owner, story, p1, p2 = timed_voting(make_story, users, minutes=0)
     for voter in (p1, p2):

@@ -48,7 +48,7 @@ def model(monkeypatch):
 
 
 def current_round(db, story_id):
-    from app.rounds.services import current_round_query
+    from app.rounds.machine import current_round_query
 
     return db.session.scalar(current_round_query(story_id))
 
@@ -133,7 +133,7 @@ def test_without_a_base_the_round_waits_and_resumes_by_itself(story_in_phase, mo
     import os
 
     from app.rounds.machine import NO_MODEL_NOTICE
-    from app.rounds.ticks import tick
+    from worker.tick import tick
     from worker.generation import run_generation
 
     owner, story, _ = story_in_phase("generating")
@@ -156,7 +156,7 @@ def test_without_a_base_the_round_waits_and_resumes_by_itself(story_in_phase, mo
 def test_once_a_base_exists_the_resumed_round_no_longer_says_there_is_none(story_in_phase, model, db):
     """The tick re-queues the waiting job: from then on the round and its job say nothing about a
     missing base model, while the AI writes (not only once the candidates are in)."""
-    from app.rounds.ticks import tick
+    from worker.tick import tick
     from worker.generation import run_generation
 
     owner, story, _ = story_in_phase("generating")
@@ -173,7 +173,7 @@ def test_once_a_base_exists_the_resumed_round_no_longer_says_there_is_none(story
 def test_a_silent_job_is_marked_failed_by_the_tick(story_in_phase, db, app):
     from app.database import utcnow
     from app.jobs.services import STALE_REASON
-    from app.rounds.ticks import tick
+    from worker.tick import tick
 
     owner, story, _ = story_in_phase("generating")
     later = utcnow() + timedelta(seconds=app.config["JOB_STALE_SECONDS"] + 5)
@@ -188,7 +188,7 @@ def test_a_job_the_broker_never_got_is_sent_again(story_in_phase, db, app):
 
     from app.database import utcnow
     from app.jobs.models import Job
-    from app.rounds.ticks import tick
+    from worker.tick import tick
 
     _owner, story, _ = story_in_phase("generating")
     job = current_round(db, story["id"]).job

@@ -1,5 +1,5 @@
-"""The periodic tick (Celery beat, default queue): deadlines, stale and waiting jobs, and the
-starter base's improvement while the site is quiet (app/training/bases.py).
+"""The periodic tick (Celery beat, default queue): deadlines, the jobs' sweep (app/jobs/sweeps.py)
+and the starter base's improvement while the site is quiet (app/training/bases.py).
 
 Deadlines are enforced here, not by a browser being open: a phase's end, and the end of the
 time the owner had to choose a way out of a failed generation."""
@@ -10,8 +10,7 @@ from sqlalchemy import select
 from app.database import utcnow
 from app.errors import AppError
 from app.extensions import db
-from app.jobs import services as jobs
-from app.jobs.models import Job
+from app.jobs.sweeps import sweep
 from app.rounds import machine
 from app.rounds.models import Round
 
@@ -20,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def tick(now=None) -> dict:
     now = now or utcnow()
-    done = {"advanced": 0, "recovered": 0, "stale": 0, "resent": 0, "resumed": 0, "improving": None}
+    done = {"advanced": 0, "recovered": 0}
     due = list(db.session.execute(
         select(Round.story_id, Round.phase).where(Round.phase != "closed",
                                                   Round.deadline.is_not(None), Round.deadline <= now)
@@ -36,29 +35,7 @@ def tick(now=None) -> dict:
                 done["advanced"] += round_.phase != phase
         except AppError as e:
             log.info("deadline of story %s: %s", story_id, e.message)
-    for job_id in jobs.stale_jobs(now):
-        job = db.session.get(Job, job_id)
-        if job.kind == "generate" and job.round_id:
-            machine.generation_failed(job.id, jobs.STALE_REASON)
-        else:
-            jobs.mark_failed(job, jobs.STALE_REASON)
-            db.session.commit()
-        done["stale"] += 1
-    for job in jobs.unsent_jobs(now):
-        jobs.dispatch(job)
-        done["resent"] += 1
-    waiting = jobs.waiting_jobs()
-    if waiting:
-        from app.training.services import resolve_base
-
-        if resolve_base() is not None:
-            for job in waiting:
-                if job.kind == "generate" and job.round_id:
-                    machine.generation_resumed(job.id)
-                else:
-                    jobs.requeue(job)
-                done["resumed"] += 1
-    db.session.commit()
+    done.update(sweep(now))
     done["improving"] = _improve(now)
     return done
 
