@@ -120,7 +120,7 @@ def celery_settings(redis_url: str | None, broker_dir: Path, tick_seconds: float
 WEB_CONCURRENCY = _int("WEB_CONCURRENCY", 4)      # gunicorn worker processes
 GUNICORN_THREADS = _int("GUNICORN_THREADS", 4)    # threads per worker process (gthread)
 # Where gunicorn logs each request ("-": standard output); off unless set. Formatting the line
-# cost about 6 % of a vote's CPU, and the TLS proxy in front of the site logs requests anyway.
+# costs a vote a noticeable share of its CPU, and the TLS proxy in front logs requests anyway.
 GUNICORN_ACCESS_LOG = os.environ.get("GUNICORN_ACCESS_LOG") or None
 
 
@@ -193,11 +193,11 @@ class Config:
     # a token replaced or a user blocked in another process stops working within this time.
     TOKEN_CACHE_SECONDS = float(os.environ.get("TOKEN_CACHE_SECONDS", 5))
     # PostgreSQL's synchronous_commit for votes (the autocommit pool, app/database.py). "off":
-    # a vote is acknowledged before its WAL record reaches the disk. On this site's virtual disk
-    # a flush now and then took ~100 ms, and every vote committed meanwhile waited for it (the
-    # site bench's p99: 32-319 ms "on", 26-41 ms "off", runs interleaved). The price: if the
-    # database server itself crashes, the votes of its last ~0.6 s may be missing afterwards
-    # (never half-written); anyone can vote again. "on" keeps every acknowledged vote.
+    # a vote is acknowledged before its WAL record reaches the disk. On a slow virtual disk a
+    # flush now and then is slow, and every vote committed meanwhile waits for it (bench/site_bench.py
+    # shows the difference). The price: if the database server itself crashes, the votes of its
+    # last moment may be missing afterwards (never half-written); anyone can vote again. "on"
+    # keeps every acknowledged vote.
     VOTE_SYNCHRONOUS_COMMIT = os.environ.get("VOTE_SYNCHRONOUS_COMMIT", "off")
 
     ROUND_TICK_SECONDS = float(os.environ.get("ROUND_TICK_SECONDS", 5))

@@ -14,7 +14,7 @@ from config import GUNICORN_ACCESS_LOG, GUNICORN_THREADS, WEB_CONCURRENCY, Confi
 bind = f"0.0.0.0:{Config.PORT}"
 workers = WEB_CONCURRENCY
 # Threads, not more processes: requests wait on PostgreSQL and Redis, not on the CPU, and a
-# thread costs no second copy of the app (a process is about 100 MB).
+# thread costs no second copy of the app (a process holds the whole app in memory).
 worker_class = "gthread"
 threads = GUNICORN_THREADS
 timeout = 60
@@ -46,8 +46,8 @@ def pre_request(worker, req):
 
 
 def post_worker_init(worker):
-    # What the app loads (about 140,000 objects: routes, SQLAlchemy metadata, templates) lives
+    # What the app loads (routes, SQLAlchemy metadata, templates: a great many objects) lives
     # as long as the process. Left with the collector, every full collection walked all of it
-    # while holding the GIL, stalling the worker's threads for 85 to 390 ms under load (the
-    # site bench's slowest votes); frozen, a full collection sees only what requests made.
+    # while holding the GIL, stalling the worker's threads under load (the site bench's slowest
+    # votes); frozen, a full collection sees only what requests made.
     gc.freeze()

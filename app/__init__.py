@@ -78,7 +78,7 @@ def skip_limiter_middleware(app: Flask) -> None:
     """Flask-Limiter checks every request before it runs, but that check only applies default
     and application-wide limits; ours are all on the views (``limiter.limit`` here, the API's
     own decorator in app/api/limits.py), which check for themselves. Without either kind, the
-    check found nothing to do and still cost about 6 % of a vote's CPU."""
+    check found nothing to do and still cost a noticeable share of a vote's CPU."""
     if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
         return
     hooks = app.before_request_funcs.get(None, [])

@@ -4,7 +4,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 class CookieSessionInterface(SecureCookieSessionInterface):
     """API clients that call with a token send no session cookie, yet Flask builds the cookie
-    signer for every request to find that out: about 5 % of a vote's CPU. Such a request gets
+    signer for every request to find that out, a noticeable share of a vote's CPU. Such a request gets
     an empty session at once; one that carries the cookie is read and checked as before."""
 
     def open_session(self, app, request):

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 import torch  # noqa: E402
 
 from bench.corpus_split import corpus_dir, load_split  # noqa: E402
-from model_server.data import TrainingText, read_texts  # noqa: E402
+from model_server.data import SourceText, read_texts  # noqa: E402
 from model_server.evaluate import bits_per_char  # noqa: E402
 from model_server.host import ModelHost  # noqa: E402
 from model_server.starter import pretrain, train_tokenizer  # noqa: E402
@@ -85,7 +85,7 @@ def decode_tokens_per_s(model, tokenizer, prime: str, k: int = 3, new_tokens: in
 
 def starter_on_gpu(out: Path) -> None:
     train_texts, heldout = load_split(None, None)
-    data = [TrainingText(f"train:{i}", t) for i, t in enumerate(train_texts)]
+    data = [SourceText(f"train:{i}", t) for i, t in enumerate(train_texts)]
     base = pretrain(data, out, minutes=10, seed=0)
     metrics = json.loads((base / "starter.json").read_text())["metrics"]
     host = ModelHost(str(base), quantize="none")

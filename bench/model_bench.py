@@ -60,11 +60,11 @@ def peak_rss_mb() -> float:
 
 def phase_pretrain(args) -> dict:
     from bench.corpus_split import load_split
-    from model_server.data import TrainingText
+    from model_server.data import SourceText
     from model_server.starter import pretrain
 
     train_texts, _ = load_split(args.data, args.heldout)
-    data = [TrainingText(f"train:{i}", t) for i, t in enumerate(train_texts)]
+    data = [SourceText(f"train:{i}", t) for i, t in enumerate(train_texts)]
     out = pretrain(data, args.out, minutes=args.minutes, seed=0)
     metrics = json.loads((out / "starter.json").read_text())["metrics"]
     return {**metrics, "peak_rss_mb": peak_rss_mb()}

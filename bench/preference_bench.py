@@ -103,12 +103,12 @@ def main() -> None:
         tmp = Path(tmp)
         base = Path(args.base) if args.base else None
         if base is None:
-            from model_server.data import TrainingText
+            from model_server.data import SourceText
             from model_server.starter import StarterConfig, pretrain
 
             print(f"no --base: pretraining a starter base (default StarterConfig) for {args.pretrain_minutes:g} "
                   f"minutes on {len(train_texts)} training-side novels ...", flush=True)
-            base = pretrain([TrainingText(f"novel-{i}", t) for i, t in enumerate(train_texts)], tmp / "base",
+            base = pretrain([SourceText(f"novel-{i}", t) for i, t in enumerate(train_texts)], tmp / "base",
                             minutes=args.pretrain_minutes, config=StarterConfig())
         app = build_site(tmp, base, args)
         from app.extensions import db

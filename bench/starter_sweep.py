@@ -57,13 +57,13 @@ def run_one(name: str, changes: dict, seed: int, args: argparse.Namespace) -> di
 
     torch.set_num_threads(args.threads)
     from bench.corpus_split import load_split
-    from model_server.data import TrainingText
+    from model_server.data import SourceText
     from model_server.evaluate import token_logprobs
     from model_server.loading import load_base
     from model_server.starter import StarterConfig, pretrain
 
     train_texts, heldout = load_split(args.data, args.heldout)
-    data = [TrainingText(f"train:{i}", t) for i, t in enumerate(train_texts)]
+    data = [SourceText(f"train:{i}", t) for i, t in enumerate(train_texts)]
     out = Path(args.out) / f"{name}_s{seed}"
     started = time.perf_counter()
     config = StarterConfig(**changes)

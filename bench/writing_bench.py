@@ -140,7 +140,8 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
 def ranking(host, judge, prompts: list[Prompt], rng: random.Random) -> None:
     """How often the judge ranks the true continuation first among 5 (chance 0.2)."""
     from model_server.evaluate import context_window, passage_logprobs
-    from model_server.generation import GenerationSettings, build_prompt
+    from model_server.generation import GenerationSettings
+    from model_server.prompting import build_prompt
     from model_server.judges.judge import FEATURES, Judge, ranked_first
 
     budget = context_window(host.model) - GenerationSettings().max_sentence_tokens
@@ -172,12 +173,12 @@ def burn() -> None:
 
 def pretrain_base(data: str | None, heldout: str | None, passes: float, out: Path) -> Path:
     from bench.corpus_split import load_split
-    from model_server.data import TrainingText
+    from model_server.data import SourceText
     from model_server.starter import pretrain
 
     train_texts, _ = load_split(data, heldout)
     print(f"pretraining a starter for {passes:g} passes on {len(train_texts)} novels ...", flush=True)
-    return pretrain([TrainingText(f"train:{i}", t) for i, t in enumerate(train_texts)], out, passes=passes, seed=0)
+    return pretrain([SourceText(f"train:{i}", t) for i, t in enumerate(train_texts)], out, passes=passes, seed=0)
 
 
 def main() -> None:

@@ -9,13 +9,13 @@ import json
 import sys
 from pathlib import Path
 
-from model_server.data import DataError, read_texts
+from model_server.data import read_texts
 from model_server.errors import ModelServerError
 from model_server.generation import MAX_SENTENCES
 
 
-class CliError(Exception):
-    pass
+class CliError(ModelServerError):
+    """A command line that cannot be run as given."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -146,7 +146,7 @@ def run(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         run(build_parser().parse_args(argv))
-    except (CliError, DataError, ModelServerError, FileNotFoundError, FileExistsError, ValueError) as error:
+    except (ModelServerError, FileNotFoundError, FileExistsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import charset_normalizer
 
+from model_server.errors import ModelServerError
 
-class TextError(ValueError):
+
+class TextError(ModelServerError, ValueError):
     """An upload that cannot become text; ``code`` is for API error bodies."""
 
     code = "text"

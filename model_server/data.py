@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Union
 
+from model_server.errors import ModelServerError
 from model_server.text import clean, normalize
 
 
-class DataError(ValueError):
+class DataError(ModelServerError, ValueError):
     """The training data named on the command line or by the worker cannot be used."""
 
 
 @dataclass(frozen=True)
-class TrainingText:
+class SourceText:
     name: str             # file path, or a label such as "passage:42" for in-memory text
     text: str             # decoded and normalised
     weight: float = 1.0   # how many times over it counts when examples are sampled
@@ -25,7 +26,7 @@ class TrainingText:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-DataSource = Union[str, Path, TrainingText]
+DataSource = Union[str, Path, SourceText]
 
 
 def _text_files(path: Path) -> list[Path]:
@@ -39,27 +40,27 @@ def _text_files(path: Path) -> list[Path]:
     raise DataError(f"{path}: no such file or folder")
 
 
-def read_texts(sources: Iterable[DataSource]) -> list[TrainingText]:
+def read_texts(sources: Iterable[DataSource]) -> list[SourceText]:
     """Decode, normalise and label every source; refuse data that is empty as a whole."""
-    texts: list[TrainingText] = []
+    texts: list[SourceText] = []
     for source in sources:
-        if isinstance(source, TrainingText):
-            texts.append(TrainingText(source.name, normalize(source.text), source.weight))
+        if isinstance(source, SourceText):
+            texts.append(SourceText(source.name, normalize(source.text), source.weight))
             continue
         for file in _text_files(Path(source)):
             try:
                 decoded = clean(file.read_bytes())
             except ValueError as error:  # text.TextError and its kinds
                 raise DataError(f"{file}: {error}") from error
-            texts.append(TrainingText(str(file), decoded.text))
+            texts.append(SourceText(str(file), decoded.text))
     texts = [t for t in texts if t.text.strip()]
     if not texts:
         raise DataError("the training data is empty")
     return texts
 
 
-def cut_heldout(texts: list[TrainingText], share: float, passage_chars: int, seed: int
-                ) -> tuple[list[TrainingText], list[str]]:
+def cut_heldout(texts: list[SourceText], share: float, passage_chars: int, seed: int
+                ) -> tuple[list[SourceText], list[str]]:
     """Passages of about ``passage_chars`` characters, cut at line ends from the middle of
     randomly chosen texts until ``share`` of all the text is kept out, and the texts left to
     train on (a text cut in two is two pieces, so no window runs across the cut)."""
@@ -87,12 +88,12 @@ def cut_heldout(texts: list[TrainingText], share: float, passage_chars: int, see
             continue
         start, end = cuts[i]
         heldout.append(t.text[start:end].strip())
-        training += [TrainingText(f"{t.name}#1", t.text[:start], t.weight),
-                     TrainingText(f"{t.name}#2", t.text[end:], t.weight)]
+        training += [SourceText(f"{t.name}#1", t.text[:start], t.weight),
+                     SourceText(f"{t.name}#2", t.text[end:], t.weight)]
     return training, heldout
 
 
-def without_passages(texts: list[TrainingText], passages: list[str]) -> list[TrainingText]:
+def without_passages(texts: list[SourceText], passages: list[str]) -> list[SourceText]:
     """The texts with each of ``passages`` cut out where it occurs (a continued pretrain keeps
     its parent's held-out passages unread)."""
     pieces = []
@@ -100,5 +101,5 @@ def without_passages(texts: list[TrainingText], passages: list[str]) -> list[Tra
         parts = [t.text]
         for passage in passages:
             parts = [piece for part in parts for piece in part.split(passage)]
-        pieces += [TrainingText(f"{t.name}#{n}", part, t.weight) for n, part in enumerate(parts, 1) if part.strip()]
+        pieces += [SourceText(f"{t.name}#{n}", part, t.weight) for n, part in enumerate(parts, 1) if part.strip()]
     return pieces

@@ -1,4 +1,6 @@
-"""Errors the worker and the CLI turn into a failed job or a one-line message."""
+"""Errors the worker and the CLI turn into a failed job or a one-line message. Every error
+model_server raises on purpose is a ModelServerError (a wrong input also a ValueError), and this
+module imports nothing, so web processes may match them with ``isinstance``."""
 
 
 class ModelServerError(Exception):

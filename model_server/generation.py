@@ -22,15 +22,15 @@ from model_server import text as ktext
 from model_server.copying import RUN, words_of
 from model_server.errors import GenerationError
 from model_server.evaluate import context_window, passage_logprobs
-from model_server.examples import control_prompt, sentence_spans
 from model_server.fluency import starts_like_a_sentence
 from model_server.josa import keyword_words
 from model_server.lexicon import BOUNDARY, Layer, Lexicon, story_layer
 from model_server.memory import datastore_of
+from model_server.prompting import build_prompt
 from model_server.judges.judge import Judge
 from model_server.retrieval import Bank, Guide
 from model_server.sampling import GenerationSettings, Plan, Start, sample_rows
-from model_server.vocabulary import FORBIDDEN, SENTENCE_END, Vocabulary
+from model_server.vocabulary import FORBIDDEN, Vocabulary
 from model_server.words import PLAIN_KEYWORD
 
 MAX_SENTENCES = 10
@@ -299,34 +299,3 @@ def join_sentences(sentences: list[str], for_model: bool = False) -> str:
             text += "\n" if sentence.startswith('"') or sentences[i - 1].endswith('"') else " "
         text += sentence
     return text
-
-
-def story_tail(tokenizer, story_text: str, max_tokens: int) -> str:
-    """The end of the story, whole sentences only, as many as fit ``max_tokens``; line breaks
-    kept. A story that stops mid-sentence is given a full stop, so the model starts a new one."""
-    recent = story_text[-max_tokens * 6:]  # never split a 1,000-passage story for a 250-token tail
-    spans = sentence_spans(recent)
-    if len(recent) < len(story_text) and len(spans) > 1:
-        spans = spans[1:]  # the first sentence may have been cut
-    start = len(recent)
-    for sentence_start, _ in reversed(spans):
-        if len(tokenizer(recent[sentence_start:], add_special_tokens=False)["input_ids"]) > max_tokens:
-            break
-        start = sentence_start
-    tail = recent[start:].strip()
-    if tail and not SENTENCE_END.search(tail):
-        tail += "."
-    return tail
-
-
-def build_prompt(tokenizer, story_text: str, keyword: str | None, sentences: int, budget: int,
-                 control: bool = True) -> list[int]:
-    """The story's tail and, for a model that learned it (a story adapter), the control line
-    asking for the keyword and length; a bare base never saw that line, so it just reads on
-    after a paragraph break."""
-    render = (lambda tail: control_prompt(tail, keyword, sentences)) if control else (lambda tail: f"{tail}\n\n")
-    line_cost = len(tokenizer(render(""), add_special_tokens=False)["input_ids"])
-    tail = story_tail(tokenizer, story_text, max(budget - line_cost - 3, 0))
-    ids = tokenizer(render(tail), add_special_tokens=False)["input_ids"]
-    bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-    return ([bos] if bos is not None else []) + ids[-budget:]

@@ -14,6 +14,7 @@ import torch
 from peft import LoraConfig
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
+from model_server.errors import ModelServerError
 from model_server.paths import downloads_allowed
 
 QUANTIZE_CHOICES = ("none", "4bit", "8bit")
@@ -28,7 +29,7 @@ LORA_TARGETS = {
 }
 
 
-class BaseNotFound(ValueError):
+class BaseNotFound(ModelServerError, ValueError):
     """The base named by MODEL_NAME / --base is neither a local model folder nor a cached hub id."""
 
 

@@ -27,12 +27,12 @@ from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
 
-from model_server.data import TrainingText
+from model_server.data import SourceText
 from model_server.examples import IGNORE, Example, continuation_examples
-from model_server.generation import build_prompt
+from model_server.prompting import build_prompt
 from model_server.loading import load_base
 from model_server.progress import Cancelled, Progress, ProgressMeter
-from model_server.starter import cosine_lr
+from model_server.optimizing import cosine_lr
 from model_server.training import (TrainSettings, _context_window, attach_adapter, collate, mean_loss,
                                    read_replay, save_version)
 
@@ -146,7 +146,7 @@ def preference_accuracy(model, tokenizer, rounds: list[PreferenceRound], max_tok
 def train_preferences(base: str, rounds: list[PreferenceRound], out_dir: str | Path,
                       from_adapter: str | Path | None = None, settings: Optional[PreferSettings] = None,
                       heldout_rounds: Optional[list[PreferenceRound]] = None,
-                      validation: Optional[list[TrainingText]] = None,
+                      validation: Optional[list[SourceText]] = None,
                       progress: Optional[Callable[[Progress], None]] = None,
                       should_cancel: Optional[Callable[[], bool]] = None) -> Path:
     """DPO on ``rounds``, starting from (and measured against) ``from_adapter``; a fresh

@@ -37,7 +37,7 @@ class GenerationSettings:
     top_p: float = 0.92
     repetition_penalty: float = 1.15   # over the candidate's own tokens, not the story's names
     no_repeat_ngram_size: int = 4
-    max_sentence_tokens: int = 28      # a sentence this long is pushed to end (the novels: median 17, 90 % under 38)
+    max_sentence_tokens: int = 28      # a sentence this long is pushed to end (longer than most of the novels')
     max_rounds: int = 4                # batches sampled for one sentence before giving up
     pool: int = 6                      # sentences sampled per candidate and position; the judge keeps one
     enough: int = 3                    # ... and once each candidate has this many that keep the rules, the rest stop

@@ -23,6 +23,7 @@ from model_server.copying import save_runs
 from model_server.lexicon import save_words
 from model_server.retrieval import save_bank
 from model_server.muon import Muon
+from model_server.optimizing import cosine_lr, cpu_has_fast_bf16
 from model_server.progress import Cancelled, Progress, ProgressMeter
 from model_server.versions import atomic_dir
 
@@ -155,14 +156,6 @@ def make_optimizers(model: GPT2LMHeadModel, config: "StarterConfig") -> list[tor
         for group in optimizer.param_groups:
             group["peak_lr"] = group["lr"]
     return [muon, adamw]
-
-
-def cosine_lr(progress: float, step: int, peak: float, warmup: int, min_ratio: float) -> float:
-    """Warm up over the first steps, then cosine down to peak * min_ratio at the end of the budget."""
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = min(max(progress, 0.0), 1.0)
-    return peak * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def random_batches(n_tokens: int, n_ctx: int, batch_size: int, generator: torch.Generator):
@@ -371,11 +364,3 @@ def fast_bf16(device: torch.device | str) -> bool:
     """Whether bf16 matmuls pay off on ``device``: on CUDA, and on CPUs that have them in
     hardware; elsewhere they are emulated, far slower than fp32."""
     return torch.device(device).type == "cuda" or cpu_has_fast_bf16()
-
-
-def cpu_has_fast_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -98,7 +98,7 @@ def _unify_quotes(text: str) -> str:
 # --- sentences ---------------------------------------------------------------------------
 
 KIWI_OPTIONS = dict(
-    # The typo and multi-word dictionaries cost ~190 MB and changed no sentence boundary or
+    # The typo and multi-word dictionaries cost much memory and changed no sentence boundary or
     # noun over the whole test corpus; the default dictionary of proper nouns is kept
     # (without it 동래온천 splits into 동래 + 온천).
     load_typo_dict=False,

@@ -25,17 +25,17 @@ from typing import Callable, Iterable, Optional
 import torch
 from peft import PeftModel, get_peft_model
 
-from model_server.data import DataSource, TrainingText, read_texts
+from model_server.data import DataSource, SourceText, read_texts
 from model_server.examples import IGNORE, Example, continuation_examples, control_examples
 from model_server.copying import save_runs
 from model_server.lexicon import LEXICON_FILE, save_words
 from model_server.retrieval import save_bank
 from model_server.loading import build_lora_config, load_base
 from model_server.progress import Cancelled, Progress, ProgressMeter
-from model_server.starter import cosine_lr, cpu_has_fast_bf16
+from model_server.optimizing import cosine_lr, cpu_has_fast_bf16
 from model_server.versions import atomic_dir
 
-__all__ = ["TrainSettings", "TrainingText", "train", "Cancelled", "Progress", "read_replay"]
+__all__ = ["TrainSettings", "SourceText", "train", "Cancelled", "Progress", "read_replay"]
 
 REPLAY_FILE = "replay.jsonl"
 VERSION_FILE = "version.json"
@@ -71,16 +71,16 @@ class TrainSettings:
 
 # ---------------------------------------------------------------- data
 
-def read_replay(adapter_dir: str | Path) -> list[TrainingText]:
+def read_replay(adapter_dir: str | Path) -> list[SourceText]:
     """The replay sample an earlier version kept: text it, and its ancestors, learned from."""
     path = Path(adapter_dir) / REPLAY_FILE
     if not path.is_file():
         return []
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [TrainingText(row["name"], row["text"]) for row in rows]
+    return [SourceText(row["name"], row["text"]) for row in rows]
 
 
-def split_heldout(texts: list[TrainingText], fraction: float) -> tuple[list[TrainingText], list[TrainingText]]:
+def split_heldout(texts: list[SourceText], fraction: float) -> tuple[list[SourceText], list[SourceText]]:
     """Keep the last ``fraction`` of each long-enough text (cut at a line end) for validation."""
     train, heldout = [], []
     for t in texts:
@@ -88,12 +88,12 @@ def split_heldout(texts: list[TrainingText], fraction: float) -> tuple[list[Trai
         if fraction <= 0 or len(t.text) < 2000 or cut <= 0:
             train.append(t)
             continue
-        train.append(TrainingText(t.name, t.text[:cut], t.weight))
-        heldout.append(TrainingText(t.name, t.text[cut:].strip(), t.weight))
+        train.append(SourceText(t.name, t.text[:cut], t.weight))
+        heldout.append(SourceText(t.name, t.text[cut:].strip(), t.weight))
     return train, heldout
 
 
-def chunk_text(texts: list[TrainingText], size: int = 600) -> list[TrainingText]:
+def chunk_text(texts: list[SourceText], size: int = 600) -> list[SourceText]:
     """Cut texts into paragraph-aligned pieces of about ``size`` characters."""
     pieces = []
     for t in texts:
@@ -101,15 +101,15 @@ def chunk_text(texts: list[TrainingText], size: int = 600) -> list[TrainingText]
         for paragraph in t.text.split("\n"):
             buffer = f"{buffer}\n{paragraph}" if buffer else paragraph
             if len(buffer) >= size:
-                pieces.append(TrainingText(t.name, buffer))
+                pieces.append(SourceText(t.name, buffer))
                 buffer = ""
         if buffer.strip():
-            pieces.append(TrainingText(t.name, buffer))
+            pieces.append(SourceText(t.name, buffer))
     return pieces
 
 
-def replay_sample(parent_replay: list[TrainingText], new_texts: list[TrainingText], max_chars: int,
-                  rng: random.Random) -> list[TrainingText]:
+def replay_sample(parent_replay: list[SourceText], new_texts: list[SourceText], max_chars: int,
+                  rng: random.Random) -> list[SourceText]:
     """What this version keeps for its children: pieces of its own data and of its parent's sample."""
     pool = chunk_text(new_texts) + parent_replay
     rng.shuffle(pool)
@@ -122,7 +122,7 @@ def replay_sample(parent_replay: list[TrainingText], new_texts: list[TrainingTex
     return kept
 
 
-def build_examples(tokenizer, texts: list[TrainingText], max_tokens: int, control_share: float,
+def build_examples(tokenizer, texts: list[SourceText], max_tokens: int, control_share: float,
                    rng: random.Random) -> tuple[list[Example], list[float]]:
     """Continuation chunks and control examples of every text, with each text's sampling weight."""
     examples, weights = [], []
@@ -288,7 +288,7 @@ def train(base: str, data: Iterable[DataSource], out_dir: str | Path,
     return Path(out_dir)
 
 
-def save_version(out_dir: str | Path, model, version: dict, replay: list[TrainingText], read: list[str]) -> None:
+def save_version(out_dir: str | Path, model, version: dict, replay: list[SourceText], read: list[str]) -> None:
     """Write a version folder whole or not at all: the adapter, the replay sample its children
     train on again, version.json (written last) and, on a base that writes from its lexicon
     (the starter), the words of ``read`` with its parent's."""

@@ -84,7 +84,7 @@ def run_pretrain(job_id: int, celery_id: str | None, worker: str | None = None) 
 
 def _pretrain(novels: list[tuple[str, str]], target: Path, params: dict, parent: Path | None,
               reporter: JobReporter) -> None:
-    from model_server.data import TrainingText as Text
+    from model_server.data import SourceText as Text
     from model_server.starter import StarterConfig, pretrain
 
     config = StarterConfig.tiny() if params.get("config") == "tiny" else StarterConfig()

@@ -17,6 +17,7 @@ from app.training import judges
 from app.training import services as training
 from app.stories.services import context_before
 from app.training.preferences import judged_pairs
+from model_server.errors import GenerationError
 from worker import models
 from worker.models import generation_seed
 from worker.reporting import TimedReporter
@@ -103,7 +104,7 @@ def _timed_out(params: dict, spent: float) -> str:
 def _reason(e: Exception, params: dict) -> str:
     """Why the round has no candidates, in Korean: the model server's own messages are for
     developers (English) and stay in the worker's log."""
-    if any(cls.__name__ == "GenerationError" for cls in type(e).__mro__):
+    if isinstance(e, GenerationError):
         asked = f"키워드 「{params['keyword']}」, " if params.get("keyword") else ""
         return (f"{asked}{params['sentences']}문장으로 후보를 {params['k']}개 쓰지 못했습니다. "
                 "키워드가 낯설거나 문장이 많으면 그럴 수 있습니다.")

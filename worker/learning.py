@@ -59,10 +59,10 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
     out_dir = training.models_dir() / str(story_id) / f"job-{job_id}"
     remove_leftovers(out_dir)
 
-    from model_server.training import TrainingText
+    from model_server.training import SourceText
 
     try:
-        train_version(job_id, base, [TrainingText(f"story-{story_id}-passage-{passage_id}", passage_text)],
+        train_version(job_id, base, [SourceText(f"story-{story_id}-passage-{passage_id}", passage_text)],
                       heldout_text, out_dir, from_adapter, {"steps": params["steps"]}, worker)
     except Exception as e:
         return not_trained(job_id, e)

@@ -8,7 +8,7 @@ from app.extensions import db
 from app.jobs import services as jobs
 from app.training import services as training
 from app.training.material import heldout_passages
-from app.training.preferences import preference_rounds, split_heldout
+from app.training.preferences import preference_rounds, split_heldout_rounds
 from worker.folders import remove_leftovers
 from worker.versions import claim_story_job, decide, not_trained, prefer_version, record_version
 
@@ -21,7 +21,7 @@ def run_prefer(job_id: int, celery_id: str | None, worker: str | None = None) ->
         return claimed
     base, from_adapter, parent_id, story_id = claimed.base, claimed.from_adapter, claimed.parent_id, claimed.story.id
     params = dict(claimed.job.params)
-    rounds, heldout_rounds = split_heldout(preference_rounds(story_id, params["min_margin"]),
+    rounds, heldout_rounds = split_heldout_rounds(preference_rounds(story_id, params["min_margin"]),
                                            params["rounds_heldout_fraction"])
     heldout_ids, heldout_text = heldout_passages(story_id, params["heldout_fraction"])
     db.session.commit()  # plain values from here on (the rounds are dataclasses)

@@ -48,7 +48,7 @@ def run_retrain(job_id: int, celery_id: str | None, worker: str | None = None) -
 
 
 def _texts(material: RetrainMaterial) -> list:
-    from model_server.training import TrainingText as Text
+    from model_server.training import SourceText as Text
 
     texts = [Text(label, text) for label, text in material.novels]
     texts.append(Text(f"story-{material.story_id}", material.story_text))

@@ -64,11 +64,11 @@ def finite(metrics: dict) -> dict:
 
 def train_version(job_id: int, base: str, texts: list, heldout_text: str, out_dir: Path,
                   from_adapter: str | None, budget: dict, worker: str | None = None) -> None:
-    """Train ``texts`` (model_server TrainingText) into ``out_dir``, measuring the active
+    """Train ``texts`` (model_server SourceText) into ``out_dir``, measuring the active
     adapter (``from_adapter``, or the bare base) and the new one on ``heldout_text``."""
-    from model_server.training import TrainSettings, TrainingText, train
+    from model_server.training import TrainSettings, SourceText, train
 
-    validation = [TrainingText(f"job-{job_id}-heldout", heldout_text)] if heldout_text else None
+    validation = [SourceText(f"job-{job_id}-heldout", heldout_text)] if heldout_text else None
     settings = TrainSettings(seed=0, progress_interval=1.0, **budget)
     with JobReporter(job_id, worker=worker) as reporter:
         train(base, texts, out_dir, from_adapter=from_adapter, settings=settings, progress=reporter.progress,
@@ -80,12 +80,12 @@ def prefer_version(job_id: int, base: str, rounds: list, heldout_rounds: list, h
     """DPO on ``rounds`` (app.training.preferences rows) into ``out_dir``, measuring the active
     adapter and the new one on ``heldout_rounds`` and ``heldout_text``."""
     from model_server.preference import PreferenceRound, PreferSettings, train_preferences
-    from model_server.training import TrainingText
+    from model_server.training import SourceText
 
     def plain(r) -> PreferenceRound:
         return PreferenceRound(r.context, r.keyword, r.sentences, r.chosen.text, [o.text for o in r.rejected])
 
-    validation = [TrainingText(f"job-{job_id}-heldout", heldout_text)] if heldout_text else None
+    validation = [SourceText(f"job-{job_id}-heldout", heldout_text)] if heldout_text else None
     settings = PreferSettings(seed=0, progress_interval=1.0, **budget)
     with JobReporter(job_id, worker=worker) as reporter:
         train_preferences(base, [plain(r) for r in rounds], out_dir, from_adapter, settings,

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from app.accounts.models import User
 from app.errors import NotFound
 from app.extensions import db
-from app.rounds.models import Candidate, Proposal, Round, Vote
+from app.rounds.models import Candidate, Proposal, Round
+from app.rounds.tally import vote_counts
 from app.stories.models import Passage, Story
 from app.stories.services import HIDDEN_PLACEHOLDER
 from app.training.models import ModelVersion
@@ -47,17 +48,12 @@ def story_history(story_id: int, page: int = 1, per_page: int = ROUNDS_PER_PAGE,
     return {"items": items, "page": page, "pages": max(1, math.ceil(total / per_page)), "total": total}
 
 
-def _votes(stage: str, target, round_ids: list[int]):
-    return (select(target.label("target"), func.count().label("n"))
-            .where(Vote.stage == stage, Vote.round_id.in_(round_ids)).group_by(target).subquery())
-
-
 def _proposals(round_ids: list[int]) -> dict[int, list[dict]]:
-    votes = _votes("proposal", Vote.proposal_id, round_ids)
+    votes = vote_counts(round_ids, "proposal")
     rows = db.session.execute(
         select(Proposal, User.username, func.coalesce(votes.c.n, 0))
         .join(User, User.id == Proposal.user_id)
-        .outerjoin(votes, votes.c.target == Proposal.id)
+        .outerjoin(votes, votes.c.id == Proposal.id)
         .where(Proposal.round_id.in_(round_ids))
         .order_by(Proposal.round_id, func.coalesce(votes.c.n, 0).desc(), Proposal.id)
     ).all()
@@ -69,11 +65,11 @@ def _proposals(round_ids: list[int]) -> dict[int, list[dict]]:
 
 
 def _candidates(round_ids: list[int]) -> dict[int, list[dict]]:
-    votes = _votes("candidate", Vote.candidate_id, round_ids)
+    votes = vote_counts(round_ids, "candidate")
     rows = db.session.execute(
         select(Candidate, ModelVersion.name, func.coalesce(votes.c.n, 0))
         .join(ModelVersion, ModelVersion.id == Candidate.model_version_id)
-        .outerjoin(votes, votes.c.target == Candidate.id)
+        .outerjoin(votes, votes.c.id == Candidate.id)
         .where(Candidate.round_id.in_(round_ids))
         .order_by(Candidate.round_id, Candidate.id)
     ).all()

@@ -206,23 +206,17 @@ def shared_state(story_id: int) -> dict:
         if db.session.get(Story, story_id) is None:
             raise NotFound("이야기를 찾을 수 없습니다.")
         raise NotFound("라운드를 찾을 수 없습니다.")
-    proposal_votes = (
-        select(Vote.proposal_id, func.count().label("n"))
-        .where(Vote.round_id == round_.id, Vote.stage == "proposal").group_by(Vote.proposal_id).subquery()
-    )
+    proposal_votes = tally.vote_counts(round_.id, "proposal")
     proposals = db.session.execute(
         select(Proposal, User.username, func.coalesce(proposal_votes.c.n, 0))
         .join(User, User.id == Proposal.user_id)
-        .outerjoin(proposal_votes, proposal_votes.c.proposal_id == Proposal.id)
+        .outerjoin(proposal_votes, proposal_votes.c.id == Proposal.id)
         .where(Proposal.round_id == round_.id).order_by(Proposal.id)
     ).all()
-    candidate_votes = (
-        select(Vote.candidate_id, func.count().label("n"))
-        .where(Vote.round_id == round_.id, Vote.stage == "candidate").group_by(Vote.candidate_id).subquery()
-    )
+    candidate_votes = tally.vote_counts(round_.id, "candidate")
     candidates = db.session.execute(
         select(Candidate, func.coalesce(candidate_votes.c.n, 0))
-        .outerjoin(candidate_votes, candidate_votes.c.candidate_id == Candidate.id)
+        .outerjoin(candidate_votes, candidate_votes.c.id == Candidate.id)
         .where(Candidate.round_id == round_.id).order_by(Candidate.id)
     ).all()
     job = db.session.get(Job, round_.job_id) if round_.job_id else None

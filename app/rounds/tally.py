@@ -19,17 +19,19 @@ from app.rounds.models import Proposal, Round, Vote
 STAGE_PHASE = {"proposal": "voting", "candidate": "choosing"}
 
 
+def vote_counts(round_ids: int | list[int], stage: str):
+    """A subquery of ``(id, n)``: the votes of each proposal (``stage`` "proposal") or candidate
+    ("candidate") that has any, in the round or rounds ``round_ids``."""
+    target = Vote.proposal_id if stage == "proposal" else Vote.candidate_id
+    rounds = Vote.round_id.in_(round_ids) if isinstance(round_ids, list) else Vote.round_id == round_ids
+    return (select(target.label("id"), func.count().label("n"))
+            .where(rounds, Vote.stage == stage).group_by(target).subquery())
+
+
 def winner(round_: Round, stage: str) -> int | None:
     """The winning target id: most votes, ties to the earliest; None when nobody voted."""
-    target = Vote.proposal_id if stage == "proposal" else Vote.candidate_id
-    row = db.session.execute(
-        select(target, func.count().label("n"))
-        .where(Vote.round_id == round_.id, Vote.stage == stage)
-        .group_by(target)
-        .order_by(func.count().desc(), target.asc())
-        .limit(1)
-    ).first()
-    return row[0] if row else None
+    votes = vote_counts(round_.id, stage)
+    return db.session.scalar(select(votes.c.id).order_by(votes.c.n.desc(), votes.c.id.asc()).limit(1))
 
 
 def runner_up(round_: Round) -> Proposal | None:
@@ -37,10 +39,9 @@ def runner_up(round_: Round) -> Proposal | None:
     tried = {round_.winning_proposal_id} | {
         job.params.get("proposal_id") for job in db.session.scalars(
             select(Job).where(Job.round_id == round_.id, Job.kind == "generate"))}
-    votes = (select(Vote.proposal_id, func.count().label("n"))
-             .where(Vote.round_id == round_.id, Vote.stage == "proposal").group_by(Vote.proposal_id).subquery())
+    votes = vote_counts(round_.id, "proposal")
     return db.session.scalars(
-        select(Proposal).outerjoin(votes, votes.c.proposal_id == Proposal.id)
+        select(Proposal).outerjoin(votes, votes.c.id == Proposal.id)
         .where(Proposal.round_id == round_.id, Proposal.id.not_in([t for t in tried if t is not None]))
         .order_by(func.coalesce(votes.c.n, 0).desc(), Proposal.id).limit(1)
     ).first()

@@ -27,7 +27,7 @@ class Option:
 
 
 @dataclass
-class PreferenceRound:
+class VotedRound:
     round_id: int
     number: int
     context: str
@@ -82,12 +82,12 @@ def _choices(story_id: int, min_margin: int | None):
             yield row, winner, chosen, rejected, options
 
 
-def preference_rounds(story_id: int, min_margin: int | None = None) -> list[PreferenceRound]:
+def preference_rounds(story_id: int, min_margin: int | None = None) -> list[VotedRound]:
     """The story's closed rounds that teach a preference, oldest first."""
     found = []
     for row, winner, chosen, rejected, _options in _choices(story_id, min_margin):
         params = winner.params or {}
-        found.append(PreferenceRound(row.id, row.number, context_before(story_id, row.seq), params.get("keyword"),
+        found.append(VotedRound(row.id, row.number, context_before(story_id, row.seq), params.get("keyword"),
                                      int(params.get("sentences") or 1), chosen, rejected))
     return found
 
@@ -113,7 +113,7 @@ def _features(candidate: Candidate) -> list[float] | None:
     return None
 
 
-def split_heldout(rounds: list[PreferenceRound], fraction: float) -> tuple[list[PreferenceRound], list[PreferenceRound]]:
+def split_heldout_rounds(rounds: list[VotedRound], fraction: float) -> tuple[list[VotedRound], list[VotedRound]]:
     """(train, held out): the latest ``fraction`` of the rounds, at least one once there are
     two, judge a preference version; it never trains on them."""
     if len(rounds) < 2 or fraction <= 0:
@@ -122,7 +122,7 @@ def split_heldout(rounds: list[PreferenceRound], fraction: float) -> tuple[list[
     return rounds[:-held], rounds[-held:]
 
 
-def jsonl_lines(rounds: list[PreferenceRound]):
+def jsonl_lines(rounds: list[VotedRound]):
     """One JSON line per (chosen, rejected) pair, in the prompt/chosen/rejected shape that
     preference trainers elsewhere (e.g. TRL) read; ``prompt`` is what our story adapters read."""
     from model_server.examples import control_prompt  # torch-free

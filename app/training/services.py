@@ -149,11 +149,11 @@ def start_preference(story_id: int, user) -> Job:
 
 def preference_summary(story_id: int) -> dict:
     """What the training page says about the story's preference data."""
-    from app.training.preferences import preference_rounds, split_heldout
+    from app.training.preferences import preference_rounds, split_heldout_rounds
 
     rounds = preference_rounds(story_id)
     config = current_app.config
-    _trained, heldout = split_heldout(rounds, config["PREFERENCE_HELDOUT_FRACTION"])
+    _trained, heldout = split_heldout_rounds(rounds, config["PREFERENCE_HELDOUT_FRACTION"])
     return {"rounds": len(rounds), "pairs": sum(r.pairs for r in rounds), "heldout_rounds": len(heldout),
             "needed": config["PREFERENCE_MIN_ROUNDS"], "ready": len(rounds) >= config["PREFERENCE_MIN_ROUNDS"]}
 

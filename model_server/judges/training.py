@@ -28,7 +28,8 @@ import torch
 
 from model_server import text as ktext
 from model_server.evaluate import context_window, passage_logprobs
-from model_server.generation import GenerationSettings, build_prompt
+from model_server.generation import GenerationSettings
+from model_server.prompting import build_prompt
 from model_server.judges.judge import CONTEXT_SENTENCES, FEATURES, Judge, fit_weights, ranked_first
 from model_server.judges.relevance import idf_of, train_relevance
 from model_server.judges.repetition import train_repetition

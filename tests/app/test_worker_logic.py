@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from model_server.errors import GenerationError
 from tests.app.training_helpers import Written
 
 
@@ -12,14 +13,6 @@ from tests.app.training_helpers import Written
 def database_kind(request):
     """Every test here runs on SQLite and again on PostgreSQL (a schema of its own)."""
     return request.param
-
-
-class ModelServerError(Exception):
-    pass
-
-
-class GenerationError(ModelServerError):
-    pass
 
 
 class FakeHost:

@@ -29,12 +29,12 @@ def test_generation_jobs_spread_across_two_workers(app, db, users, make_story, w
 
 def test_one_worker_switches_story_adapters_without_reloading_the_base(app, db, users, make_story, with_base,
                                                                       workers, tmp_path):
-    from model_server.training import TrainSettings, TrainingText, train
+    from model_server.training import TrainSettings, SourceText, train
 
     from app.stories.models import Story
     from app.training.models import ModelVersion
 
-    adapter = train(str(with_base), [TrainingText(name="t", text=OPENING * 4)], tmp_path / "adapter",
+    adapter = train(str(with_base), [SourceText(name="t", text=OPENING * 4)], tmp_path / "adapter",
                     settings=TrainSettings(steps=3, seed=0))
     voter = users.make("voter")
     (owner_a, a), (owner_b, b) = make_story(candidates_k=2), make_story(users.make("owner_b"), candidates_k=2)

@@ -4,10 +4,10 @@ import pytest
 
 from model_server import text as ktext
 from model_server.errors import GenerationError
-from model_server.generation import (GenerationSettings, check_candidate, normalize_space, repeats, said_before,
-                                     story_tail)
+from model_server.generation import GenerationSettings, check_candidate, normalize_space, repeats, said_before
 from model_server.host import ModelHost
 from model_server.josa import keyword_words
+from model_server.prompting import story_tail
 from model_server.lexicon import BOUNDARY
 from model_server.judges.judge import Judge
 from model_server.sampling import Row, finish

@@ -30,12 +30,12 @@ def test_pretraining_for_minutes_on_a_small_corpus_stops_after_its_passes(novel_
 
 
 def test_lora_training_for_minutes_stops_after_its_passes_over_a_short_text(tiny_base, tmp_path):
-    from model_server.data import TrainingText
+    from model_server.data import SourceText
     from model_server.training import TrainSettings, train
 
     text = "그는 창가에 앉아 비 내리는 골목을 바라보았다. \"언제 오려나.\" 하고 그는 중얼거렸다.\n\n" * 20
     settings = TrainSettings(minutes=30, max_epochs=2.0, control_share=0.0)
-    out = train(str(tiny_base), [TrainingText("short", text)], tmp_path / "v1", settings=settings)
+    out = train(str(tiny_base), [SourceText("short", text)], tmp_path / "v1", settings=settings)
     metrics = json.loads((out / "version.json").read_text())["metrics"]
     # two passes over its examples, 8 to a batch, then done: not 30 minutes
     assert metrics["steps"] == math.ceil(2.0 * metrics["examples"] / 8) and metrics["train_seconds"] < 600

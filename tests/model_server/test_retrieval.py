@@ -1,7 +1,6 @@
 """The bank of sentences a model read: what followed a like moment, retrieved and edited for the story."""
 import pytest
 
-from model_server import text as ktext
 from model_server.retrieval import BANK_FILE, Bank, replace, respell
 
 # Three small "novels": the bank needs more than two to tell a novel's own names from words

@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from model_server.data import TrainingText
+from model_server.data import SourceText
 from model_server.progress import Cancelled
 from model_server.training import TrainSettings, read_replay, train
 
@@ -71,10 +71,10 @@ def test_training_is_deterministic_for_a_seed(tiny_base, novel_paths, tmp_path):
 
 
 def test_in_memory_texts_with_weights_and_neftune_train(tiny_base, novel_texts, tmp_path):
-    passages = [TrainingText("passage:1", novel_texts[1][:1500], weight=3.0),
-                TrainingText("passage:2", novel_texts[2][:1500])]
+    passages = [SourceText("passage:1", novel_texts[1][:1500], weight=3.0),
+                SourceText("passage:2", novel_texts[2][:1500])]
     out = train(str(tiny_base), passages, tmp_path / "v", settings=quick(neftune_alpha=5.0),
-                validation=[TrainingText("heldout", novel_texts[0][:800])])
+                validation=[SourceText("heldout", novel_texts[0][:800])])
     version = json.loads((out / "version.json").read_text(encoding="utf-8"))
     assert [d["weight"] for d in version["data"]] == [3.0, 1.0]
     assert version["settings"]["neftune_alpha"] == 5.0 and version["metrics"]["val_loss"] > 0
@@ -123,7 +123,7 @@ def test_an_existing_version_is_never_overwritten(first_version, tiny_base, nove
 
 
 def test_learning_rate_schedules_warm_up_then_end_at_the_floor():
-    from model_server.starter import cosine_lr
+    from model_server.optimizing import cosine_lr
 
     warm = [cosine_lr(0.0, step, 1.0, warmup=4, min_ratio=0.1) for step in range(4)]
     assert warm == [0.25, 0.5, 0.75, 1.0]
