@@ -67,6 +67,7 @@ def build_library(app, story_id: int) -> None:
     from app.admin import services as admin
     from app.extensions import db
     from app.novels import services as novels, training_set
+    from worker.counting import count_novel_sentences
 
     with app.app_context():
         people = {u.username: u for u in db.session.scalars(db.select(User))}
@@ -77,7 +78,7 @@ def build_library(app, story_id: int) -> None:
                                                   ("17_Good_Sentences.txt", "좋은 문장", "작자 미상", "도윤")):
             novel = novels.upload_novel(people[uploader], (folder / filename).read_bytes(), filename, title, author,
                                         "저작권 만료 (퍼블릭 도메인)")
-            novels.count_novel_sentences(novel.id)
+            count_novel_sentences(novel.id)
             uploaded.append(novel.id)
         story = training_set._get_story(story_id)
         story.training_quorum = 2
@@ -97,7 +98,7 @@ def build_library(app, story_id: int) -> None:
 def novel_pages(browser, app, base: str, story_id: int, out: Path) -> None:
     from app.extensions import db
     from app.novels.models import Novel
-    from app.novels.services import count_novel_sentences
+    from worker.counting import count_novel_sentences
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR")
     page = context.new_page()

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.jobs import services as jobs
 from app.stories.models import Passage, Story
 from app.training import services as training
-from app.training.material import heldout_passages
+from worker.material import heldout_passages
 from worker import models
 from worker.folders import remove_leftovers
 from app.stories.services import context_before

@@ -7,7 +7,7 @@ from flask import current_app
 from app.extensions import db
 from app.jobs import services as jobs
 from app.training import services as training
-from app.training.material import heldout_passages
+from worker.material import heldout_passages
 from app.training.preferences import preference_rounds, split_heldout_rounds
 from worker.folders import remove_leftovers
 from worker.versions import claim_story_job, decide, not_trained, prefer_version, record_version

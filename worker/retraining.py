@@ -8,7 +8,7 @@ import logging
 from app.extensions import db
 from app.jobs import services as jobs
 from app.training import services as training
-from app.training.material import HUMAN_WEIGHT, RetrainMaterial, retrain_material
+from worker.material import HUMAN_WEIGHT, RetrainMaterial, retrain_material
 from worker.folders import remove_leftovers
 from worker.versions import claim_story_job, decide, not_trained, record_version, train_version
 

@@ -69,7 +69,7 @@ def train_judges(self, job_id: int) -> None:
 
 @shared_task(name="relay.count_proposal_sentences")
 def count_proposal_sentences(proposal_id: int) -> int | None:
-    from app.rounds.services import count_proposal_sentences as count
+    from worker.counting import count_proposal_sentences as count
 
     return count(proposal_id)
 
@@ -77,7 +77,7 @@ def count_proposal_sentences(proposal_id: int) -> int | None:
 @shared_task(name="relay.count_novel_sentences")
 def count_novel_sentences(novel_id: int) -> int | None:
     """An uploaded novel's sentences (about a minute for 5 MB), on the light queue."""
-    from app.novels.services import count_novel_sentences as count
+    from worker.counting import count_novel_sentences as count
 
     return count(novel_id)
 

@@ -23,7 +23,7 @@ from app.jobs.models import Job
 from app.rounds import machine
 from app.stories.models import Story, TrainingText
 from app.training import services as training
-from app.training.material import activation_decision, preference_decision
+from worker.material import activation_decision, preference_decision
 from app.training.models import ModelVersion
 from model_server.paths import same_lineage
 from worker.reporting import JobReporter
@@ -104,7 +104,7 @@ def decide(out_dir: Path, heldout_passages: int, threshold: float, min_heldout_r
     than the active one's by more than ``threshold``; a story too young to hold passages out
     activates it and says so. A preference-trained version judged on ``min_heldout_rounds``
     held-out rounds or more must also rank the crowd's pick first in more of them than the
-    active one; on fewer, the loss decides (app.training.material.preference_decision)."""
+    active one; on fewer, the loss decides (worker.material.preference_decision)."""
     metrics = finite(json.loads((out_dir / "version.json").read_text(encoding="utf-8"))["metrics"])
     if metrics.get("kind") == "preference":
         measured = heldout_passages > 0

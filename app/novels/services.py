@@ -155,20 +155,6 @@ def store_novel(uploader: User, decoded, size_bytes: int, filename: str | None, 
     return novel
 
 
-def count_novel_sentences(novel_id: int) -> int | None:
-    """The worker's side of an upload: count sentences with the one judge of sentences."""
-    from model_server.text import count_sentences
-
-    text = db.session.scalar(select(Novel.text).where(Novel.id == novel_id))
-    db.session.rollback()  # no transaction stays open while the analyser works
-    if text is None:
-        return None
-    count = count_sentences(text)
-    db.session.execute(Novel.__table__.update().where(Novel.id == novel_id).values(sentences=count))
-    db.session.commit()
-    return count
-
-
 def preview(novel: Novel) -> str:
     return novel.text[: current_app.config["NOVEL_PREVIEW_CHARS"]]
 

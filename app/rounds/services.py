@@ -134,26 +134,6 @@ def _vote_statement(dialect_name: str, stage: str):
     ).returning(Vote.__table__.c.round_id)
 
 
-def count_proposal_sentences(proposal_id: int) -> int | None:
-    """The worker's side of a hand-written proposal: count its sentences with the same judge
-    the model uses, and store the count unless the text changed meanwhile."""
-    from model_server.text import count_sentences
-
-    row = db.session.execute(select(Proposal.text, Round.story_id).join(Round, Round.id == Proposal.round_id)
-                             .where(Proposal.id == proposal_id)).first()
-    db.session.rollback()  # no transaction stays open while the analyser works
-    if row is None or row.text is None:
-        return None
-    count = count_sentences(row.text)
-    db.session.execute(
-        Proposal.__table__.update().where(Proposal.id == proposal_id, Proposal.text == row.text)
-        .values(text_sentences=count)
-    )
-    db.session.commit()
-    events.changed(row.story_id)
-    return count
-
-
 def _explain_refused_vote(story_id: int, stage: str, target_id: int):
     phase, target_model = ("voting", Proposal) if stage == "proposal" else ("choosing", Candidate)
     round_ = _round_in_phase(story_id, phase, "제안 투표" if stage == "proposal" else "후보 투표")

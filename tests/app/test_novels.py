@@ -34,7 +34,7 @@ def uploader(users):
 
 def test_utf8_upload_is_stored_with_its_numbers_and_a_preview(uploader, encodings_dir, db):
     from app.novels.models import Novel
-    from app.novels.services import count_novel_sentences
+    from worker.counting import count_novel_sentences
 
     data = (encodings_dir / "dongbaekkkot.utf8.txt").read_bytes()
     response = upload(uploader, data, filename="dongbaekkkot.utf8.txt")

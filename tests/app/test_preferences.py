@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from app.training.material import preference_decision
+from worker.material import preference_decision
 from tests.app.training_helpers import closed_round
 
 DIALOGUE = ['"어디로 가는 길이오?" 노인이 물었다.', '"내일은 비가 올 거야." 어머니가 말했다.',

@@ -126,7 +126,7 @@ def test_a_retrain_job_carries_its_budget_and_threshold(users, make_story, db, s
 
 def test_material_holds_out_the_last_passages_and_skips_hidden_ones(app, users, make_story, db):
     from app.stories.models import Passage
-    from app.training.material import retrain_material
+    from worker.material import retrain_material
 
     owner, story = make_story()
     admin = users.make("admin", role="admin")
@@ -152,7 +152,7 @@ def test_material_holds_out_the_last_passages_and_skips_hidden_ones(app, users, 
 
 
 def test_heldout_needs_a_few_passages():
-    from app.training.material import heldout_count
+    from worker.material import heldout_count
 
     assert [heldout_count(n, 0.1) for n in (1, 3, 4, 19, 20, 35)] == [0, 0, 1, 1, 2, 3]
 
@@ -162,7 +162,7 @@ def test_heldout_needs_a_few_passages():
     (None, 2.0, True), (2.0, None, True), (float("nan"), 2.0, True),
 ])
 def test_a_new_version_waits_for_an_admin_only_when_clearly_worse(new, active, activate):
-    from app.training.material import activation_decision
+    from worker.material import activation_decision
 
     decided, reason = activation_decision(new, active, threshold=0.05)
     assert decided is activate and reason

@@ -263,7 +263,7 @@ def test_runs_on_the_database_it_says(app, database_kind):
 
 
 def test_a_hand_written_proposal_gets_its_sentences_counted_by_a_worker(story_in_phase, app, db):
-    from app.rounds.services import count_proposal_sentences
+    from worker.counting import count_proposal_sentences
 
     _owner, story, (p1, _p2) = story_in_phase("proposing")
     text = "\"어디 가니?\" 하고 그가 물었다. 나는 대답하지 않고 창밖을 보았다."

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 def test_upload_page_shows_the_numbers_and_then_the_sentence_count(live_server, browser, app, encodings_dir):
     from app.extensions import db
     from app.novels.models import Novel
-    from app.novels.services import count_novel_sentences
+    from worker.counting import count_novel_sentences
 
     page = browser.new_context(locale="ko-KR").new_page()
     sign_up(page, live_server, "올리미")
