@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
+# --- Files ---------------------------------------------------------------------------------------
+# The site's own files: the SQLite database, the secret key, DATA_DIR and BROKER_DIR by default.
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
 
 
@@ -146,35 +148,62 @@ def engine_options(database_url: str) -> dict:
 
 
 class Config:
+    # --- Site -----------------------------------------------------------------------------------
+    # Signs sessions and CSRF tokens (run.py keeps a random one in instance/secret_key).
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'relay.sqlite'}"
-    )
-    SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
-    REDIS_URL = os.environ.get("REDIS_URL") or None
-    # Prefix of every Redis key this site writes (broker, results, rate limits).
-    REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "")
-    MODEL_NAME = os.environ.get("MODEL_NAME", "starter")
-    DATA_DIR = os.environ.get("DATA_DIR", str(INSTANCE_DIR / "data"))
-    BROKER_DIR = os.environ.get("BROKER_DIR", str(INSTANCE_DIR / "broker"))
+
+    # Where run.py serves (HOST, read by run.py, says on which address).
     PORT = _int("PORT", 5000)
+
+    # Model versions (models/<story>/..., models/starter) and uploads.
+    DATA_DIR = os.environ.get("DATA_DIR", str(INSTANCE_DIR / "data"))
+
+    # The time zone pages are written in; each viewer's browser then shows its own.
+    DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Seoul")
 
     MAX_CONTENT_LENGTH = 1024 * 1024  # JSON and forms; novel uploads come with their own limit
     # A novel upload (.txt) may be this large; only the upload routes accept a body this big.
     NOVEL_MAX_BYTES = _int("NOVEL_MAX_BYTES", 5 * 1024 * 1024)
+
+    # Characters of an uploaded novel's preview in answers.
     NOVEL_PREVIEW_CHARS = _int("NOVEL_PREVIEW_CHARS", 600)
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    # "Stay signed in" (the login page always sets it); logout ends it everywhere (User.session_generation).
+    # "Stay signed in" (the login page always sets it), in days; logout ends it everywhere
+    # (User.session_generation).
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_COOKIE_DAYS", 14))
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
+
     # Proxies in front of the site whose X-Forwarded-For/-Proto are trusted (werkzeug's ProxyFix):
     # 0 when clients reach the site directly (make run), 1 behind one TLS proxy. Rate limits key
     # on the client address, so a wrong count either limits the proxy or lets clients pick theirs.
     PROXY_HOPS = _int("PROXY_HOPS", 0)
 
+    # --- Database and Redis -----------------------------------------------------------------------
+    # e.g. postgresql+psycopg://user@host/db
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'relay.sqlite'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
+
+    # Set in production: Celery broker and results, rate-limit storage, live round updates.
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+
+    # Prefix of every Redis key this site writes (broker, results, rate limits).
+    REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "")
+
+    # PostgreSQL's synchronous_commit for votes (the autocommit pool, app/database.py). "off":
+    # a vote is acknowledged before its WAL record reaches the disk. On a slow virtual disk a
+    # flush now and then is slow, and every vote committed meanwhile waits for it (bench/site_bench.py
+    # shows the difference). The price: if the database server itself crashes, the votes of its
+    # last moment may be missing afterwards (never half-written); anyone can vote again. "on"
+    # keeps every acknowledged vote.
+    VOTE_SYNCHRONOUS_COMMIT = os.environ.get("VOTE_SYNCHRONOUS_COMMIT", "off")
+
+    # --- Limits ------------------------------------------------------------------------------------
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     # Every limit key starts with REDIS_KEY_PREFIX: create_app puts it in front of the storage's
     # own "LIMITS" (app.extensions.init_limiter), for API writes and failed logins too.
@@ -184,126 +213,183 @@ class Config:
     # X-RateLimit-* headers on every response cost a second storage round trip per request;
     # a refused request still says when to come back (Retry-After, app/api/errors.py).
     RATELIMIT_HEADERS_ENABLED = False
+
+    # Writes (stories, proposals, uploads) per user, else per address.
     RATELIMIT_WRITE = os.environ.get("RATELIMIT_WRITE", "30/minute;300/hour")
+
+    # Votes per user.
     RATELIMIT_VOTE = os.environ.get("RATELIMIT_VOTE", "60/minute")
+
+    # Sign-ups and other account changes per address.
     RATELIMIT_ACCOUNT = os.environ.get("RATELIMIT_ACCOUNT", "10/minute;50/hour")
-    # Failed logins per account, from any address (app/accounts/throttle.py).
+
+    # Failed logins per account, from any address (app/accounts/throttle.py); over it, that
+    # account's logins wait.
     RATELIMIT_LOGIN_FAILURES = os.environ.get("RATELIMIT_LOGIN_FAILURES", "5/minute;20/hour")
+
     # How long each web process remembers a participant's API token (app/accounts/services.py):
     # a token replaced or a user blocked in another process stops working within this time.
     TOKEN_CACHE_SECONDS = float(os.environ.get("TOKEN_CACHE_SECONDS", 5))
-    # PostgreSQL's synchronous_commit for votes (the autocommit pool, app/database.py). "off":
-    # a vote is acknowledged before its WAL record reaches the disk. On a slow virtual disk a
-    # flush now and then is slow, and every vote committed meanwhile waits for it (bench/site_bench.py
-    # shows the difference). The price: if the database server itself crashes, the votes of its
-    # last moment may be missing afterwards (never half-written); anyone can vote again. "on"
-    # keeps every acknowledged vote.
-    VOTE_SYNCHRONOUS_COMMIT = os.environ.get("VOTE_SYNCHRONOUS_COMMIT", "off")
 
+    # --- Rounds and jobs ---------------------------------------------------------------------------
+    # How often beat enforces deadlines and sweeps jobs.
     ROUND_TICK_SECONDS = float(os.environ.get("ROUND_TICK_SECONDS", 5))
+
     # Once everyone active in a round has voted, a timed voting or choosing phase ends this many
     # seconds later (time to move a last vote); the tick then moves it on.
     ROUND_EARLY_END_SECONDS = _int("ROUND_EARLY_END_SECONDS", 10)
+
+    # After a failed generation in a round whose voting is timed, the owner or an admin has this
+    # many minutes to choose a way out; then the round takes the runner-up by itself.
+    ROUND_RECOVERY_MINUTES = _int("ROUND_RECOVERY_MINUTES", 3)
+
     # A queued or running job with no sign of life for this long is marked failed, so the round
     # can be retried instead of waiting for ever. Longer than the visibility timeout, so that a
     # job lost with its machine is redelivered by Redis before the sweep fails it (0: derived so).
     JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", 0) or max(1800, visibility_timeout(task_budgets()) + 60)
+
     # A queued job whose send to the broker failed (broker down) is sent again after this long.
     JOB_RESEND_SECONDS = _int("JOB_RESEND_SECONDS", 30)
+
     # /healthz wants a worker heartbeat no older than this.
     WORKER_HEARTBEAT_SECONDS = _int("WORKER_HEARTBEAT_SECONDS", 60)
+
+    # The embedded broker's folders (when REDIS_URL is unset).
+    BROKER_DIR = os.environ.get("BROKER_DIR", str(INSTANCE_DIR / "broker"))
+
+    # The task budgets, as the site's own settings (app/jobs/kinds.py derives the tasks' limits).
+    GENERATION_TIME_LIMIT = GENERATION_TIME_LIMIT
+    TRAIN_MAX_MINUTES = TRAIN_MAX_MINUTES
+    STARTER_MAX_MINUTES = STARTER_MAX_MINUTES
+    TASK_OVERHEAD_SECONDS = TASK_OVERHEAD_SECONDS
+
+    # --- Live rounds -------------------------------------------------------------------------------
     # Story pages open the live round stream (live/, behind the proxy at /api/v1/stories/<id>/live)
     # and poll only when it is lost; off, they poll.
     LIVE_EVENTS = os.environ.get("LIVE_EVENTS", "0") == "1"
-    # The live round server (python -m live): where it listens, where it reads the round (the
-    # web), how often a story's pages get it at most, how many pages it holds (then 204: the
-    # page polls), and how often it says it is alive on a quiet stream.
+
+    # Where the live round server (python -m live) listens.
     LIVE_HOST = os.environ.get("LIVE_HOST", "127.0.0.1")
     LIVE_PORT = _int("LIVE_PORT", 8001)
+
+    # Where the live server reads the round: the web.
     LIVE_SITE_URL = os.environ.get("LIVE_SITE_URL", "http://127.0.0.1:8000")
+
+    # How often a story's pages get the round at most.
     LIVE_BATCH_SECONDS = _float("LIVE_BATCH_SECONDS", 0.5)
+
+    # How many pages the live server holds; beyond, 204 and the page polls.
     LIVE_MAX_STREAMS = _int("LIVE_MAX_STREAMS", 20000)
+
+    # How often the live server says it is alive on a quiet stream.
     LIVE_HEARTBEAT_SECONDS = _float("LIVE_HEARTBEAT_SECONDS", 15)
+
     # A polled round's ETag (with Redis: the story's revision) turns over at least this often,
     # for what no change of the story marks (the site's writing speed bounds a proposal's length).
     ROUND_ETAG_SECONDS = _int("ROUND_ETAG_SECONDS", 60)
+
     # With Redis, the round as everyone sees it is read at most this often per story (each vote
     # moves the revision); a poll's answer is at most this old.
     ROUND_CACHE_SECONDS = _float("ROUND_CACHE_SECONDS", 0.5)
-    # put_Human_txt: training budget and continuation length.
-    LEARN_STEPS = _int("LEARN_STEPS", 30)
-    LEARN_SENTENCES = _int("LEARN_SENTENCES", 3)
+
+    # --- Model and generation ----------------------------------------------------------------------
+    # The base model: "starter" (the site's own), a local folder, or a Hugging Face id in the
+    # local cache.
+    MODEL_NAME = os.environ.get("MODEL_NAME", "starter")
+
+    # Characters of the story's end that generation gives the model.
+    CONTEXT_CHARS = _int("CONTEXT_CHARS", 3000)
+
+    # Shifts the seed of every generation job (each is seeded with its id); set it when job ids
+    # start over, as in a test database.
     GENERATION_SEED = os.environ.get("GENERATION_SEED")
-    # generate_candidates' soft time limit (seconds), which the web checks requests against, and
-    # the seconds per candidate-sentence it assumes until this site's own jobs have measured it
-    # (app/rounds/estimate.py): careful, so a site without history refuses what is surely too long.
-    GENERATION_TIME_LIMIT = GENERATION_TIME_LIMIT
+
+    # The seconds per candidate-sentence the web assumes until this site's own jobs have measured
+    # it (app/rounds/estimate.py): careful, so a site without history refuses what is surely too
+    # long for GENERATION_TIME_LIMIT.
     GENERATION_SECONDS_PER_SENTENCE = _float("GENERATION_SECONDS_PER_SENTENCE", 6.0)
-    # After a failed generation in a round whose voting is timed, the owner or an admin has this
-    # many minutes to choose a way out; then the round takes the runner-up by itself.
-    ROUND_RECOVERY_MINUTES = _int("ROUND_RECOVERY_MINUTES", 3)
-    # The time zone pages are written in; each viewer's browser then shows its own.
-    DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Seoul")
-    # Retrain and preference training (admin): wall-clock budget of the training loop
-    # (bench/retrain_bench.py measures request -> active version). TRAIN_STEPS, when set, is a
-    # step budget instead (tests use a few steps).
-    TRAIN_MAX_MINUTES = TRAIN_MAX_MINUTES
-    TRAIN_STEPS = _optional_int("TRAIN_STEPS")
-    # Starter pretrain (MODEL_NAME=starter): STARTER_PASSES readings of the visible novels (or
-    # STARTER_STEPS steps, for tests and demos) of StarterConfig STARTER_CONFIG ("default", or
-    # "tiny"); STARTER_MAX_MINUTES is only the ceiling of the task's time limits.
-    STARTER_MAX_MINUTES = STARTER_MAX_MINUTES
-    TASK_OVERHEAD_SECONDS = TASK_OVERHEAD_SECONDS
-    STARTER_PASSES = _float("STARTER_PASSES", 8)
-    STARTER_STEPS = _optional_int("STARTER_STEPS")
-    STARTER_CONFIG = os.environ.get("STARTER_CONFIG", "default")
-    # A continued pretrain serves by itself only when its held-out bits per character beat the
-    # active base's by more than this (relative); otherwise an admin may still switch to it.
-    STARTER_IMPROVE_THRESHOLD = _float("STARTER_IMPROVE_THRESHOLD", 0.01)
-    # "auto": the tick continues the active base for STARTER_IMPROVE_PASSES passes once the
-    # library differs from what it read and no AI writing or training job has been asked for in
-    # STARTER_QUIET_MINUTES (more passes over the same novels do not pay); "off": only admins.
-    STARTER_IMPROVE = os.environ.get("STARTER_IMPROVE", "auto")
-    STARTER_QUIET_MINUTES = _float("STARTER_QUIET_MINUTES", 30)
-    STARTER_IMPROVE_PASSES = _float("STARTER_IMPROVE_PASSES", 4)
-    # The judges that rank the AI's candidates (model_server.judges): how many contexts the base
-    # writes for, how many held-out ones fit the mixing weights, how many relevance groups.
-    JUDGE_CONTEXTS = _int("JUDGE_CONTEXTS", 800)
-    JUDGE_HELDOUT_CONTEXTS = _int("JUDGE_HELDOUT_CONTEXTS", 120)
-    JUDGE_RELEVANCE_GROUPS = _int("JUDGE_RELEVANCE_GROUPS", 1500)
+
     # torch's threads in a worker process (0: torch's own default, one per core). On a small
     # host shared with the web and the database, one thread wastes less time waiting for cores.
     TORCH_THREADS = _int("TORCH_THREADS", 1)
+
+    # --- Training ----------------------------------------------------------------------------------
+    # put_Human_txt: training steps.
+    LEARN_STEPS = _int("LEARN_STEPS", 30)
+
+    # put_Human_txt: sentences of the AI's continuation.
+    LEARN_SENTENCES = _int("LEARN_SENTENCES", 3)
+
+    # Retrain and preference training: a step budget instead of TRAIN_MAX_MINUTES (tests use a
+    # few steps).
+    TRAIN_STEPS = _optional_int("TRAIN_STEPS")
+
     # A retrained version becomes active by itself unless its loss on the story's held-out
-    # passages is worse than the active version's by more than this (relative: 0.05 = 5 %).
+    # passages is worse than the active version's by more than this (relative).
     MODEL_ACTIVATE_THRESHOLD = _float("MODEL_ACTIVATE_THRESHOLD", 0.05)
+
     # Share of the story's latest passages kept out of training to judge a new version.
     HELDOUT_FRACTION = _float("HELDOUT_FRACTION", 0.1)
-    # Characters of the story's end that generation gives the model.
-    CONTEXT_CHARS = _int("CONTEXT_CHARS", 3000)
+
+    # Starter pretrain (MODEL_NAME=starter): how many times it reads the visible novels.
+    STARTER_PASSES = _float("STARTER_PASSES", 8)
+
+    # Starter pretrain: a step budget instead of passes (tests and demos).
+    STARTER_STEPS = _optional_int("STARTER_STEPS")
+
+    # The starter's StarterConfig: "default", or "tiny" for a seconds-long demo base.
+    STARTER_CONFIG = os.environ.get("STARTER_CONFIG", "default")
+
+    # A continued pretrain serves by itself only when its held-out bits per character beat the
+    # active base's by more than this (relative); otherwise an admin may still switch to it.
+    STARTER_IMPROVE_THRESHOLD = _float("STARTER_IMPROVE_THRESHOLD", 0.01)
+
+    # "auto": the tick goes on training the active base while the site is quiet and its library
+    # differs from what the base read; "off": only admins.
+    STARTER_IMPROVE = os.environ.get("STARTER_IMPROVE", "auto")
+
+    # How long nobody must have asked for AI writing or training before the tick improves the base.
+    STARTER_QUIET_MINUTES = _float("STARTER_QUIET_MINUTES", 30)
+
+    # The passes of such a run (more passes over the same novels do not pay).
+    STARTER_IMPROVE_PASSES = _float("STARTER_IMPROVE_PASSES", 4)
+
+    # The judges that rank the AI's candidates (model_server.judges): contexts the base writes for.
+    JUDGE_CONTEXTS = _int("JUDGE_CONTEXTS", 800)
+
+    # Held-out contexts that fit the judges' mixing weights.
+    JUDGE_HELDOUT_CONTEXTS = _int("JUDGE_HELDOUT_CONTEXTS", 120)
+
+    # Groups the relevance judge learns from.
+    JUDGE_RELEVANCE_GROUPS = _int("JUDGE_RELEVANCE_GROUPS", 1500)
+
     # Preference training from candidate votes: a (chosen, rejected) pair counts when the chosen
-    # candidate leads by at least PREFERENCE_MIN_MARGIN votes (blocked users' votes left out); a
-    # run needs PREFERENCE_MIN_ROUNDS such rounds, of which the latest PREFERENCE_HELDOUT_FRACTION
-    # judge the new version and are never trained on.
+    # candidate leads by at least this many votes (blocked users' votes left out).
     PREFERENCE_MIN_MARGIN = _int("PREFERENCE_MIN_MARGIN", 1)
+
+    # Rounds with such pairs a preference job needs.
     PREFERENCE_MIN_ROUNDS = _int("PREFERENCE_MIN_ROUNDS", 4)
+
+    # Share of those rounds, the latest, that judge the new version and are never trained on.
     PREFERENCE_HELDOUT_FRACTION = _float("PREFERENCE_HELDOUT_FRACTION", 0.25)
+
     # Held-out rounds a preference version's accuracy needs before it counts: over fewer, one
-    # round moves it by more than 20 points (over one, it is 0 % or 100 %), so the held-out
-    # passage loss decides alone.
+    # round moves it too far, so the held-out passage loss decides alone.
     PREFERENCE_MIN_HELDOUT_ROUNDS = _int("PREFERENCE_MIN_HELDOUT_ROUNDS", 5)
 
+    # --- Queue ---------------------------------------------------------------------------------------
+    # The broker's visibility timeout in seconds (0: derived from the budgets); tests set a short
+    # one to see a dead worker's job come back.
     CELERY = celery_settings(
         REDIS_URL, Path(BROKER_DIR), ROUND_TICK_SECONDS, key_prefix=REDIS_KEY_PREFIX,
-        # Tests set a short one to see a dead worker's job come back; production derives it.
         visibility_seconds=_int("BROKER_VISIBILITY_TIMEOUT", 0) or None,
     )
 
 
 class ProductionConfig(Config):
+    # Session cookies only over https ("0" to try the stack on plain http://localhost).
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
-
 
 
 def config_for_env() -> type[Config]:
