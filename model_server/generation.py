@@ -71,7 +71,7 @@ def keyword_woven_in(candidate: str, keyword: str, lexicon: Lexicon | None = Non
     forms = keyword_words(keyword)
     for word in BOUNDARY.split(unicodedata.normalize("NFC", candidate)):
         if keyword in word and word not in forms:
-            if lexicon is None or not lexicon.allows(unicodedata.normalize("NFD", word), finished=True):
+            if lexicon is None or not in_lexicon(word, lexicon):
                 return False
     return True
 
@@ -204,11 +204,12 @@ def guides_for(bank: Bank, chain: Chain, recent: list[str], names: list[str], ke
     """The bank's sentences for ``chain``'s next place that keep the rules: some without the
     keyword (unless the place must hold it), some with it (while the passage lacks it)."""
     due = bool(keyword) and not chain.has_keyword
+    moments = bank.moments(recent + chain.sentences)  # read once for the place, with or without the keyword
     found = []
     for with_keyword in ([False] if not due else [True] if remaining == 1 else [False, True]):
         for guide in bank.guides(recent + chain.sentences, names, keyword, with_keyword, settings.guides,
                                  written=chain.sentences, last=chain.given[-1] if chain.given else None, rng=rng,
-                                 skip=[e for e in chain.given if e is not None]):
+                                 skip=[e for e in chain.given if e is not None], moments=moments):
             if check_candidate(guide.text, keyword if with_keyword else None, 1, lexicon) \
                     and in_lexicon(guide.text, lexicon) and not said_before(guide.text, said):
                 found.append(guide)

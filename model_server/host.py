@@ -70,7 +70,8 @@ class ModelHost:
             self.adapters[key] = name
             self.adapter_words[key] = load_layer(key)
             self.adapter_runs[key] = load_runs(key)
-            self.adapter_banks[key] = Bank.load([self.base, key]) if Path(self.base).is_dir() else Bank.load([key])
+            own = Bank.load([key])  # the base's is in memory already
+            self.adapter_banks[key] = Bank.joined([self.base_bank, own]) if own is not None else self.base_bank
         self._peft.set_adapter(self.adapters[key])
         self._evict()
         return self._peft

@@ -166,16 +166,17 @@ class Bank:
 
     def guides(self, recent: list[str], names: list[str], keyword: str | None, keyword_due: bool, n: int,
                written: list[str] = (), last: int | None = None, rng: random.Random | None = None,
-               skip: Iterable[int] = ()) -> list[Guide]:
+               skip: Iterable[int] = (), moments: np.ndarray | None = None) -> list[Guide]:
         """Up to ``n`` edited sentences to go after ``recent``: the one that followed entry
         ``last`` (what the candidate's last sentence was) in its novel, then those that followed
         the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
         ``keyword``. None is a sentence the candidate ``written`` holds, an entry of ``skip`` or
         one given lately, or keeps more than MAX_COPIED words in a row of its novel, counting
-        the words of ``written`` it would go on from."""
+        the words of ``written`` it would go on from. ``moments``: ``self.moments(recent)``, when
+        the caller asks twice for one place."""
         if not self.entries or n <= 0:
             return []
-        scores = self.moments(recent)
+        scores = (self.moments(recent) if moments is None else moments).copy()
         if keyword and keyword_due:
             for i in self.postings.get(keyword, ()):  # a sentence that holds the keyword itself comes first
                 scores[i] += 1.0
@@ -271,25 +272,19 @@ class Bank:
     @classmethod
     def load(cls, folders: Iterable[str | Path]) -> "Bank | None":
         """The banks saved in ``folders`` (a base and its adapter) as one; None where none is."""
-        banks = []
+        parts = []
         for folder in folders:
             path = Path(folder) / BANK_FILE
             if path.is_file():
                 with gzip.open(path, "rt", encoding="utf-8") as source:
-                    banks.append(cls([Entry(text, tuple(terms), novel, tuple(map(tuple, names)), usable)
-                                      for text, terms, novel, names, usable in json.load(source)]))
-        return cls.joined(banks) if banks else None
+                    parts.append([Entry(text, tuple(terms), novel, tuple(map(tuple, names)), usable)
+                                  for text, terms, novel, names, usable in json.load(source)])
+        return cls(_renumbered(parts)) if parts else None
 
     @classmethod
     def joined(cls, banks: Iterable["Bank | None"]) -> "Bank":
         """One bank of several, their novels kept apart."""
-        entries, novels = [], 0
-        for bank in banks:
-            if bank is None or not bank.entries:
-                continue
-            entries += [Entry(e.text, e.terms, novels + e.novel, e.names, e.usable) for e in bank.entries]
-            novels = entries[-1].novel + 1
-        return cls(entries)
+        return cls(_renumbered([bank.entries for bank in banks if bank is not None]))
 
 
 def save_bank(folder: str | Path, texts: list[str], inherit: str | Path | None = None) -> None:
@@ -317,6 +312,15 @@ def replace(word: str, noun: str, new: str) -> str | None:
         return None
     ending = respell(new, suffix)
     return None if ending is None else lead + new + ending + punctuation
+
+
+def _renumbered(parts: list[list[Entry]]) -> list[Entry]:
+    """The entries of several banks in one list, each bank's novels numbered after the last's."""
+    entries: list[Entry] = []
+    for part in parts:
+        offset = entries[-1].novel + 1 if entries else 0
+        entries += [Entry(e.text, e.terms, offset + e.novel, e.names, e.usable) for e in part]
+    return entries
 
 
 def _entry(sentence: str, terms: list[str], novel: int, owned: set[str], every_proper_owned: bool) -> Entry:

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from app.extensions import db
 from app.jobs import services as jobs
+from app.jobs.kinds import KINDS
 from app.jobs.models import Job
 from app.rounds import machine
 
@@ -13,7 +14,7 @@ def sweep(now: datetime) -> dict:
     done = {"stale": 0, "resent": 0, "resumed": 0}
     for job_id in jobs.stale_jobs(now):
         job = db.session.get(Job, job_id)
-        if job.kind == "generate" and job.round_id:
+        if KINDS[job.kind].takes_round and job.round_id:
             machine.generation_failed(job.id, jobs.STALE_REASON)
         else:
             jobs.mark_failed(job, jobs.STALE_REASON)
@@ -28,7 +29,7 @@ def sweep(now: datetime) -> dict:
 
         if resolve_base() is not None:
             for job in waiting:
-                if job.kind == "generate" and job.round_id:
+                if KINDS[job.kind].takes_round and job.round_id:
                     machine.generation_resumed(job.id)
                 else:
                     jobs.requeue(job)
