@@ -157,8 +157,10 @@ def test_admin_pretrains_the_starter_and_a_waiting_round_goes_on(app, users, mak
         assert any(j["status"] == "running" and j["points"] for j in seen)
         assert os.path.isfile(os.path.join(app.config["DATA_DIR"], "models", "starter", "config.json"))
         assert admin.get("/api/v1/admin/bases").json["active"] == "starter"
-        # the judges job it queued for the new base would keep this one worker busy: not here
-        judges = [j for j in admin.get("/api/v1/admin/jobs").json["items"] if j["kind"] == "judge"]
+        # The worker queues judges for the new base just after it marks the pretrain done; that
+        # job would keep this one worker busy, so it is cancelled here.
+        judges = wait_for(lambda: [j for j in admin.get("/api/v1/admin/jobs").json["items"] if j["kind"] == "judge"],
+                          30, "a judges job for the new base", log)
         assert len(judges) == 1
         admin.post(f"/api/v1/jobs/{judges[0]['id']}/cancel")
 
