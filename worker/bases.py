@@ -26,12 +26,12 @@ from app.jobs.models import Job
 from app.particles import particle
 from app.novels.models import Novel
 from app.training import judges
+from app.training import lineage
 from app.training import services as training
 from app.training.bases import BY_TICK
 from model_server import paths
 from worker.folders import remove_leftovers
 from worker.reporting import JobReporter
-from worker.versions import finite, not_trained
 
 log = logging.getLogger(__name__)
 MADE_WAY = ("사이트에서 AI 작성이나 학습 요청이 다시 들어와 배경 학습을 멈췄습니다. 아무것도 바꾸지 않았고, "
@@ -74,11 +74,11 @@ def run_pretrain(job_id: int, celery_id: str | None, worker: str | None = None) 
             with reporter:
                 _pretrain(novels, target, params, models / parent if parent else None, reporter)
         except SoftTimeLimitExceeded:
-            return _failed(job_id, too_busy(current_app.config["STARTER_MAX_MINUTES"], parent is None))
+            return jobs.fail_running(job_id, too_busy(current_app.config["STARTER_MAX_MINUTES"], parent is None))
         except Exception as e:
             if reporter.stopped_by_check:
                 return _made_way(job_id)
-            return not_trained(job_id, e)
+            return jobs.end_unfinished(job_id, e)
     return record(job_id, target, len(novels), params)
 
 
@@ -142,7 +142,7 @@ def decide(target: Path, models: Path, threshold: float) -> tuple[bool, str, flo
 def record(job_id: int, target: Path, novels: int, params: dict) -> str:
     models = target.parent
     threshold = params.get("threshold", current_app.config["STARTER_IMPROVE_THRESHOLD"])
-    metrics = finite(paths.read_starter(target).get("metrics") or {})
+    metrics = lineage.finite(paths.read_starter(target).get("metrics") or {})
     with transaction():
         job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
         if job.status != "running":
@@ -159,14 +159,6 @@ def record(job_id: int, target: Path, novels: int, params: dict) -> str:
     if activate:
         judges.queue_for_new_base(f"새 기본 모델({target.name})을 쓰기 시작했습니다.")
     return "done"
-
-
-def _failed(job_id: int, reason: str) -> str:
-    with transaction():
-        job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
-        if job.status == "running":
-            jobs.mark_failed(job, reason)
-    return "failed"
 
 
 def _made_way(job_id: int) -> str:

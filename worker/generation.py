@@ -13,7 +13,7 @@ from app.rounds import estimate, events, machine
 from app.rounds.models import Round
 from app.stories.models import Story
 from app.training.models import ModelVersion
-from app.training import judges
+from app.training import judges, lineage
 from app.training import services as training
 from app.stories.services import context_before
 from app.training.preferences import judged_pairs
@@ -38,13 +38,14 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
         machine.generation_blocked(job.id)
         return "waiting for a base model"
     story = db.session.get(Story, job.story_id)
-    version, base, adapter_dir = models.writer_of(story, serving)
+    writer = lineage.writer_of(story, serving)
+    base, adapter_dir = writer.base, writer.adapter
     params = {"keyword": job.params["keyword"], "sentences": job.params["sentences"], "k": job.params["k"],
-              "seed": generation_seed(job.id), "model_version": version.name}
+              "seed": generation_seed(job.id), "model_version": writer.name}
     context = context_before(story.id)
     # the judges for this base, and the crowd's past choices between candidates they scored
     judge_ref, pairs = judges.judge_ref(base), judged_pairs(story.id)
-    job_id, story_id, version_id, estimate_s = job.id, story.id, version.id, job.params.get("estimate_s")
+    job_id, story_id, version_id, estimate_s = job.id, story.id, writer.version_id, job.params.get("estimate_s")
     # End the transaction before the model runs (SQLite holds its write lock for a transaction's
     # whole life, and a generation takes seconds); only plain values are used until it is done.
     db.session.commit()

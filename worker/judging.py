@@ -18,19 +18,19 @@ from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import Job
 from app.novels.models import Novel
+from app.training import lineage
 from app.training import services as training
 from model_server import paths
 from worker import models
 from worker.folders import remove_leftovers
 from worker.reporting import JobReporter
-from worker.versions import finite, not_trained
 
 log = logging.getLogger(__name__)
 TOO_LITTLE = "판정 모델을 학습하지 못했습니다: 보이는 소설이 너무 적거나 짧습니다. 소설을 더 올린 뒤 다시 시도해 주세요."
 
 
 def run_train_judges(job_id: int, celery_id: str | None, worker: str | None = None) -> str:
-    job, base = training.claim_with_base(job_id, celery_id, worker)
+    job, base = lineage.claim_with_base(job_id, celery_id, worker)
     if job is None:
         return "already done"
     if base is None:
@@ -58,14 +58,14 @@ def run_train_judges(job_id: int, celery_id: str | None, worker: str | None = No
     except SoftTimeLimitExceeded:
         shutil.rmtree(out_dir, ignore_errors=True)
         minutes = current_app.config["STARTER_MAX_MINUTES"]
-        return _fail(job_id, f"서버가 너무 바빠 제한 시간({minutes:g}분) 안에 판정 모델을 다 학습하지 못했습니다. "
+        return jobs.fail_running(job_id, f"서버가 너무 바빠 제한 시간({minutes:g}분) 안에 판정 모델을 다 학습하지 못했습니다. "
                              "쓰던 판정 모델을 그대로 씁니다.")
     except ValueError as e:  # too little text for the examples it needs
         log.warning("judges job %s: %s", job_id, e)
         shutil.rmtree(out_dir, ignore_errors=True)
-        return _fail(job_id, TOO_LITTLE)
+        return jobs.fail_running(job_id, TOO_LITTLE)
     except Exception as e:
-        return not_trained(job_id, e, out_dir)
+        return jobs.end_unfinished(job_id, e, out_dir)
     with transaction():
         job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
         if job.status != "running":
@@ -74,15 +74,7 @@ def run_train_judges(job_id: int, celery_id: str | None, worker: str | None = No
             jobs.mark_cancelled(job)
             shutil.rmtree(out_dir, ignore_errors=True)
             return "cancelled"
-        jobs.mark_succeeded(job, metrics={**finite(metrics), "stage": "done", "base": base,
+        jobs.mark_succeeded(job, metrics={**lineage.finite(metrics), "stage": "done", "base": base,
                                           "base_name": Path(base).name, "path": str(out_dir)})
     log.info("job %s: judges for %s written to %s", job_id, base, out_dir)
     return "done"
-
-
-def _fail(job_id: int, reason: str) -> str:
-    with transaction():
-        job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
-        if job.status == "running":
-            jobs.mark_failed(job, reason)
-    return "failed"

@@ -1,5 +1,5 @@
-"""The models of this worker process: a ModelHost per base (the last two used), the judges that
-rank candidates, and which base a story's model runs on. Built on first use, kept for later
+"""The models of this worker process: a ModelHost per base (the last two used) and the judges that
+rank candidates. Built on first use, kept for later
 tasks; a base is never loaded twice while it is kept.
 
 Only worker processes import this module's torch-heavy targets (inside the functions)."""
@@ -10,11 +10,6 @@ from collections import OrderedDict
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
-
-from app.extensions import db
-from app.training.models import BASE_VERSION_NAME, ModelVersion
-from model_server import paths
 
 log = logging.getLogger(__name__)
 MAX_HOSTS = 2  # the serving base, and the one older stories' adapters were trained on
@@ -52,23 +47,6 @@ def host_stats() -> dict:
             "adapters_cached": sum(len(h.adapters) for h in _hosts.values())}
 
 
-def loadable(base: str, serving: str) -> bool:
-    return base == serving or paths.is_model_dir(Path(base))
-
-
-def writer_of(story, serving: str) -> tuple[ModelVersion, str, str | None]:
-    """``(version, base, adapter folder)`` that writes for ``story``: its active adapter on the
-    base it was trained on (or, that base gone, on another version of its lineage); a story
-    without one, or whose adapter fits no base left, writes with the bare serving base."""
-    version = story.active_model_version
-    if version is not None and version.path:
-        if loadable(version.base, serving):
-            return version, version.base, version.path
-        if paths.same_lineage(version.base, serving):
-            return version, serving, version.path
-    return base_version(serving), serving, None
-
-
 def judge(ref: tuple[int, str] | None, pairs: list):
     """The judges of job ``ref`` (``(job id, folder)``, app.training.judges.judge_ref; kept per
     process and loaded again only for a newer job), refitted to a story's ``pairs`` of
@@ -94,22 +72,6 @@ def judge(ref: tuple[int, str] | None, pairs: list):
 
         return (trained or Judge.untrained()).for_story(pairs)
     return trained
-
-
-def base_version(base: str) -> ModelVersion:
-    """The ModelVersion row standing for the bare base, so its passages say what wrote them.
-    Participants read its name beside every passage it wrote, so it is "기본 모델", not the
-    MODEL_NAME setting (``base`` keeps which base it was)."""
-    row = db.session.scalar(
-        select(ModelVersion).where(ModelVersion.story_id.is_(None), ModelVersion.base == base)
-        .order_by(ModelVersion.id).limit(1)
-    )
-    if row is None:
-        row = ModelVersion(story_id=None, name=BASE_VERSION_NAME, base=base, path=None,
-                           data={}, metrics={})
-        db.session.add(row)
-        db.session.flush()
-    return row
 
 
 def generation_seed(job_id: int) -> int:

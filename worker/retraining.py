@@ -1,18 +1,11 @@
-"""retrain_story: the admin's retrain of a story's adapter.
-
-A retrain trains and records a story's version the way put_Human_txt does (worker/versions.py);
-the starter pretrain is worker/bases.py. A cancelled run leaves no version and no folder.
-"""
-import logging
-
-from app.extensions import db
+"""retrain_story: the admin's retrain of a story's adapter, as claim → train → record
+(app/training/lineage.py); the starter pretrain is worker/bases.py. A cancelled run leaves no
+version and no folder."""
 from app.jobs import services as jobs
-from app.training import services as training
-from worker.material import HUMAN_WEIGHT, RetrainMaterial, retrain_material
+from app.training import lineage
 from worker.folders import remove_leftovers
-from worker.versions import claim_story_job, decide, not_trained, record_version, train_version
-
-log = logging.getLogger(__name__)
+from worker.material import HUMAN_WEIGHT, RetrainMaterial, retrain_material
+from worker.versions import train_version
 
 
 def warm_up(module: str) -> None:
@@ -24,27 +17,19 @@ def warm_up(module: str) -> None:
     importlib.import_module(module)
 
 
-# ---------------------------------------------------------------- retrain a story's adapter
-
 def run_retrain(job_id: int, celery_id: str | None, worker: str | None = None) -> str:
-    claimed = claim_story_job(job_id, celery_id, worker)
-    if isinstance(claimed, str):
-        return claimed
-    base, from_adapter, parent_id, story_id = claimed.base, claimed.from_adapter, claimed.parent_id, claimed.story.id
-    params = dict(claimed.job.params)
-    material = retrain_material(story_id, params["heldout_fraction"])
-    db.session.commit()  # plain values from here on: an ORM object touched later reopens a transaction
-    jobs.clear_points(job_id)
-    out_dir = training.models_dir() / str(story_id) / f"job-{job_id}"
-    remove_leftovers(out_dir)
-
+    claim = lineage.claim_story_job(job_id, celery_id, worker,
+                                    read=lambda c, story: retrain_material(story.id, c.params["heldout_fraction"]))
+    if isinstance(claim, str):
+        return claim
+    material: RetrainMaterial = claim.material
+    remove_leftovers(claim.out_dir)
     try:
-        train_version(job_id, base, _texts(material), material.heldout_text, out_dir, from_adapter, params["budget"],
-                      worker)
+        train_version(claim, _texts(material), material.heldout_text, claim.params["budget"], worker)
     except Exception as e:
-        return not_trained(job_id, e)
-    decision = decide(out_dir, len(material.counts["heldout_passages"]), params["threshold"])
-    return record_version(job_id, story_id, base, parent_id, out_dir, decision, material.counts)
+        return jobs.end_unfinished(job_id, e)
+    decision = lineage.decide(claim.out_dir, len(material.counts["heldout_passages"]), claim.params["threshold"])
+    return lineage.record_version(claim, decision, material.counts)
 
 
 def _texts(material: RetrainMaterial) -> list:

@@ -5,7 +5,7 @@ from app.api import api, json_body
 from app.api.auth import caller, login_required
 from app.api.limits import rate_limit
 from app.stories import services
-from app.stories.schemas import (PassageSchema, PassagesArgsSchema, StoryCreateSchema, StorySchema,
+from app.stories.schemas import (PassageSchema, PassagesArgsSchema, StoryCreateSchema, StoryDetailSchema,
                                  StorySettingsSchema, StorySummarySchema)
 
 # flask-restful applies these in order, so login_required (last) runs first and the rate limit
@@ -20,9 +20,7 @@ def shows_hidden() -> bool:
 
 
 def story_body(story) -> dict:
-    body = StorySchema().dump(story)
-    body["passages"] = PassageSchema(many=True).dump(services.passages_of(story.id, show_hidden=shows_hidden()))
-    return body
+    return StoryDetailSchema().dump(services.StoryPage(story, services.passages_of(story.id, show_hidden=shows_hidden())))
 
 
 class StoryList(Resource):

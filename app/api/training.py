@@ -6,7 +6,7 @@ from app.api import api
 from app.api.auth import caller, login_required
 from app.api.limits import rate_limit
 from app.jobs.schemas import JobAcceptedSchema
-from app.training import services
+from app.training import lineage, services
 from app.training.preferences import jsonl_lines
 from app.training.schemas import ModelVersionListSchema, ModelVersionSchema, PreferenceListSchema
 
@@ -58,7 +58,7 @@ class ActivateVersion(Resource):
     method_decorators = WRITES
 
     def post(self, story_id: int, version_id: int):
-        services.activate_version(story_id, version_id, caller())
+        lineage.activate_version(story_id, version_id, caller())
         version = next(v for v in services.versions_of(story_id) if v["id"] == version_id)
         return ModelVersionSchema().dump(version), 200
 

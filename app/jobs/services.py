@@ -5,12 +5,14 @@ worker never looks for a row that is not there yet. If sending fails the row sta
 without a celery id and the tick sends it again; if a worker dies the stale sweep marks the
 job failed so its round can be retried. Nothing waits for ever."""
 import logging
+import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from app.database import utcnow
+from app.database import transaction, utcnow
 from app.extensions import db
 from app.errors import Conflict, Forbidden, NotFound
 from app.jobs.kinds import KINDS
@@ -201,3 +203,31 @@ def job_list(user, limit: int = 100) -> list[dict]:
         .limit(max(1, min(limit, 100)))
     ).all()
     return [{"job": job, "story_title": title} for job, title in rows]
+
+
+def fail_running(job_id: int, reason: str) -> str:
+    """A running job ends failed for ``reason`` (Korean, shown to admins)."""
+    with transaction():
+        job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        if job.status == "running":
+            mark_failed(job, reason)
+    return "failed"
+
+
+def end_unfinished(job_id: int, error: Exception, leftovers: Path | None = None) -> str:
+    """A run that raised: cancelled when it was asked to stop (model_server's Cancelled), else
+    failed with the error; ``leftovers``, what it had written, is removed."""
+    from model_server.progress import Cancelled
+
+    if leftovers is not None:
+        shutil.rmtree(leftovers, ignore_errors=True)
+    with transaction():
+        job = db.session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        if job.status != "running":
+            return "already finished"
+        if isinstance(error, Cancelled):
+            mark_cancelled(job)
+            return "cancelled"
+        log.error("job %s failed", job_id, exc_info=error)
+        mark_failed(job, f"{type(error).__name__}: {error}")
+    return "failed"

@@ -60,6 +60,7 @@ class StorySchema(Schema):
 
 
 class StoryDetailSchema(StorySchema):
+    """A story with its passages as the viewer may see them (app.stories.services.StoryPage)."""
     passages = fields.List(fields.Nested(PassageSchema))
 
 

@@ -1,4 +1,6 @@
 """Stories: opening one, listing them, reading one with all its passages."""
+from dataclasses import dataclass
+
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -64,6 +66,16 @@ def list_stories(limit: int = 100) -> list[dict]:
         {"story": story, "owner": owner, "passages": n or 0, "phase": phase, "round": number}
         for story, owner, n, phase, number in rows
     ]
+
+
+@dataclass(frozen=True)
+class StoryPage:
+    """A story and its passages as one viewer may see them: what StoryDetailSchema dumps."""
+    story: Story
+    passages: list[dict]
+
+    def __getattr__(self, name: str):  # the story's own fields (title, owner, settings …)
+        return getattr(self.story, name)
 
 
 def passages_of(story_id: int, after_seq: int = 0, show_hidden: bool = False) -> list[dict]:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.database import transaction, utcnow
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.kinds import STORY_TRAINING_KINDS
@@ -31,11 +31,6 @@ from app.training import services as training
 from model_server import paths
 
 BY_TICK = "tick"
-
-
-def _require_admin(user, action: str) -> None:
-    if not user.is_admin:
-        raise Forbidden(f"관리자만 {action} 수 있습니다.", code="admin_only")
 
 
 def _require_starter() -> None:
@@ -96,7 +91,7 @@ def budget_text(budget_: dict) -> str:
 
 def start_pretrain(user, passes: float | None = None) -> Job:
     """Admin: the first starter base, or (once one serves) a continued one from it."""
-    _require_admin(user, "기본 모델을 학습시킬")
+    training.require_admin(user, "기본 모델을 학습시킬")
     _require_starter()
     return queue_pretrain(user.id, budget(passes), reason="관리자가 요청했습니다.", by="admin")
 
@@ -178,7 +173,7 @@ def activate_base(name: str, user) -> dict:
     the base they were trained on; new stories and retrains use this one."""
     from app.training import judges
 
-    _require_admin(user, "기본 모델을 바꿀")
+    training.require_admin(user, "기본 모델을 바꿀")
     _require_starter()
     if not paths.is_starter_name(name) or not paths.is_complete_starter(Path(training.models_dir(), name)):
         raise NotFound("그런 기본 모델 버전이 없습니다.")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.database import transaction
-from app.errors import Conflict, Forbidden
+from app.errors import Conflict
 from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import ACTIVE_STATUSES, Job
@@ -31,8 +31,7 @@ def judge_job() -> int | None:
 
 def start_judges(user) -> Job:
     """Admin: train the judges for the serving base on the visible novels."""
-    if not user.is_admin:
-        raise Forbidden("관리자만 판정 모델을 학습시킬 수 있습니다.", code="admin_only")
+    training.require_admin(user, "판정 모델을 학습시킬")
     return queue_judges(user.id, "관리자가 요청했습니다.")
 
 

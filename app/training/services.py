@@ -3,7 +3,7 @@ import math
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -90,7 +90,7 @@ def _budget(minutes_key: str, steps_key: str) -> dict:
     return {"steps": int(steps)} if steps else {"minutes": float(current_app.config[minutes_key])}
 
 
-def _require_admin(user, action: str) -> None:
+def require_admin(user, action: str) -> None:
     if not user.is_admin:
         raise Forbidden(f"관리자만 {action} 수 있습니다.", code="admin_only")
 
@@ -122,7 +122,7 @@ def _training_params() -> dict:
 
 def start_retrain(story_id: int, user) -> Job:
     """Admin: retrain the story's adapter on its training set and its own passages."""
-    _require_admin(user, "재학습을 시작할")
+    require_admin(user, "재학습을 시작할")
     return _queue_story_training(story_id, user, "retrain", _training_params())
 
 
@@ -131,7 +131,7 @@ def start_preference(story_id: int, user) -> Job:
     story has PREFERENCE_MIN_ROUNDS rounds that teach a preference, and while it trains."""
     from app.training.preferences import preference_rounds
 
-    _require_admin(user, "선호 학습을 시작할")
+    require_admin(user, "선호 학습을 시작할")
     config = current_app.config
 
     def enough_rounds(story: Story) -> None:
@@ -162,7 +162,7 @@ def preference_data(story_id: int, user) -> list:
     """Admin: the story's preference rounds (app.training.preferences)."""
     from app.training.preferences import preference_rounds
 
-    _require_admin(user, "선호 데이터를 볼")
+    require_admin(user, "선호 데이터를 볼")
     get_story(story_id)
     return preference_rounds(story_id)
 
@@ -211,40 +211,3 @@ def latest_training_job(story_id: int) -> Job | None:
     query = select(Job).where(Job.story_id == story_id, Job.kind.in_(STORY_TRAINING_KINDS))
     return (db.session.scalar(query.where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.id.desc()).limit(1))
             or db.session.scalar(query.order_by(Job.id.desc()).limit(1)))
-
-
-def next_version_name(story_id: int) -> str:
-    count = db.session.scalar(select(func.count()).select_from(ModelVersion).where(ModelVersion.story_id == story_id))
-    return f"이야기{story_id}-v{count + 1}"
-
-
-def activate_version(story_id: int, version_id: int, user) -> ModelVersion:
-    """Admin: make a version of this story the active one (activate a held one, or roll back)."""
-    _require_admin(user, "모델 버전을 바꿀")
-    with transaction():
-        story = db.session.scalar(select(Story).where(Story.id == story_id).with_for_update())
-        version = db.session.get(ModelVersion, version_id)
-        if story is None or version is None or version.story_id != story_id:
-            raise NotFound("이 이야기의 모델 버전을 찾을 수 없습니다.")
-        story.active_model_version_id = version.id
-        if version.held_for_admin:
-            # its decision said it waits for an admin: the pages say who applied it instead
-            version.metrics = {**(version.metrics or {}), "applied_by_admin": user.username}
-        version.held_for_admin = False
-    return version
-
-
-def claim_with_base(job_id: int, celery_id: str | None, worker: str | None) -> tuple[Job | None, str | None]:
-    """A training job claimed for this delivery, and the base it trains on. ``(None, None)``:
-    nothing to do (a redelivery of a finished job); ``(job, None)``: no base model yet, so
-    the job now waits for one (the tick re-queues it once an admin has trained the starter)."""
-    job = jobs.claim(job_id, celery_id, worker)
-    if job is None:
-        return None, None
-    base = resolve_base()
-    if base is None:
-        from app.rounds.machine import NO_MODEL_NOTICE
-
-        jobs.mark_waiting(job, NO_MODEL_NOTICE)
-        db.session.commit()
-    return job, base

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from worker.material import preference_decision
+from app.training.lineage import preference_decision
 from tests.app.training_helpers import closed_round
 
 DIALOGUE = ['"어디로 가는 길이오?" 노인이 물었다.', '"내일은 비가 올 거야." 어머니가 말했다.',
@@ -117,10 +117,9 @@ def test_a_version_judged_on_too_few_held_out_rounds_activates_by_its_better_los
     for i in range(app.config["PREFERENCE_MIN_ROUNDS"]):
         closed_round(story_id, [DIALOGUE[i], NARRATION[i]], [[a, b], [c]], winner=0)
 
-    def fake_prefer_version(job_id, base, rounds, heldout_rounds, heldout_text, out_dir, from_adapter, budget,
-                            worker=None):
-        out_dir.mkdir(parents=True)
-        (out_dir / "version.json").write_text(json.dumps({"metrics": {
+    def fake_prefer_version(claim, rounds, heldout_rounds, heldout_text, budget, worker=None):
+        claim.out_dir.mkdir(parents=True)
+        (claim.out_dir / "version.json").write_text(json.dumps({"metrics": {
             "kind": "preference", "heldout_rounds": len(heldout_rounds), "preference_accuracy": 1.0,
             "preference_accuracy_before": 1.0, "val_loss": 1.8, "val_loss_before": 2.0}}))
 

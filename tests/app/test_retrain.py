@@ -162,7 +162,7 @@ def test_heldout_needs_a_few_passages():
     (None, 2.0, True), (2.0, None, True), (float("nan"), 2.0, True),
 ])
 def test_a_new_version_waits_for_an_admin_only_when_clearly_worse(new, active, activate):
-    from worker.material import activation_decision
+    from app.training.lineage import activation_decision
 
     decided, reason = activation_decision(new, active, threshold=0.05)
     assert decided is activate and reason

@@ -204,9 +204,10 @@ def fake_training(monkeypatch, tmp_path):
     trained = Trained()
     losses = trained.losses
 
-    def train_version(job_id, base, texts, heldout_text, out_dir, from_adapter, budget, worker=None):
+    def train_version(claim, texts, heldout_text, budget, worker=None):
         import json
 
+        out_dir, from_adapter = claim.out_dir, claim.from_adapter
         out_dir.mkdir(parents=True)
         metrics = {"val_loss_before": losses["before"] if heldout_text else None,
                    "val_loss": losses["after"] if heldout_text else None, "steps": budget.get("steps")}
@@ -246,6 +247,37 @@ def test_put_human_txt_learns_then_appends_the_continuation(make_story, model, f
     learn_and_continue(second)
     assert fake_training[1]["from_adapter"] == first_adapter
     assert anonymous.get(f"/api/v1/jobs/{second}").json["metrics"]["version"] == f"이야기{story['id']}-v2"
+
+
+def test_a_continuation_is_not_appended_after_a_passage_that_came_while_it_trained(make_story, model, fake_training,
+                                                                                   db, anonymous, monkeypatch):
+    """It was written to follow the human passage: if the story went on meanwhile, the version is
+    recorded and the continuation left out, with a note saying why."""
+    import worker.learning
+    from app.accounts.models import User
+    from app.rounds import machine
+    from app.stories.models import Story
+    from app.training.lineage import STORY_MOVED_ON
+    from worker.tasks import learn_and_continue
+
+    owner, story = make_story()
+    trained = worker.learning.train_version
+
+    def train_while_the_story_goes_on(*args, **kwargs):
+        trained(*args, **kwargs)
+        machine.append_passage(db.session.get(Story, story["id"]), "그사이 누군가 한 줄을 더 썼다.",
+                               author=db.session.get(User, owner.user_id))
+        db.session.commit()
+
+    monkeypatch.setattr("worker.learning.train_version", train_while_the_story_goes_on)
+    job_id = owner.get(f"/put_Human_txt?contents_id={story['passages'][0]['id']}&is_first=Y").json["job_id"]
+    db.session.commit()
+    learn_and_continue(job_id)
+    job = anonymous.get(f"/api/v1/jobs/{job_id}").json
+    assert job["status"] == "succeeded" and job["metrics"]["note"] == STORY_MOVED_ON
+    assert job["metrics"]["version"] == f"이야기{story['id']}-v1" and "passage_id" not in job["metrics"]
+    passages = anonymous.get(f"/api/v1/stories/{story['id']}").json["passages"]
+    assert [p["text"] for p in passages][-1] == "그사이 누군가 한 줄을 더 썼다." and len(passages) == 2
 
 
 def test_a_round_waiting_for_a_base_offers_no_retry(story_in_phase, model, db):

@@ -56,7 +56,7 @@ def test_a_retrain_starts_from_the_storys_adapter_when_it_carries_over(app, db, 
     from app.jobs.models import Job
     from app.stories.models import Story
     from app.training.models import ModelVersion
-    from worker.versions import claim_story_job
+    from app.training.lineage import claim_story_job
 
     models_dir = tmp_path / "models"
     old = version_dir(models_dir, "starter")

@@ -14,7 +14,7 @@ TECHNICAL = re.compile(r"starter|DPO|JSONL|토큰/초|MODEL_NAME|tokens?/s|LoRA|
 
 
 def story_written_by_the_base(app) -> tuple[int, str]:
-    """A story whose second passage the bare base wrote (worker.models.base_version, the row
+    """A story whose second passage the bare base wrote (app.training.lineage.base_version, the row
     generation records), with a retrained version in its list."""
     from app.accounts import services as accounts
     from app.extensions import db
@@ -22,7 +22,7 @@ def story_written_by_the_base(app) -> tuple[int, str]:
     from app.stories.models import Passage
     from app.training.models import ModelVersion
     from tests.app.conftest import OPENING
-    from worker.models import base_version
+    from app.training.lineage import base_version
 
     with app.app_context():
         owner = accounts.sign_up("owner", "password123")
