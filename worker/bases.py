@@ -27,7 +27,6 @@ from app.particles import particle
 from app.novels.models import Novel
 from app.training import judges
 from app.training import lineage
-from app.training import services as training
 from app.training.bases import BY_TICK
 from model_server import paths
 from worker.folders import remove_leftovers
@@ -49,7 +48,7 @@ def run_pretrain(job_id: int, celery_id: str | None, worker: str | None = None) 
     if job is None:
         return "already done"
     params = dict(job.params)
-    models = training.models_dir()
+    models = lineage.models_dir()
     parent = params.get("parent")
     # named when queued (app.training.bases.queue_pretrain), so a redelivery finds its own version
     name = params.get("version") or ("starter" if not parent and not paths.starter_dir(models).exists()

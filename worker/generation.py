@@ -14,7 +14,6 @@ from app.rounds.models import Round
 from app.stories.models import Story
 from app.training.models import ModelVersion
 from app.training import judges, lineage
-from app.training import services as training
 from app.stories.services import context_before
 from app.training.preferences import judged_pairs
 from model_server.errors import GenerationError
@@ -33,7 +32,7 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     if job is None:
         return "already done"
     events.changed(job.story_id)  # the page shows the job running
-    serving = training.resolve_base()
+    serving = lineage.resolve_base()
     if serving is None:
         machine.generation_blocked(job.id)
         return "waiting for a base model"

@@ -19,7 +19,6 @@ from app.jobs import services as jobs
 from app.jobs.models import Job
 from app.novels.models import Novel
 from app.training import lineage
-from app.training import services as training
 from model_server import paths
 from worker import models
 from worker.folders import remove_leftovers
@@ -39,7 +38,7 @@ def run_train_judges(job_id: int, celery_id: str | None, worker: str | None = No
     texts = list(db.session.scalars(select(Novel.text).where(Novel.status == "visible").order_by(Novel.id)))
     db.session.commit()
     jobs.clear_points(job_id)
-    out_dir = training.models_dir() / "judges" / f"job-{job_id}"
+    out_dir = lineage.models_dir() / "judges" / f"job-{job_id}"
     remove_leftovers(out_dir)
 
     from model_server.judges.training import JudgeSettings, train_judges

@@ -16,7 +16,7 @@ from worker import models
 from worker.folders import remove_leftovers
 from worker.material import heldout_passages
 from worker.models import generation_seed
-from worker.versions import train_version
+from worker.retraining import train_version
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from app.training import lineage
 from app.training.preferences import VotedRound, preference_rounds, split_heldout_rounds
 from worker.folders import remove_leftovers
 from worker.material import heldout_passages
-from worker.versions import prefer_version
+from worker.reporting import JobReporter
 
 
 @dataclass
@@ -25,6 +25,24 @@ def preference_material(claim: lineage.Claim, story) -> PreferenceMaterial:
     rounds, heldout_rounds = split_heldout_rounds(preference_rounds(story.id, params["min_margin"]),
                                                   params["rounds_heldout_fraction"])
     return PreferenceMaterial(rounds, heldout_rounds, *heldout_passages(story.id, params["heldout_fraction"]))
+
+
+def prefer_version(claim: lineage.Claim, rounds: list, heldout_rounds: list, heldout_text: str, budget: dict,
+                   worker: str | None = None) -> None:
+    """DPO on ``rounds`` (app.training.preferences rows) into the claim's folder, measuring the
+    active adapter and the new one on ``heldout_rounds`` and ``heldout_text``."""
+    from model_server.preference import PreferenceRound, PreferSettings, train_preferences
+    from model_server.training import SourceText
+
+    def plain(r) -> PreferenceRound:
+        return PreferenceRound(r.context, r.keyword, r.sentences, r.chosen.text, [o.text for o in r.rejected])
+
+    validation = [SourceText(f"job-{claim.job_id}-heldout", heldout_text)] if heldout_text else None
+    settings = PreferSettings(seed=0, progress_interval=1.0, **budget)
+    with JobReporter(claim.job_id, worker=worker) as reporter:
+        train_preferences(claim.base, [plain(r) for r in rounds], claim.out_dir, claim.from_adapter, settings,
+                          heldout_rounds=[plain(r) for r in heldout_rounds], validation=validation,
+                          progress=reporter.progress, should_cancel=reporter.should_cancel)
 
 
 def run_prefer(job_id: int, celery_id: str | None, worker: str | None = None) -> str:

@@ -1,11 +1,11 @@
 """retrain_story: the admin's retrain of a story's adapter, as claim → train → record
-(app/training/lineage.py); the starter pretrain is worker/bases.py. A cancelled run leaves no
-version and no folder."""
+(app/training/lineage.py), and the training step put_Human_txt shares; the starter pretrain is
+worker/bases.py. A cancelled run leaves no version and no folder."""
 from app.jobs import services as jobs
 from app.training import lineage
 from worker.folders import remove_leftovers
 from worker.material import HUMAN_WEIGHT, RetrainMaterial, retrain_material
-from worker.versions import train_version
+from worker.reporting import JobReporter
 
 
 def warm_up(module: str) -> None:
@@ -15,6 +15,18 @@ def warm_up(module: str) -> None:
     import importlib
 
     importlib.import_module(module)
+
+
+def train_version(claim: lineage.Claim, texts: list, heldout_text: str, budget: dict, worker: str | None = None) -> None:
+    """Train ``texts`` (model_server SourceText) into the claim's folder, measuring the active
+    adapter (or the bare base) and the new one on ``heldout_text``."""
+    from model_server.training import TrainSettings, SourceText, train
+
+    validation = [SourceText(f"job-{claim.job_id}-heldout", heldout_text)] if heldout_text else None
+    settings = TrainSettings(seed=0, progress_interval=1.0, **budget)
+    with JobReporter(claim.job_id, worker=worker) as reporter:
+        train(claim.base, texts, claim.out_dir, from_adapter=claim.from_adapter, settings=settings,
+              progress=reporter.progress, should_cancel=reporter.should_cancel, validation=validation)
 
 
 def run_retrain(job_id: int, celery_id: str | None, worker: str | None = None) -> str:

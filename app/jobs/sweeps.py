@@ -25,7 +25,7 @@ def sweep(now: datetime) -> dict:
         done["resent"] += 1
     waiting = jobs.waiting_jobs()
     if waiting:
-        from app.training.services import resolve_base
+        from app.training.lineage import resolve_base
 
         if resolve_base() is not None:
             for job in waiting:

@@ -27,6 +27,7 @@ from app.jobs import services as jobs
 from app.jobs.kinds import STORY_TRAINING_KINDS
 from app.jobs.models import ACTIVE_STATUSES, Job
 from app.novels.models import Novel
+from app.training import lineage
 from app.training import services as training
 from model_server import paths
 
@@ -97,7 +98,7 @@ def start_pretrain(user, passes: float | None = None) -> Job:
 
 
 def queue_pretrain(created_by_id: int | None, budget_: dict, reason: str, by: str) -> Job:
-    active = training.resolve_base()
+    active = lineage.resolve_base()
     shelf = library()
     try:
         with transaction():
@@ -115,7 +116,7 @@ def queue_pretrain(created_by_id: int | None, budget_: dict, reason: str, by: st
             db.session.add(job)
             db.session.flush()
             # the version it writes: the first base, or one named after the job
-            first = active is None and not paths.starter_dir(training.models_dir()).exists()
+            first = active is None and not paths.starter_dir(lineage.models_dir()).exists()
             job.params = {**job.params, "version": "starter" if first else f"starter-{job.id}"}
     except IntegrityError:  # another admin (or the tick) won the race (uq_jobs_one_pretrain)
         raise Conflict("기본 모델을 이미 학습 중입니다.", code="already_pretraining")
@@ -143,10 +144,10 @@ METRICS_SHOWN = ("steps", "passes", "total_passes", "heldout_bpc", "val_loss", "
 
 def base_versions() -> list[dict]:
     """Every starter version, oldest first, with its figures, its curve and whether it serves."""
-    active = training.resolve_base() if current_app.config["MODEL_NAME"] == "starter" else None
+    active = lineage.resolve_base() if current_app.config["MODEL_NAME"] == "starter" else None
     made_by = _version_jobs()
     rows = []
-    for version in paths.starter_versions(training.models_dir()):
+    for version in paths.starter_versions(lineage.models_dir()):
         starter, name = version["starter"], version["name"]
         metrics = starter.get("metrics") or {}
         job = made_by.get(name)
@@ -175,9 +176,9 @@ def activate_base(name: str, user) -> dict:
 
     training.require_admin(user, "기본 모델을 바꿀")
     _require_starter()
-    if not paths.is_starter_name(name) or not paths.is_complete_starter(Path(training.models_dir(), name)):
+    if not paths.is_starter_name(name) or not paths.is_complete_starter(Path(lineage.models_dir(), name)):
         raise NotFound("그런 기본 모델 버전이 없습니다.")
-    paths.set_active_starter(training.models_dir(), name)
+    paths.set_active_starter(lineage.models_dir(), name)
     job = _version_jobs().get(name)
     if job is not None and not (job.metrics or {}).get("activated"):
         # its decision said it would not serve by itself: the list says who switched to it
@@ -198,7 +199,7 @@ def improve_when_quiet(now: datetime | None = None) -> Job | None:
     config = current_app.config
     if config["STARTER_IMPROVE"] != "auto" or config["MODEL_NAME"] != "starter":
         return None
-    active = training.resolve_base()
+    active = lineage.resolve_base()
     if active is None:
         return None
     now = now or utcnow()
@@ -225,7 +226,7 @@ def improve_when_quiet(now: datetime | None = None) -> Job | None:
 def _tried(shelf: Library) -> bool:
     """Whether a version already read this library, or a pretrain for it was queued (and did not
     stop only because the site woke up)."""
-    for version in paths.starter_versions(training.models_dir()):
+    for version in paths.starter_versions(lineage.models_dir()):
         if shelf.differs_from(version["starter"]) is None:
             return True
     for params, metrics in db.session.execute(select(Job.params, Job.metrics).where(Job.kind == "pretrain")):
@@ -242,7 +243,7 @@ def starter_status() -> dict:
     config = current_app.config
     counts = dict(db.session.execute(select(Novel.status, func.count()).group_by(Novel.status)).all())
     is_starter = config["MODEL_NAME"] == "starter"
-    base = training.resolve_base() if is_starter else None
+    base = lineage.resolve_base() if is_starter else None
     job = latest_pretrain_job()
     running = job is not None and job.status in ACTIVE_STATUSES
     visible = counts.get("visible", 0)

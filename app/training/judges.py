@@ -20,6 +20,7 @@ from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import ACTIVE_STATUSES, Job
 from app.novels.models import Novel
+from app.training import lineage
 from app.training import services as training
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def start_judges(user) -> Job:
 def queue_judges(created_by_id: int | None, reason: str) -> Job:
     """A judges job for the serving base: refused without a base, without novels, and while a
     pretrain (which may replace the base) or another judges job is unfinished."""
-    base = training.resolve_base()
+    base = lineage.resolve_base()
     if base is None:
         raise Conflict("기본 모델이 아직 없어 판정 모델을 학습할 수 없습니다. 먼저 기본 모델을 학습해 주세요.", code="no_base")
     config = current_app.config
@@ -67,7 +68,7 @@ def queue_judges(created_by_id: int | None, reason: str) -> Job:
 
 def queue_for_new_base(reason: str) -> Job | None:
     """After a base starts serving: judges for it, unless it has some or they cannot start now."""
-    base = training.resolve_base()
+    base = lineage.resolve_base()
     if base is None or any((job.metrics or {}).get("base") == base for job in _succeeded()):
         return None
     try:
@@ -100,7 +101,7 @@ def judge_ref(base: str) -> tuple[int, str] | None:
 def judges_status() -> dict:
     """What /admin/jobs and GET /api/v1/admin/judges say: the latest trained judges and their
     figures, the ones generation uses now, the unfinished job, and why training cannot start."""
-    base = training.resolve_base()
+    base = lineage.resolve_base()
     done = _succeeded()
     latest = done[0] if done else None
     in_use = judges_for(base) if base else None

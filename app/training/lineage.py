@@ -1,6 +1,7 @@
-"""A story's line of model versions, as the database holds it: the claim of a job that trains a
-new version, the rule that decides whether the version serves by itself, the one transaction
-that records it, and an admin's activation or rollback.
+"""The site's line of models: which base serves, and a story's versions on it as the database
+holds them: the claim of a job that trains a new version, the rule that decides whether the
+version serves by itself, the one transaction that records it, who writes for a story, and an
+admin's activation or rollback.
 
 A worker runs a training job as claim → model_server → record: ``claim_story_job`` reads all
 the job needs as plain values and ends its transaction, the model trains with no ORM object
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from flask import current_app
 from sqlalchemy import func, select, update
 
 from app.database import transaction
@@ -62,6 +64,16 @@ class Decision:
     activate: bool
 
 
+def models_dir() -> Path:
+    return Path(current_app.config["DATA_DIR"]) / "models"
+
+
+def resolve_base() -> str | None:
+    """The base model to load, or None on a fresh install whose starter is not trained yet.
+    model_server.paths is torch-free, so web processes and the tick may ask."""
+    return paths.resolve_base(current_app.config["MODEL_NAME"], models_dir())
+
+
 def claim_with_base(job_id: int, celery_id: str | None, worker: str | None) -> tuple[Job | None, str | None]:
     """A training job claimed for this delivery, and the base it trains on. ``(None, None)``:
     nothing to do (a redelivery of a finished job); ``(job, None)``: no base model yet, so
@@ -69,7 +81,7 @@ def claim_with_base(job_id: int, celery_id: str | None, worker: str | None) -> t
     job = jobs.claim(job_id, celery_id, worker)
     if job is None:
         return None, None
-    base = training.resolve_base()
+    base = resolve_base()
     if base is None:
         jobs.mark_waiting(job, machine.NO_MODEL_NOTICE)
         db.session.commit()
@@ -101,7 +113,7 @@ def claim_story_job(job_id: int, celery_id: str | None, worker: str | None,
     carries = active is not None and bool(active.path) and paths.same_lineage(active.base, base)
     claim = Claim(job_id=job.id, story_id=story.id, base=base, params=dict(job.params),
                   from_adapter=active.path if carries else None, parent_id=active.id if carries else None,
-                  out_dir=training.models_dir() / str(story.id) / f"job-{job.id}")
+                  out_dir=models_dir() / str(story.id) / f"job-{job.id}")
     material = read(claim, story) if read is not None else None
     db.session.commit()
     jobs.clear_points(job_id)

@@ -1,6 +1,5 @@
 """Learning from a human passage and continuing the story (the original project's put_Human_txt)."""
 import math
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
@@ -17,18 +16,6 @@ from app.rounds import machine
 from app.stories.models import Passage, Story
 from app.stories.services import get_story
 from app.training.models import ModelVersion
-
-
-def models_dir() -> Path:
-    return Path(current_app.config["DATA_DIR"]) / "models"
-
-
-def resolve_base() -> str | None:
-    """The base model to load, or None on a fresh install whose starter is not trained yet.
-    model_server.paths is torch-free, so web processes and the tick may ask."""
-    from model_server.paths import resolve_base as resolve
-
-    return resolve(current_app.config["MODEL_NAME"], models_dir())
 
 
 def start_learning(passage_id: int, is_first: str, user: User) -> Job:

@@ -7,7 +7,7 @@ from app.jobs import services as jobs
 from app.jobs.kinds import CANCELLABLE_KINDS
 from app.jobs.schemas import JobSchema
 from app.stories.services import get_story
-from app.training import bases, judges, services
+from app.training import bases, judges, lineage, services
 from app.training.schemas import BaseVersionSchema, ModelVersionSchema
 
 bp = Blueprint("training", __name__)
@@ -28,7 +28,7 @@ def story_training(story_id: int):
                            versions=ModelVersionSchema(many=True).dump(rows),
                            job=job_body(services.latest_training_job(story_id)), is_admin=is_admin,
                            preference=services.preference_summary(story_id) if is_admin else None,
-                           base_ready=services.resolve_base() is not None)
+                           base_ready=lineage.resolve_base() is not None)
 
 
 def bases_context() -> dict:

@@ -34,7 +34,7 @@ class SlowHost:
 @pytest.fixture
 def host(monkeypatch):
     fake = SlowHost()
-    monkeypatch.setattr("app.training.services.resolve_base", lambda: "/fake/base")
+    monkeypatch.setattr("app.training.lineage.resolve_base", lambda: "/fake/base")
     monkeypatch.setattr("worker.models.model_host", lambda base: fake)
     return fake
 

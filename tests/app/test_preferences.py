@@ -123,7 +123,7 @@ def test_a_version_judged_on_too_few_held_out_rounds_activates_by_its_better_los
             "kind": "preference", "heldout_rounds": len(heldout_rounds), "preference_accuracy": 1.0,
             "preference_accuracy_before": 1.0, "val_loss": 1.8, "val_loss_before": 2.0}}))
 
-    monkeypatch.setattr("app.training.services.resolve_base", lambda: "/fake/base")
+    monkeypatch.setattr("app.training.lineage.resolve_base", lambda: "/fake/base")
     monkeypatch.setattr("worker.preferring.prefer_version", fake_prefer_version)
     job_id = admin.post(f"/api/v1/stories/{story_id}/prefer").json["job_id"]
     db.session.rollback()

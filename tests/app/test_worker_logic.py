@@ -34,7 +34,7 @@ class FakeHost:
 def model(monkeypatch):
     host = FakeHost()
     available = {"base": "/fake/base"}
-    monkeypatch.setattr("app.training.services.resolve_base", lambda: available["base"])
+    monkeypatch.setattr("app.training.lineage.resolve_base", lambda: available["base"])
     monkeypatch.setattr("worker.models.model_host", lambda base: host)
     host.available = available
     return host

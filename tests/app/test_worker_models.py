@@ -62,7 +62,7 @@ def test_a_retrain_starts_from_the_storys_adapter_when_it_carries_over(app, db, 
     old = version_dir(models_dir, "starter")
     serving = version_dir(models_dir, "starter-4", parent="starter")
     elsewhere = version_dir(tmp_path / "elsewhere", "starter")
-    monkeypatch.setattr("app.training.services.resolve_base", lambda: serving)
+    monkeypatch.setattr("app.training.lineage.resolve_base", lambda: serving)
     _owner, story = make_story()
     adapter = ModelVersion(story_id=story["id"], name="이야기-v1", base=old if lineage == "same" else elsewhere,
                            path="/adapters/v1", data={}, metrics={})
