@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test browser proxy clean
+.PHONY: run test browser proxy epubcheck clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,16 @@ proxy:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	fi
 
+# Debian's epubcheck (with a Java runtime) validates the exported EPUB in tests/app/test_book.py.
+epubcheck:
+	@if [ ! -f /usr/share/java/epubcheck.jar ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq epubcheck >/dev/null; \
+	fi
+
 run: $(STAMP)
 	$(BIN)/python run.py
 
-test: $(STAMP) browser proxy
+test: $(STAMP) browser proxy epubcheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -26,4 +26,9 @@ def json_body() -> dict:
     return data
 
 
-from app.api import accounts, admin, bases, jobs, novels, rounds, stories, training, openapi  # noqa: E402,F401  (registers resources)
+def optional_body() -> dict:
+    """The JSON object sent, or {} for an empty body (the buttons send none)."""
+    return json_body() if request.get_data() else {}
+
+
+from app.api import accounts, admin, bases, chapters, jobs, novels, rounds, stories, training, openapi  # noqa: E402,F401  (registers resources)

@@ -1,9 +1,8 @@
 """The starter base and the judges (admins): pretrain or continue the base, list and switch its
 versions, train the judges that rank the AI's candidates."""
-from flask import request
 from flask_restful import Resource
 
-from app.api import api, json_body
+from app.api import api, optional_body
 from app.api.admin import ADMIN_READ
 from app.api.auth import caller, login_required
 from app.api.limits import rate_limit
@@ -12,11 +11,6 @@ from app.training import bases, judges
 from app.training.schemas import BaseListSchema, BaseVersionSchema, JudgesSchema, StarterInSchema
 
 WRITES = [rate_limit("RATELIMIT_WRITE"), login_required]
-
-
-def optional_body() -> dict:
-    """The JSON object sent, or {} for an empty body (the buttons send none)."""
-    return json_body() if request.get_data() else {}
 
 
 class StarterPretrain(Resource):

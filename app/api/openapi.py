@@ -15,8 +15,9 @@ from app.novels.schemas import (NovelDetailSchema, NovelListQuerySchema, NovelPa
                                 TrainingVoteOutSchema)
 from app.rounds.schemas import (HistoryArgsSchema, HistorySchema, ProposalInSchema, ProposalOutSchema, RecoverInSchema,
                                 RoundSchema, VoteInSchema, VoteOutSchema)
-from app.stories.schemas import (PassageSchema, PassagesArgsSchema, StoryCreateSchema, StoryDetailSchema, StorySchema,
-                                 StorySettingsSchema, StorySummarySchema)
+from app.stories.schemas import (ChapterInSchema, ChapterListSchema, ChapterSchema, FinishInSchema, PassageSchema,
+                                 PassagesArgsSchema, StoryCreateSchema, StoryDetailSchema, StoryListArgsSchema,
+                                 StorySchema, StorySettingsSchema, StorySummarySchema)
 from app.training.schemas import (BaseListSchema, BaseVersionSchema, JudgesSchema, ModelVersionListSchema,
                                   ModelVersionSchema, PreferenceListSchema, StarterInSchema)
 
@@ -30,13 +31,21 @@ ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}  # a larger id names n
 OPERATIONS = [
     ("/api/v1/auth/signup", "post", "가입하고 API 토큰 받기", "Credentials", 201, "Signup", (400, 409, 429), False),
     ("/api/v1/auth/token", "post", "API 토큰 발급", "Credentials", 200, "Token", (400, 401, 403, 429), False),
-    ("/api/v1/stories", "get", "이야기 목록", None, 200, "StoryList", (), False),
+    ("/api/v1/stories", "get", "이야기 목록 (?finished=true: 완결된 이야기만, false: 연재 중인 이야기만)", None, 200,
+     "StoryList", (400,), False),
     ("/api/v1/stories", "post", "이야기 만들기 (첫 글 포함)", "StoryCreate", 201, "StoryDetail", (400, 401, 429), True),
     ("/api/v1/stories/{story_id}", "get", "이야기와 모든 글", None, 200, "StoryDetail", (404,), False),
     ("/api/v1/stories/{story_id}", "patch", "이야기 설정 바꾸기 (주인/관리자)", "StorySettingsPatch", 200, "StoryDetail",
      (400, 401, 403, 404), True),
     ("/api/v1/stories/{story_id}/passages", "get", "seq 이후의 글 (?after=seq)", None, 200, "PassageList", (400, 404),
      False),
+    ("/api/v1/stories/{story_id}/chapters", "get", "장 목록과 장마다 글의 범위 (닫히지 않은 장은 마지막에 closed: false)",
+     None, 200, "ChapterList", (404,), False),
+    ("/api/v1/stories/{story_id}/chapters", "post", "지금까지의 글로 장 닫기 (주인/관리자)", "ChapterIn", 201, "Chapter",
+     (400, 401, 403, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/finish", "post",
+     "이야기 완결: 남은 글을 마지막 장으로 닫고 라운드를 끝냄 (주인/관리자; 본문은 생략 가능)", "FinishIn", 200,
+     "ChapterList", (400, 401, 403, 404, 409, 429), True),
     ("/api/v1/stories/{story_id}/round", "get", "현재 라운드 (ETag/304 지원)", None, 200, "Round", (404,), False),
     ("/api/v1/stories/{story_id}/round/proposals", "post", "제안하기/고치기", "ProposalIn", 201, "ProposalOut",
      (400, 401, 404, 409, 429), True),
@@ -118,7 +127,8 @@ def build_spec() -> dict:
         "PreferenceList": PreferenceListSchema,
         "RecoverIn": RecoverInSchema, "History": HistorySchema, "JobRow": JobRowSchema, "JobList": JobListSchema,
         "StarterIn": StarterInSchema, "BaseVersion": BaseVersionSchema, "BaseList": BaseListSchema,
-        "Judges": JudgesSchema,
+        "Judges": JudgesSchema, "Chapter": ChapterSchema, "ChapterList": ChapterListSchema,
+        "ChapterIn": ChapterInSchema, "FinishIn": FinishInSchema,
     }.items():
         spec.components.schema(name, schema=schema)
     spec.components.schema("Error", {"type": "object", "properties": {"error": {
@@ -155,7 +165,8 @@ def build_spec() -> dict:
                                                  "content": {"application/json": {"schema": ERROR}}}
         if request:
             media = "multipart/form-data" if request == "NovelUpload" else "application/json"
-            operation["requestBody"] = {"required": request != "StarterIn", "content": {media: {"schema": ref(request)}}}
+            optional = request in ("StarterIn", "FinishIn")
+            operation["requestBody"] = {"required": not optional, "content": {media: {"schema": ref(request)}}}
         if auth:
             operation["security"] = [{"bearer": []}]
         parameters = [{"name": p, "in": "path", "required": True, "schema": ID}
@@ -168,6 +179,8 @@ def build_spec() -> dict:
                                "schema": {"type": "string", "enum": summary.split(" (")[0].split(" | ")}})
         if path == "/api/v1/novels" and method == "get":
             parameters = [{"in": "query", "schema": NovelListQuerySchema}]  # one parameter per field
+        if path == "/api/v1/stories" and method == "get":
+            parameters = [{"in": "query", "schema": StoryListArgsSchema}]
         if path.endswith("/rounds"):
             parameters.append({"in": "query", "schema": HistoryArgsSchema})
         if path.endswith("/passages") and "/admin/" not in path:
@@ -191,6 +204,14 @@ def build_spec() -> dict:
         "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                       "204": {"description": "지금 스트림을 열 수 없음: 폴링하세요"},
                       "404": {"description": STATUS_TEXT[404], "content": {"application/json": {"schema": ERROR}}}}}}
+    for extension, media, what in (("epub", "application/epub+zip", "EPUB 3"),
+                                   ("txt", "text/plain; charset=utf-8", "UTF-8 텍스트")):
+        paths[f"/api/v1/stories/{{story_id}}/book.{extension}"] = {"get": {
+            "summary": f"책으로 내려받기 ({what}): 표제, 장마다 제목과 글, 함께 쓴 사람들 (숨긴 글은 빠짐)",
+            "parameters": [{"name": "story_id", "in": "path", "required": True, "schema": ID}],
+            "responses": {
+                "200": {"description": what, "content": {media: {"schema": {"type": "string", "format": "binary"}}}},
+                "404": {"description": STATUS_TEXT[404], "content": {"application/json": {"schema": ERROR}}}}}}
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()

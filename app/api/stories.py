@@ -6,7 +6,7 @@ from app.api.auth import caller, login_required
 from app.api.limits import rate_limit
 from app.stories import services
 from app.stories.schemas import (PassageSchema, PassagesArgsSchema, StoryCreateSchema, StoryDetailSchema,
-                                 StorySettingsSchema, StorySummarySchema)
+                                 StoryListArgsSchema, StorySettingsSchema, StorySummarySchema)
 
 # flask-restful applies these in order, so login_required (last) runs first and the rate limit
 # can key on the caller.
@@ -27,7 +27,8 @@ class StoryList(Resource):
     method_decorators = {"post": WRITES}
 
     def get(self):
-        return {"stories": StorySummarySchema(many=True).dump(services.list_stories())}
+        finished = StoryListArgsSchema().load(request.args)["finished"]
+        return {"stories": StorySummarySchema(many=True).dump(services.list_stories(finished=finished))}
 
     def post(self):
         data = StoryCreateSchema().load(json_body())

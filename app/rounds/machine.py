@@ -3,6 +3,7 @@
     proposing -> voting -> generating -> choosing -> closed   (the next round opens at once)
                     `-> closed  when the winner is a passage written by hand
     generating (failed) -> generating (retry, or the runner-up proposal) | proposing | closed
+    any phase -> closed  when the story is finished (no round opens after it)
 
 The owner's button, the API, the deadline tick and the worker all call these functions, so
 they cannot disagree. Each function is one transaction that first locks the story row and
@@ -26,7 +27,7 @@ from app.stories.models import Passage, Story, TrainingText
 from app.training.models import ModelVersion
 
 TRANSITIONS = {
-    "proposing": {"voting"},
+    "proposing": {"voting", "closed"},  # closed: only when the story is finished (end_rounds)
     "voting": {"generating", "closed"},
     # a failed generation may instead go back to proposing, or close with a hand-written runner-up
     "generating": {"choosing", "proposing", "closed"},
@@ -34,6 +35,8 @@ TRANSITIONS = {
     "closed": set(),
 }
 NO_MODEL_NOTICE = "아직 기본 모델이 없습니다. 관리자가 먼저 모델을 학습시켜야 합니다. 모델이 준비되면 자동으로 이어집니다."
+FINISHED_NOTICE = "이야기가 완결되어 라운드를 마쳤습니다."
+FINISHED_MESSAGE = "완결된 이야기라서 더는 제안하거나 투표할 수 없습니다."
 
 
 def _enter(round_: Round, phase: str, now: datetime) -> None:
@@ -57,6 +60,23 @@ def round_not_started(story_id: int) -> bool:
     if round_ is None or round_.phase != "proposing":
         return False
     return db.session.scalar(select(Proposal.id).where(Proposal.round_id == round_.id).limit(1)) is None
+
+
+def refuse_if_finished(story: Story) -> None:
+    if story.finished_at is not None:
+        raise Conflict(FINISHED_MESSAGE, code="story_finished")
+
+
+def end_rounds(round_: Round, now: datetime) -> None:
+    """The story is finished: its current round closes where it stands (proposals and votes
+    kept for its history, a generation under way cancelled) and no round opens after it.
+    The caller holds the story and round locks."""
+    job = round_.job
+    if job is not None and not job.done:
+        jobs.mark_cancelled(job, "이야기가 완결되어 작업을 멈췄습니다.")
+    if round_.phase != "closed":
+        _enter(round_, "closed", now)
+        round_.notice = FINISHED_NOTICE
 
 
 def lock_story_round(story_id: int, round_id: int | None = None) -> tuple[Story, Round]:
@@ -111,6 +131,7 @@ def advance(story_id: int, *, by_deadline: bool = False, now: datetime | None = 
     dispatch: Job | None = None
     with transaction():
         story, round_ = lock_story_round(story_id)
+        refuse_if_finished(story)
         if by_deadline and (round_.deadline is None or round_.deadline > now):
             return round_
         if round_.phase == "proposing":
@@ -167,6 +188,7 @@ def recover(story_id: int, how: str, *, by_deadline: bool = False, now: datetime
     dispatch: Job | None = None
     with transaction():
         story, round_ = lock_story_round(story_id)
+        refuse_if_finished(story)
         if by_deadline and (round_.phase != "generating" or round_.deadline is None or round_.deadline > now):
             return round_
         if round_.phase != "generating":

@@ -30,6 +30,7 @@ def _round_in_phase(story_id: int, phase: str, action: str) -> Round:
         if db.session.get(Story, story_id) is None:
             raise NotFound("이야기를 찾을 수 없습니다.")
         raise NotFound("라운드를 찾을 수 없습니다.")
+    machine.refuse_if_finished(round_.story)
     if round_.phase != phase:
         raise Conflict(
             f"지금은 {PHASE_NAMES[round_.phase]} 단계라서 {action}할 수 없습니다.", code="wrong_phase"

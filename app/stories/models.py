@@ -39,9 +39,15 @@ class Story(db.Model):
         ForeignKey("model_versions.id", use_alter=True, name="fk_stories_active_model_version")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When its owner finished it (app/stories/chapters.py): no round opens after that.
+    finished_at: Mapped[datetime | None]
 
     owner: Mapped[User] = relationship()
     active_model_version = relationship("ModelVersion", foreign_keys=[active_model_version_id])
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
 
     def phase_minutes(self, phase: str) -> int:
         return {"proposing": self.proposing_minutes, "voting": self.voting_minutes,
@@ -77,6 +83,26 @@ class Passage(db.Model):
 
     author: Mapped[User | None] = relationship()
     model_version = relationship("ModelVersion")
+
+
+class Chapter(db.Model):
+    """A closed chapter: the story's passages after the previous chapter's ``end_seq`` up to and
+    including its own. The passages after the last chapter form the open one, which has no row."""
+
+    __tablename__ = "chapters"
+    __table_args__ = (
+        UniqueConstraint("story_id", "number", name="uq_chapters_story_number"),
+        # Two chapters ending at one passage: the second would be empty.
+        UniqueConstraint("story_id", "end_seq", name="uq_chapters_story_end_seq"),
+        CheckConstraint("number >= 1 AND end_seq >= 1", name="ck_chapters_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(100))
+    end_seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TrainingText(db.Model):

@@ -18,6 +18,14 @@ class StoryCreateSchema(Schema):
     settings = fields.Nested(StorySettingsSchema, load_default=dict)
 
 
+class StoryListArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    finished = fields.Boolean(load_default=None, metadata={
+        "description": "true: 완결된 이야기만, false: 연재 중인 이야기만 (없으면 모두)"})
+
+
 class PassagesArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # a cache-busting ``_=…`` is no error
@@ -57,6 +65,8 @@ class StorySchema(Schema):
     active_model_version = fields.Function(lambda s: s.active_model_version.name if s.active_model_version else None,
                                            metadata={"type": "string", "nullable": True})
     created_at = UtcDateTime()
+    finished = fields.Boolean(metadata={"description": "완결된 이야기 (더는 제안·투표·라운드가 없음)"})
+    finished_at = UtcDateTime(allow_none=True)
 
 
 class StoryDetailSchema(StorySchema):
@@ -71,3 +81,31 @@ class StorySummarySchema(Schema):
     passages = fields.Integer()
     phase = fields.String(allow_none=True)
     round = fields.Integer(allow_none=True)
+    finished = fields.Boolean()
+    finished_at = UtcDateTime(allow_none=True)
+
+
+class ChapterInSchema(Schema):
+    title = KoreanText(required=True, max_chars=100, single_line=True)
+
+
+class FinishInSchema(Schema):
+    title = KoreanText(max_chars=100, single_line=True, metadata={
+        "description": "아직 닫히지 않은 장의 제목 (없으면 \"마지막 장\"; 닫을 장이 없으면 쓰이지 않음)"})
+
+
+class ChapterSchema(Schema):
+    number = fields.Integer()
+    title = fields.String(allow_none=True, metadata={"description": "닫히지 않은 장은 null"})
+    first_seq = fields.Integer(metadata={"description": "이 장의 첫 글 seq"})
+    last_seq = fields.Integer(metadata={"description": "이 장의 마지막 글 seq"})
+    passages = fields.Integer(metadata={"description": "이 장의 글 수 (숨긴 글 포함)"})
+    closed = fields.Boolean()
+    closed_at = UtcDateTime(allow_none=True)
+
+
+class ChapterListSchema(Schema):
+    story_id = fields.Integer()
+    finished = fields.Boolean()
+    finished_at = UtcDateTime(allow_none=True)
+    chapters = fields.List(fields.Nested(ChapterSchema))

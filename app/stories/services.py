@@ -49,21 +49,26 @@ def get_story(story_id: int) -> Story:
     return story
 
 
-def list_stories(limit: int = 100) -> list[dict]:
-    """Newest first, with passage count and the current round's phase."""
+def list_stories(limit: int = 100, finished: bool | None = None) -> list[dict]:
+    """Newest first, with passage count and the current round's phase; ``finished``: only the
+    finished stories, the last finished first (True), or only those still being written (False)."""
     passages = select(Passage.story_id, func.count().label("n")).group_by(Passage.story_id).subquery()
     latest = select(Round.story_id, func.max(Round.number).label("number")).group_by(Round.story_id).subquery()
     current = aliased(Round)
-    rows = db.session.execute(
+    query = (
         select(Story, User.username, passages.c.n, current.phase, current.number)
         .join(User, User.id == Story.owner_id)
         .outerjoin(passages, passages.c.story_id == Story.id)
         .outerjoin(latest, latest.c.story_id == Story.id)
         .outerjoin(current, (current.story_id == Story.id) & (current.number == latest.c.number))
-        .order_by(Story.id.desc()).limit(limit)
-    ).all()
+    )
+    if finished is not None:
+        query = query.where(Story.finished_at.is_not(None) if finished else Story.finished_at.is_(None))
+    newest = (Story.finished_at.desc(), Story.id.desc()) if finished else (Story.id.desc(),)
+    rows = db.session.execute(query.order_by(*newest).limit(limit)).all()
     return [
-        {"story": story, "owner": owner, "passages": n or 0, "phase": phase, "round": number}
+        {"story": story, "owner": owner, "passages": n or 0, "phase": phase, "round": number,
+         "finished": story.finished, "finished_at": story.finished_at}
         for story, owner, n, phase, number in rows
     ]
 

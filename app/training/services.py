@@ -21,7 +21,7 @@ from app.training.models import ModelVersion
 def start_learning(passage_id: int, is_first: str, user: User) -> Job:
     """Queue a job that learns from a human passage (Y: a fresh adapter; N: continuing the
     story's current one), then writes the AI's continuation as the next passage. Refused while
-    the story trains, and while its current round is under way."""
+    the story trains, while its current round is under way, and once the story is finished."""
     if is_first not in ("Y", "N"):
         raise Invalid("is_first는 Y 또는 N이어야 합니다.", code="bad_is_first", fields={"is_first": ["Y 또는 N"]})
     with transaction():
@@ -31,6 +31,8 @@ def start_learning(passage_id: int, is_first: str, user: User) -> Job:
         story = db.session.scalar(select(Story).where(Story.id == passage.story_id).with_for_update())
         if not (user.is_admin or story.owner_id == user.id):
             raise Forbidden("이야기 주인이나 관리자만 학습을 시작할 수 있습니다.", code="not_owner")
+        if story.finished_at is not None:
+            raise Conflict("완결된 이야기라서 이어 쓸 수 없습니다.", code="story_finished")
         if passage.author_kind != "human":
             raise Invalid("사람이 쓴 글만 학습할 수 있습니다.", code="not_human_passage")
         if passage.hidden:

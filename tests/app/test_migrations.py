@@ -22,7 +22,8 @@ def check_migrations(app) -> None:
         assert diff == [], f"models and migrations differ: {diff}"
         tables = set(inspect(db.engine).get_table_names())
         assert {"users", "stories", "passages", "rounds", "proposals", "candidates", "votes", "jobs",
-                "model_versions", "api_tokens", "training_texts", "novels", "training_votes", "job_points"} <= tables
+                "model_versions", "api_tokens", "training_texts", "novels", "training_votes", "job_points",
+                "chapters"} <= tables
         unique = {tuple(u["column_names"]) for u in inspect(db.engine).get_unique_constraints("votes")}
         assert ("round_id", "stage", "user_id") in unique
         unique = {tuple(u["column_names"]) for u in inspect(db.engine).get_unique_constraints("passages")}
@@ -134,3 +135,48 @@ def test_judge_jobs_arrive_one_unfinished_at_a_time_and_leave_with_a_downgrade(r
             kinds = conn.execute(text("SELECT kind FROM jobs")).scalars().all()
         db.engine.dispose()
     assert kinds == ["pretrain"]
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_chapters_arrive_one_per_end_and_leave_with_a_downgrade_that_keeps_the_stories(request, tmp_path,
+                                                                                       database_kind):
+    """0011: a story's chapters (two cannot end at one passage) and ``finished_at``. Its downgrade
+    drops them in place: a batch on SQLite would copy the stories table, and the copy's DROP
+    would take every passage with it."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from app import create_app
+    from app.extensions import db
+    from tests.conftest import site_config
+
+    url = request.getfixturevalue("pg_schema") if database_kind == "postgres" else f"sqlite:///{tmp_path / 'm.sqlite'}"
+    app = create_app(site_config(tmp_path, url))
+    chapter = text("INSERT INTO chapters (story_id, number, title, end_seq, created_at) "
+                   "VALUES (1, :number, '첫 장', :end_seq, CURRENT_TIMESTAMP)")
+    with app.app_context():
+        upgrade(revision="0010")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (username, password_hash, role, blocked, created_at) "
+                              "VALUES ('owner', 'x', 'participant', false, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO stories (title, owner_id, candidates_k, proposing_minutes, voting_minutes, "
+                              "choosing_minutes, training_quorum, created_at) "
+                              "VALUES ('t', 1, 3, 0, 0, 0, 1, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO passages (story_id, seq, text, author_kind, author_id, hidden, created_at, "
+                              "updated_at) VALUES (1, 1, '첫 글', 'human', 1, false, CURRENT_TIMESTAMP, "
+                              "CURRENT_TIMESTAMP)"))
+        upgrade()
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT finished_at FROM stories")).scalar() is None
+            conn.execute(chapter, {"number": 1, "end_seq": 1})
+        for number, end_seq in ((2, 1), (1, 2), (0, 3)):  # the same end, the same number, no such number
+            with pytest.raises(IntegrityError), db.engine.begin() as conn:
+                conn.execute(chapter, {"number": number, "end_seq": end_seq})
+        downgrade(revision="0010")
+        with db.engine.connect() as conn:
+            passages = conn.execute(text("SELECT text FROM passages")).scalars().all()
+        assert "chapters" not in inspect(db.engine).get_table_names()
+        assert "finished_at" not in {c["name"] for c in inspect(db.engine).get_columns("stories")}
+        db.engine.dispose()
+    assert passages == ["첫 글"]

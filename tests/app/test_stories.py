@@ -116,7 +116,7 @@ def test_story_list_shows_counts_and_phase(make_story, anonymous):
     make_story()
     stories = anonymous.get("/api/v1/stories").json["stories"]
     assert stories == [{"id": stories[0]["id"], "title": "느티나무 아래", "owner": "owner", "passages": 1,
-                        "phase": "proposing", "round": 1}]
+                        "phase": "proposing", "round": 1, "finished": False, "finished_at": None}]
 
 
 def test_story_page_escapes_user_text(users, client):
