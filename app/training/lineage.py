@@ -33,6 +33,7 @@ from model_server import paths
 log = logging.getLogger(__name__)
 ROUND_UNDER_WAY = "라운드가 이미 진행 중이라 이어 쓴 글은 넣지 않았습니다. 새 버전은 기록했습니다."
 STORY_MOVED_ON = "그사이 이야기에 다른 글이 이어져 이어 쓴 글은 넣지 않았습니다. 새 버전은 기록했습니다."
+STORY_FINISHED = "그사이 이야기가 완결되어 이어 쓴 글은 넣지 않았습니다. 새 버전은 기록했습니다."
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,8 @@ def record_version(claim: Claim, decision: Decision, data: dict, continuation: C
 
 
 def _append(story: Story, continuation: Continuation, version_id: int) -> dict:
+    if story.finished:
+        return {"note": STORY_FINISHED}
     if not machine.round_not_started(story.id):
         return {"note": ROUND_UNDER_WAY}
     if last_seq(story.id) != continuation.after_seq:

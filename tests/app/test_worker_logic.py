@@ -249,15 +249,17 @@ def test_put_human_txt_learns_then_appends_the_continuation(make_story, model, f
     assert anonymous.get(f"/api/v1/jobs/{second}").json["metrics"]["version"] == f"이야기{story['id']}-v2"
 
 
-def test_a_continuation_is_not_appended_after_a_passage_that_came_while_it_trained(make_story, model, fake_training,
-                                                                                   db, anonymous, monkeypatch):
-    """It was written to follow the human passage: if the story went on meanwhile, the version is
-    recorded and the continuation left out, with a note saying why."""
+@pytest.mark.parametrize("meanwhile", ["passage", "finished"])
+def test_a_continuation_is_left_out_when_the_story_moved_on_while_it_trained(make_story, model, fake_training, db,
+                                                                            anonymous, monkeypatch, meanwhile):
+    """It was written to follow the human passage: if the story went on (or was finished)
+    meanwhile, the version is recorded and the continuation left out, with a note saying why."""
     import worker.learning
     from app.accounts.models import User
     from app.rounds import machine
+    from app.stories.chapters import finish_story
     from app.stories.models import Story
-    from app.training.lineage import STORY_MOVED_ON
+    from app.training.lineage import STORY_FINISHED, STORY_MOVED_ON
     from worker.tasks import learn_and_continue
 
     owner, story = make_story()
@@ -265,19 +267,23 @@ def test_a_continuation_is_not_appended_after_a_passage_that_came_while_it_train
 
     def train_while_the_story_goes_on(*args, **kwargs):
         trained(*args, **kwargs)
-        machine.append_passage(db.session.get(Story, story["id"]), "그사이 누군가 한 줄을 더 썼다.",
-                               author=db.session.get(User, owner.user_id))
-        db.session.commit()
+        author = db.session.get(User, owner.user_id)
+        if meanwhile == "finished":
+            finish_story(story["id"], author)
+        else:
+            machine.append_passage(db.session.get(Story, story["id"]), "그사이 누군가 한 줄을 더 썼다.", author=author)
+            db.session.commit()
 
     monkeypatch.setattr("worker.learning.train_version", train_while_the_story_goes_on)
     job_id = owner.get(f"/put_Human_txt?contents_id={story['passages'][0]['id']}&is_first=Y").json["job_id"]
     db.session.commit()
     learn_and_continue(job_id)
     job = anonymous.get(f"/api/v1/jobs/{job_id}").json
-    assert job["status"] == "succeeded" and job["metrics"]["note"] == STORY_MOVED_ON
+    note = STORY_FINISHED if meanwhile == "finished" else STORY_MOVED_ON
+    assert job["status"] == "succeeded" and job["metrics"]["note"] == note
     assert job["metrics"]["version"] == f"이야기{story['id']}-v1" and "passage_id" not in job["metrics"]
-    passages = anonymous.get(f"/api/v1/stories/{story['id']}").json["passages"]
-    assert [p["text"] for p in passages][-1] == "그사이 누군가 한 줄을 더 썼다." and len(passages) == 2
+    texts = [p["text"] for p in anonymous.get(f"/api/v1/stories/{story['id']}").json["passages"]]
+    assert texts == [story["passages"][0]["text"]] + (["그사이 누군가 한 줄을 더 썼다."] if meanwhile == "passage" else [])
 
 
 def test_a_round_waiting_for_a_base_offers_no_retry(story_in_phase, model, db):
