@@ -111,7 +111,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     without one every call samples afresh. With a ``lexicon`` every word written is one of
     its words, of the story's, or a keyword form; with ``copied`` (``copying``) no run of four
     words the model read is written whole. With a ``bank`` (``retrieval``), sentences of the
-    novels the model read, edited for the story, are offered to the judge beside its own."""
+    novels the model read, edited for the story, are offered beside its own, and with
+    ``settings.guides_first`` the judge's best of them is kept wherever one fits."""
     if not 1 <= sentences <= MAX_SENTENCES:
         raise ValueError(f"sentences must be between 1 and {MAX_SENTENCES}, not {sentences}")
     if k < 1:
@@ -172,6 +173,9 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
                 # ... and that the site still counts as one more sentence once it joins the others
                 # (a speech line and its tag, written after another speech line, would merge)
                 ranked = [t for t in ranked if joined(chain.sentences + [t], None, lexicon) is not None]
+                if settings.guides_first:
+                    ranked = ([t for t in ranked if (id(chain), t) in sources]
+                              + [t for t in ranked if (id(chain), t) not in sources])
                 if not ranked:
                     continue
                 best = next((t for t in ranked if not repeats(t, taken)), ranked[0])

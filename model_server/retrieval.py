@@ -1,11 +1,12 @@
 """Real sentences as the model's guide: the novels a model read, retrieved and edited.
 
-A base that read half a million characters writes Korean words without sense: read blind, its
-sentences scored 1.0-1.3 of 5 for sense whatever reranked them. The novels it read hold tens of
+A base that read half a million characters writes Korean words without sense, whatever reranks
+them (read blind: bench/blind_read.py). The novels it read hold tens of
 thousands of sentences, each written after a moment of its own. The bank keeps them beside the
 model with what came before each. At every place of a candidate, the sentences that followed
-the moments most like the story's last lines are offered to the judge beside the model's own
-(retrieve and edit: Guu et al. 2018, Weston et al. 2018), edited so they belong to the story:
+the moments most like the story's last lines are offered beside the model's own, and the
+judge's best of them is kept wherever one fits (retrieve and edit: Guu et al. 2018, Weston et
+al. 2018), edited so they belong to the story:
 
 - the novel's people are renamed to the story's (its most recent names first), their particles
   respelled to fit the new name (순이가, 복남이가); a sentence that names a place of its novel,

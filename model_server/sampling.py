@@ -46,6 +46,7 @@ class GenerationSettings:
     keyword_within: int = 4            # ... and the number of words into its last sentence at the latest
     opening_prior: float = 1.0         # weight of the novels' sentence openings at a sentence's first word
     guides: int = 4                    # sentences of the bank (retrieval) offered per candidate and place
+    guides_first: bool = True          # the model's own sentence is kept only where no sentence of the bank fits
     memory: MemorySettings = field(default_factory=MemorySettings)
 
 

@@ -139,3 +139,24 @@ def test_a_starters_bank_offers_the_novels_sentences_to_its_candidates(tiny_base
     assert longest(GenerationSettings(guides=0)) < 4   # the model alone copies no four words
     host.base_bank.given.clear()
     assert 4 <= longest(GenerationSettings()) <= 7     # the judge took some of the bank's sentences
+
+
+@pytest.mark.slow
+def test_the_banks_sentences_come_first_wherever_one_fits(tiny_base, novel_texts):
+    """Read blind, passages of the bank's sentences made more sense than the model's own, even
+    where the judge preferred the model's: by default a place takes the bank's best that fits."""
+    from model_server.host import ModelHost
+    from model_server.sampling import GenerationSettings
+
+    host = ModelHost(str(tiny_base))
+    story = novel_texts[1][3000:5000]
+
+    def from_the_bank(settings) -> int:
+        host.base_bank.given.clear()
+        host.generate(None, story, None, 3, 3, seed=5, settings=settings)
+        return len(host.base_bank.given)  # the bank's sentences the candidates kept
+
+    assert GenerationSettings().guides_first
+    kept = from_the_bank(GenerationSettings())
+    assert kept > from_the_bank(GenerationSettings(guides_first=False))
+    assert kept == 9, kept  # three candidates of three sentences
