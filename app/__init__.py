@@ -51,12 +51,14 @@ def create_app(config: type | dict | None = None) -> Flask:
     from app.api.legacy import bp as legacy_bp
     from app.health import bp as health_bp
     from app.novels.views import bp as novels_bp
+    from app.stories.bible_views import bp as bible_bp
     from app.stories.views import bp as stories_bp
     from app.training.views import bp as training_bp
 
     csrf.exempt(api_bp)  # session calls check CSRF themselves (app/api/auth.py); Bearer calls need none
     limiter.exempt(api_bp)  # the API's writes are limited by app/api/limits.py; reads are not limited
-    for blueprint in (accounts_bp, admin_bp, api_bp, legacy_bp, health_bp, novels_bp, stories_bp, training_bp):
+    for blueprint in (accounts_bp, admin_bp, api_bp, legacy_bp, health_bp, novels_bp, stories_bp, bible_bp,
+                      training_bp):
         app.register_blueprint(blueprint)
     register_cli(app)
     register_novel_cli(app)

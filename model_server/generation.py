@@ -26,7 +26,7 @@ from model_server.fluency import starts_like_a_sentence
 from model_server.josa import keyword_words
 from model_server.lexicon import BOUNDARY, Layer, Lexicon, story_layer
 from model_server.memory import datastore_of
-from model_server.prompting import build_prompt
+from model_server.prompting import build_prompt, notes_that_fit
 from model_server.judges.judge import Judge
 from model_server.retrieval import Bank, Guide
 from model_server.sampling import GenerationSettings, Plan, Start, sample_rows
@@ -82,6 +82,7 @@ class Written:
     text: str
     score: float
     features: list[float]          # the judge's raw features (judges.judge.FEATURES), kept for story weights
+    notes: list[str] = field(default_factory=list)  # names of the story bible's notes the prompt held
 
 
 @dataclass
@@ -98,7 +99,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
              seed: int | None = None, settings: GenerationSettings | None = None,
              vocabulary: Vocabulary | None = None, lexicon: Lexicon | None = None,
              control: bool = True, judge: Judge | None = None, copied: set[int] | None = None,
-             bank: Bank | None = None) -> list[Written]:
+             bank: Bank | None = None, notes: list[tuple[str, str]] = ()) -> list[Written]:
     """``k`` different passages continuing ``story_text``, each with ``sentences`` sentences
     and (when given) the ``keyword``, best first; GenerationError when that cannot be done.
 
@@ -112,7 +113,10 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     its words, of the story's, or a keyword form; with ``copied`` (``copying``) no run of four
     words the model read is written whole. With a ``bank`` (``retrieval``), sentences of the
     novels the model read, edited for the story, are offered beside its own, and with
-    ``settings.guides_first`` the judge's best of them is kept wherever one fits."""
+    ``settings.guides_first`` the judge's best of them is kept wherever one fits. The story
+    bible's ``notes`` (name, text; the most relevant first) that fit ``settings.notes_tokens``
+    open the prompt, and the names of those that name people come first among the names the
+    bank's sentences are given."""
     if not 1 <= sentences <= MAX_SENTENCES:
         raise ValueError(f"sentences must be between 1 and {MAX_SENTENCES}, not {sentences}")
     if k < 1:
@@ -126,7 +130,12 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
         if keyword:
             lexicon = lexicon.with_layer(Layer.of_forms(keyword_words(keyword)))
     window = context_window(model)
-    prompt_ids = build_prompt(tokenizer, story_text, keyword, sentences, window - settings.max_sentence_tokens, control)
+    budget = window - settings.max_sentence_tokens
+    notes = notes_that_fit(tokenizer, notes, min(settings.notes_tokens, budget // 2))
+    if lexicon is not None and notes:  # a note's name may be written before the story has used it
+        lexicon = lexicon.with_layer(Layer.of_forms(frozenset().union(
+            *(keyword_words(name) for name, _ in notes if PLAIN_KEYWORD.fullmatch(name) and " " not in name))))
+    prompt_ids = build_prompt(tokenizer, story_text, keyword, sentences, budget, control, notes, settings.notes_tokens)
     # the story's own text as the model's memory: its names come back where they fit
     story = datastore_of(model, tokenizer, [story_text]) if settings.memory.weight > 0 and story_text else None
     plan = Plan(keyword, 1, vocabulary, lexicon, settings, window, [(story, settings.memory)] if story else [],
@@ -137,6 +146,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     said = normalize_space(story_text[-2000:]) if story_text else ""
     recent = ktext.sentences(story_text[-1000:])[-3:] if bank is not None and story_text else []
     names = bank.names_in(story_text[-3000:]) if bank is not None and story_text else []
+    if bank is not None:
+        names = people_first(notes, names)
     if lexicon is not None and names:  # the bank's sentences give the story's people new particles
         lexicon = lexicon.with_layer(Layer.of_forms(frozenset().union(*map(keyword_words, names))))
 
@@ -199,7 +210,15 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     features = judge.features(story_text, texts, lm)
     scores = judge.combine(features).tolist()
     order = sorted(range(k), key=lambda i: -scores[i])
-    return [Written(texts[i], scores[i], features[i].tolist()) for i in order]
+    used = [name for name, _ in notes]
+    return [Written(texts[i], scores[i], features[i].tolist(), used) for i in order]
+
+
+def people_first(notes: list[tuple[str, str]], names: list[str], limit: int = 6) -> list[str]:
+    """``names`` with the notes' names that Kiwi reads as proper nouns (people, mostly) before
+    them: the notes are the story's own word on who is in it."""
+    people = [name for name, _ in notes if ktext.is_proper_noun(name)]
+    return list(dict.fromkeys(people + names))[:limit]
 
 
 def guides_for(bank: Bank, chain: Chain, recent: list[str], names: list[str], keyword: str | None,

@@ -104,18 +104,19 @@ class ModelHost:
 
     def generate(self, adapter_dir: str | Path | None, story_text: str, keyword: str | None,
                  sentences: int, k: int, seed: int | None = None,
-                 settings: GenerationSettings | None = None, judge: Judge | None = None) -> list[Written]:
+                 settings: GenerationSettings | None = None, judge: Judge | None = None,
+                 notes: list[tuple[str, str]] = ()) -> list[Written]:
         """``k`` candidates, best first (``generation.generate``), written by the story's adapter
-        or, for None, the bare base."""
+        or, for None, the bare base; ``notes``: the story bible's (name, text) pairs to read."""
         with self._lock:
             if adapter_dir is None:
                 with self._bare() as model:  # a bare base never learned the control line
                     return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
                                     settings, self.vocabulary, self.lexicon(None), control=False, judge=judge,
-                                    copied=self.base_runs, bank=self.base_bank)
+                                    copied=self.base_runs, bank=self.base_bank, notes=notes)
             model = self.activate(adapter_dir)
             key = str(Path(adapter_dir).resolve())
             runs = self.base_runs | self.adapter_runs.get(key, set())
             return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
                             settings, self.vocabulary, self.lexicon(adapter_dir), judge=judge, copied=runs,
-                            bank=self.adapter_banks.get(key))
+                            bank=self.adapter_banks.get(key), notes=notes)

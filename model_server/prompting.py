@@ -1,6 +1,6 @@
-"""What a model reads before it writes: the end of the story, and for a story adapter the
-control line that asks for the keyword and the length (generation, the judges' training and
-preference training all build it here)."""
+"""What a model reads before it writes: the story bible's notes that concern the recent story,
+the end of the story, and for a story adapter the control line that asks for the keyword and
+the length (generation, the judges' training and preference training all build it here)."""
 from __future__ import annotations
 
 from model_server.examples import control_prompt, sentence_spans
@@ -25,12 +25,33 @@ def story_tail(tokenizer, story_text: str, max_tokens: int) -> str:
     return tail
 
 
+def note_line(name: str, text: str) -> str:
+    """A note as the model reads it: "순이: 정거장 앞 국밥집 딸." on one line."""
+    return f"{name}: {' '.join(text.split())}"
+
+
+def notes_that_fit(tokenizer, notes, max_tokens: int) -> list[tuple[str, str]]:
+    """The notes, in the order given (the most relevant first), that fit ``max_tokens`` together:
+    each is kept if it still fits, so when they do not all fit, the last are the ones dropped."""
+    kept, used = [], 0
+    for name, text in notes:
+        cost = len(tokenizer(note_line(name, text) + "\n", add_special_tokens=False)["input_ids"])
+        if used + cost <= max_tokens:
+            kept.append((name, text))
+            used += cost
+    return kept
+
+
 def build_prompt(tokenizer, story_text: str, keyword: str | None, sentences: int, budget: int,
-                 control: bool = True) -> list[int]:
-    """The story's tail and, for a model that learned it (a story adapter), the control line
-    asking for the keyword and length; a bare base never saw that line, so it just reads on
-    after a paragraph break."""
-    render = (lambda tail: control_prompt(tail, keyword, sentences)) if control else (lambda tail: f"{tail}\n\n")
+                 control: bool = True, notes=(), notes_tokens: int = 0) -> list[int]:
+    """The story bible's ``notes`` (name, text) that fit ``notes_tokens`` (never more than half
+    the budget: the story itself matters most), the story's tail in the rest and, for a model
+    that learned it (a story adapter), the control line asking for the keyword and length; a
+    bare base never saw that line, so it just reads on after a paragraph break."""
+    kept = notes_that_fit(tokenizer, notes, min(notes_tokens, budget // 2))
+    heading = "".join(note_line(name, text) + "\n" for name, text in kept) + ("\n" if kept else "")
+    render = ((lambda tail: control_prompt(heading + tail, keyword, sentences)) if control
+              else (lambda tail: f"{heading}{tail}\n\n"))
     line_cost = len(tokenizer(render(""), add_special_tokens=False)["input_ids"])
     tail = story_tail(tokenizer, story_text, max(budget - line_cost - 3, 0))
     ids = tokenizer(render(tail), add_special_tokens=False)["input_ids"]

@@ -47,6 +47,7 @@ class GenerationSettings:
     opening_prior: float = 1.0         # weight of the novels' sentence openings at a sentence's first word
     guides: int = 4                    # sentences of the bank (retrieval) offered per candidate and place
     guides_first: bool = True          # the model's own sentence is kept only where no sentence of the bank fits
+    notes_tokens: int = 96             # the story bible's notes before the story's tail (at most half the prompt)
     memory: MemorySettings = field(default_factory=MemorySettings)
 
 

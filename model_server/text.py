@@ -10,6 +10,7 @@ use, once per process, never at import time.
 import re
 import threading
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
@@ -266,6 +267,18 @@ def nouns(text: str, min_chars: int = 1) -> list[str]:
         if token.tag in NOUN_TAGS and len(token.form) >= min_chars:
             found.setdefault(token.form)
     return list(found)
+
+
+def proper_nouns(text: str, min_chars: int = 2) -> Counter:
+    """How often each proper noun (Kiwi's NNP) of ``min_chars`` characters or more occurs."""
+    return Counter(token.form for token in _get_kiwi().tokenize(unicodedata.normalize("NFC", text))
+                   if token.tag == "NNP" and len(token.form) >= min_chars)
+
+
+def is_proper_noun(word: str) -> bool:
+    """Whether Kiwi reads ``word`` on its own as one proper noun (순이, not 정거장)."""
+    tokens = _get_kiwi().tokenize(unicodedata.normalize("NFC", word.strip()))
+    return len(tokens) == 1 and tokens[0].tag == "NNP"
 
 
 def contains_keyword(text: str, keyword: str) -> bool:

@@ -75,7 +75,7 @@
         meta = `${item.text !== null ? "직접 쓴 글" : "AI에게 맡김"}${length} · ${item.author}${item.mine ? " (내 제안)" : ""}`;
       } else {
         text = item.text;
-        meta = "AI 후보";
+        meta = item.notes && item.notes.length ? `AI 후보 · 인물·배경 노트: ${item.notes.join(", ")}` : "AI 후보";
       }
       setText(li.querySelector(".choice-text"), text);
       setText(li.querySelector(".choice-meta"), `${meta} · ${item.votes}표`);

@@ -14,6 +14,7 @@ from app.rounds.models import Round
 from app.stories.models import Story
 from app.training.models import ModelVersion
 from app.training import judges, lineage
+from app.stories.bible import entries_for
 from app.stories.services import context_before
 from app.training.preferences import judged_pairs
 from model_server.errors import GenerationError
@@ -42,6 +43,7 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     params = {"keyword": job.params["keyword"], "sentences": job.params["sentences"], "k": job.params["k"],
               "seed": generation_seed(job.id), "model_version": writer.name}
     context = context_before(story.id)
+    notes = entries_for(story.id, context)  # the story bible's notes on what the recent story speaks of
     # the judges for this base, and the crowd's past choices between candidates they scored
     judge_ref, pairs = judges.judge_ref(base), judged_pairs(story.id)
     job_id, story_id, version_id, estimate_s = job.id, story.id, writer.version_id, job.params.get("estimate_s")
@@ -55,7 +57,7 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
         started = time.monotonic()  # the speed the site estimates from is the writing's, not the loading's
         with TimedReporter(job_id, story_id, estimate_s, worker=worker):
             written = host.generate(adapter_dir, context, params["keyword"], params["sentences"], params["k"],
-                                    seed=params["seed"], judge=judge)
+                                    seed=params["seed"], judge=judge, notes=notes)
     except SoftTimeLimitExceeded:
         spent = time.monotonic() - started
         log.warning("generation for round %s ran out of time after %.0f s", round_id, spent)
@@ -68,9 +70,12 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     if not written:
         machine.generation_failed(job_id, "모델이 후보를 하나도 쓰지 못했습니다.")
         return "failed"
+    # the notes that fitted the prompt (the same for every candidate), kept on the job and each candidate
+    params["notes"] = list(written[0].notes)
     machine.finish_generation(job_id, [w.text for w in written], db.session.get(ModelVersion, version_id), params,
                               metrics={"host": models.host_stats(), "base": Path(base).name,
                                        "judge": judge_ref[0] if judge_ref else None, "story_pairs": len(pairs),
+                                       "notes": params["notes"],
                                        **_speed(params, time.monotonic() - started, timed_out=False)},
                               per_candidate=[{"judge": judged(w)} for w in written])
     return "done"

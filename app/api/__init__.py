@@ -31,4 +31,4 @@ def optional_body() -> dict:
     return json_body() if request.get_data() else {}
 
 
-from app.api import accounts, admin, bases, chapters, jobs, novels, rounds, stories, training, openapi  # noqa: E402,F401  (registers resources)
+from app.api import accounts, admin, bases, bible, chapters, jobs, novels, rounds, stories, training, openapi  # noqa: E402,F401  (registers resources)

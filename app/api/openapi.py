@@ -15,7 +15,8 @@ from app.novels.schemas import (NovelDetailSchema, NovelListQuerySchema, NovelPa
                                 TrainingVoteOutSchema)
 from app.rounds.schemas import (HistoryArgsSchema, HistorySchema, ProposalInSchema, ProposalOutSchema, RecoverInSchema,
                                 RoundSchema, VoteInSchema, VoteOutSchema)
-from app.stories.schemas import (ChapterInSchema, ChapterListSchema, ChapterSchema, FinishInSchema, PassageSchema,
+from app.stories.schemas import (BibleCandidateListSchema, BibleEntryInSchema, BibleEntryPatchSchema, BibleEntrySchema,
+                                 BibleSchema, ChapterInSchema, ChapterListSchema, ChapterSchema, FinishInSchema, PassageSchema,
                                  PassagesArgsSchema, StoryCreateSchema, StoryDetailSchema, StoryListArgsSchema,
                                  StorySchema, StorySettingsSchema, StorySummarySchema)
 from app.training.schemas import (BaseListSchema, BaseVersionSchema, JudgesSchema, ModelVersionListSchema,
@@ -46,6 +47,23 @@ OPERATIONS = [
     ("/api/v1/stories/{story_id}/finish", "post",
      "이야기 완결: 남은 글을 마지막 장으로 닫고 라운드를 끝냄 (주인/관리자; 본문은 생략 가능)", "FinishIn", 200,
      "ChapterList", (400, 401, 403, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/bible", "get", "인물·배경 노트: 받아들인 노트와 주인을 기다리는 제안", None, 200, "Bible",
+     (404,), False),
+    ("/api/v1/stories/{story_id}/bible", "post", "노트 더하기, 바로 쓰임 (주인/관리자)", "BibleEntryIn", 201, "BibleEntry",
+     (400, 401, 403, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/bible/suggest", "post", "노트 제안하기 (참여자; 주인이 받아들이면 쓰임)", "BibleEntryIn", 201,
+     "BibleEntry", (400, 401, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/bible/suggestions", "get",
+     "노트 후보: 이야기에 두 번 이상 나온 고유명사 가운데 노트가 없는 것 (주인/관리자)", None, 200, "BibleCandidateList",
+     (401, 403, 404), True),
+    ("/api/v1/stories/{story_id}/bible/{entry_id}", "patch", "노트 고치기·고정하기 (주인/관리자)", "BibleEntryPatch", 200,
+     "BibleEntry", (400, 401, 403, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/bible/{entry_id}", "delete", "노트 지우기 (주인/관리자)", None, 200, "Bible",
+     (401, 403, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/bible/{entry_id}/accept", "post", "제안 받아들이기 (주인/관리자)", None, 200, "BibleEntry",
+     (401, 403, 404, 409, 429), True),
+    ("/api/v1/stories/{story_id}/bible/{entry_id}/reject", "post", "제안 거절하기: 지워짐 (주인/관리자)", None, 200, "Bible",
+     (401, 403, 404, 409, 429), True),
     ("/api/v1/stories/{story_id}/round", "get", "현재 라운드 (ETag/304 지원)", None, 200, "Round", (404,), False),
     ("/api/v1/stories/{story_id}/round/proposals", "post", "제안하기/고치기", "ProposalIn", 201, "ProposalOut",
      (400, 401, 404, 409, 429), True),
@@ -129,6 +147,8 @@ def build_spec() -> dict:
         "StarterIn": StarterInSchema, "BaseVersion": BaseVersionSchema, "BaseList": BaseListSchema,
         "Judges": JudgesSchema, "Chapter": ChapterSchema, "ChapterList": ChapterListSchema,
         "ChapterIn": ChapterInSchema, "FinishIn": FinishInSchema,
+        "BibleEntry": BibleEntrySchema, "Bible": BibleSchema, "BibleEntryIn": BibleEntryInSchema,
+        "BibleEntryPatch": BibleEntryPatchSchema, "BibleCandidateList": BibleCandidateListSchema,
     }.items():
         spec.components.schema(name, schema=schema)
     spec.components.schema("Error", {"type": "object", "properties": {"error": {
@@ -170,7 +190,8 @@ def build_spec() -> dict:
         if auth:
             operation["security"] = [{"bearer": []}]
         parameters = [{"name": p, "in": "path", "required": True, "schema": ID}
-                      for p in ("story_id", "job_id", "novel_id", "user_id", "passage_id", "version_id") if "{" + p + "}" in path]
+                      for p in ("story_id", "job_id", "novel_id", "user_id", "passage_id", "version_id",
+                                "entry_id") if "{" + p + "}" in path]
         if "{name}" in path:
             parameters.append({"name": "name", "in": "path", "required": True,
                                "schema": {"type": "string", "pattern": "^starter(-[1-9][0-9]{0,9})?$"}})

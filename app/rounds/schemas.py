@@ -53,6 +53,7 @@ class CandidateOutSchema(Schema):
     id = fields.Integer()
     text = fields.String()
     votes = fields.Integer()
+    notes = fields.List(fields.String(), metadata={"description": "AI가 읽은 인물·배경 노트의 이름"})
 
 
 class MyVoteSchema(Schema):
@@ -131,6 +132,7 @@ class HistoryCandidateSchema(Schema):
     text = fields.String()
     votes = fields.Integer()
     model_version = fields.String()
+    notes = fields.List(fields.String(), metadata={"description": "AI가 읽은 인물·배경 노트의 이름"})
 
 
 class HistoryRoundSchema(Schema):

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -119,3 +119,30 @@ class TrainingText(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     passage: Mapped[Passage] = relationship()
+
+
+class BibleEntry(db.Model):
+    """A note of the story bible (인물·배경 노트): who or what ``name`` is, in a line or two.
+    Generation reads the accepted ones whose name or a trigger word the recent story holds, and
+    the pinned ones always (app/stories/bible.py). A participant's suggestion waits, status
+    "suggested", until the owner accepts it."""
+
+    __tablename__ = "bible_entries"
+    __table_args__ = (
+        UniqueConstraint("story_id", "name", name="uq_bible_entries_story_name"),
+        CheckConstraint("status IN ('accepted', 'suggested')", name="ck_bible_entries_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(30))
+    # Words (NFC, 0-10) that call the note up besides its name, which always does.
+    triggers: Mapped[list] = mapped_column(JSON, default=list)
+    text: Mapped[str] = mapped_column(String(300))
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(10), default="accepted")
+    suggested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    suggested_by: Mapped[User | None] = relationship()

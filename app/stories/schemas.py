@@ -1,4 +1,4 @@
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.fields import DatabaseId, KoreanText, UtcDateTime, korean_range
 
@@ -109,3 +109,52 @@ class ChapterListSchema(Schema):
     finished = fields.Boolean()
     finished_at = UtcDateTime(allow_none=True)
     chapters = fields.List(fields.Nested(ChapterSchema))
+
+
+class BibleEntryInSchema(Schema):
+    name = KoreanText(required=True, max_chars=30, single_line=True, metadata={"description": "인물·장소의 이름"})
+    triggers = fields.List(KoreanText(max_chars=20, single_line=True), load_default=list,
+                           validate=validate.Length(max=10, error="떠올림 낱말은 10개까지입니다."),
+                           metadata={"description": "이 노트를 불러오는 낱말 (이름은 늘 불러옴)"})
+    text = KoreanText(required=True, max_chars=300, metadata={"description": "노트 내용"})
+    pinned = fields.Boolean(load_default=False, metadata={"description": "늘 모델에게 보여 줌 (제안에는 쓰이지 않음)"})
+
+
+class BibleEntryPatchSchema(BibleEntryInSchema):
+    """An edit: any of the fields, none required."""
+    name = KoreanText(max_chars=30, single_line=True)
+    triggers = fields.List(KoreanText(max_chars=20, single_line=True),
+                           validate=validate.Length(max=10, error="떠올림 낱말은 10개까지입니다."))
+    text = KoreanText(max_chars=300)
+    pinned = fields.Boolean()
+
+
+class BibleEntrySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    triggers = fields.List(fields.String())
+    text = fields.String()
+    pinned = fields.Boolean()
+    status = fields.String(metadata={"enum": ["accepted", "suggested"]})
+    suggested_by = fields.Function(lambda e: e.suggested_by.username if e.suggested_by else None,
+                                   metadata={"type": "string", "nullable": True, "description": "제안한 사람"})
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+class BibleSchema(Schema):
+    story_id = fields.Integer()
+    owner = fields.String()
+    finished = fields.Boolean()
+    entries = fields.List(fields.Nested(BibleEntrySchema), metadata={"description": "받아들인 노트 (고정한 것 먼저)"})
+    suggestions = fields.List(fields.Nested(BibleEntrySchema), metadata={"description": "주인을 기다리는 제안"})
+
+
+class BibleCandidateSchema(Schema):
+    name = fields.String()
+    count = fields.Integer(metadata={"description": "이야기에 나온 횟수"})
+
+
+class BibleCandidateListSchema(Schema):
+    candidates = fields.List(fields.Nested(BibleCandidateSchema),
+                             metadata={"description": "이야기에 거듭 나오는 고유명사 가운데 노트가 없는 것 (많이 나온 것부터)"})

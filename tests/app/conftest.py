@@ -27,6 +27,9 @@ class ApiClient:
     def patch(self, path, json=None, **kwargs):
         return self.client.patch(path, json=json or {}, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
 
+    def delete(self, path, **kwargs):
+        return self.client.delete(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
 
 class Users:
     def __init__(self, app, client):

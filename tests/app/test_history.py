@@ -74,3 +74,23 @@ def test_history_pages_and_refuses_bad_page_numbers(make_story, anonymous):
         response = anonymous.get(f"/api/v1/stories/{story['id']}/rounds?page={bad}")
         assert response.status_code == 400 and response.json["error"]["message"], bad
     assert anonymous.get("/api/v1/stories/999999/rounds").status_code == 404
+
+
+def test_the_history_shows_which_bible_notes_each_candidate_was_written_with(story_in_phase, users, client, app,
+                                                                             anonymous):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.rounds.models import Candidate
+
+    owner, story, _, state = close_keyword_round(story_in_phase, users)
+    with app.app_context():
+        first = db.session.get(Candidate, state["candidates"][0]["id"])
+        first.params = {**first.params, "notes": ["순이", "정거장"]}  # as worker/generation.py records them
+        db.session.commit()
+        assert db.session.scalar(select(Candidate.params).where(Candidate.id == state["candidates"][1]["id"])).get(
+            "notes") is None  # a candidate written before the bible existed
+    closed = anonymous.get(f"/api/v1/stories/{story['id']}/rounds").json["items"][0]
+    assert [c["notes"] for c in closed["candidates"]] == [["순이", "정거장"], [], []]
+    html = client.get(f"/stories/{story['id']}/history").get_data(as_text=True)
+    assert html.count("인물·배경 노트: 순이, 정거장") == 1

@@ -180,3 +180,43 @@ def test_chapters_arrive_one_per_end_and_leave_with_a_downgrade_that_keeps_the_s
         assert "finished_at" not in {c["name"] for c in inspect(db.engine).get_columns("stories")}
         db.engine.dispose()
     assert passages == ["첫 글"]
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_bible_entries_arrive_unique_per_story_and_leave_with_a_downgrade(request, tmp_path, database_kind):
+    """0012: a story's bible notes, one per name in a story (the same name in another story is
+    fine), with a known status; its downgrade drops them and keeps the story."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from app import create_app
+    from app.extensions import db
+    from tests.conftest import site_config
+
+    url = request.getfixturevalue("pg_schema") if database_kind == "postgres" else f"sqlite:///{tmp_path / 'm.sqlite'}"
+    app = create_app(site_config(tmp_path, url))
+    note = text("INSERT INTO bible_entries (story_id, name, triggers, text, pinned, status, created_at, updated_at) "
+                "VALUES (:story, :name, '[]', '정거장 앞 국밥집 딸.', false, :status, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+    with app.app_context():
+        upgrade(revision="0011")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (username, password_hash, role, blocked, created_at) "
+                              "VALUES ('owner', 'x', 'participant', false, CURRENT_TIMESTAMP)"))
+            for title in ("t", "u"):
+                conn.execute(text("INSERT INTO stories (title, owner_id, candidates_k, proposing_minutes, "
+                                  "voting_minutes, choosing_minutes, training_quorum, created_at) "
+                                  "VALUES (:title, 1, 3, 0, 0, 0, 1, CURRENT_TIMESTAMP)"), {"title": title})
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(note, {"story": 1, "name": "순이", "status": "accepted"})
+            conn.execute(note, {"story": 2, "name": "순이", "status": "suggested"})
+        for story, name, status in ((1, "순이", "accepted"), (1, "정거장", "pending")):  # a twin, an unknown status
+            with pytest.raises(IntegrityError), db.engine.begin() as conn:
+                conn.execute(note, {"story": story, "name": name, "status": status})
+        downgrade(revision="0011")
+        with db.engine.connect() as conn:
+            stories = conn.execute(text("SELECT title FROM stories ORDER BY id")).scalars().all()
+        assert "bible_entries" not in inspect(db.engine).get_table_names()
+        db.engine.dispose()
+    assert stories == ["t", "u"]

@@ -21,13 +21,15 @@ class FakeHost:
     def __init__(self):
         self.calls, self.fail = [], None
 
-    def generate(self, adapter_dir, story_text, keyword, sentences, k, seed=None, judge=None):
+    def generate(self, adapter_dir, story_text, keyword, sentences, k, seed=None, judge=None, notes=()):
         self.calls.append({"adapter_dir": adapter_dir, "story_text": story_text, "keyword": keyword,
-                           "sentences": sentences, "k": k, "seed": seed, "judge": judge})
+                           "sentences": sentences, "k": k, "seed": seed, "judge": judge, "notes": list(notes)})
         if self.fail:
             raise self.fail
-        return [Written(f"{keyword or '이어서'} 이야기 후보 {i}.", score=-float(i), features=(0.5 - i, 1.0, 0.0, 0.0, 0.0))
-                for i in range(k)]
+        # like the real host, the notes that fit the prompt: here all but any past the third
+        used = tuple(name for name, _ in notes[:3])
+        return [Written(f"{keyword or '이어서'} 이야기 후보 {i}.", score=-float(i), features=(0.5 - i, 1.0, 0.0, 0.0, 0.0),
+                        notes=used) for i in range(k)]
 
 
 @pytest.fixture
@@ -57,6 +59,30 @@ def test_generation_writes_k_candidates_then_choosing(story_in_phase, model, db)
     assert round_.phase == "choosing" and round_.job.status == "succeeded"
     assert model.calls[0]["keyword"] == "편지" and model.calls[0]["sentences"] == 2 and model.calls[0]["k"] == 4
     assert "느티나무" in model.calls[0]["story_text"] and model.calls[0]["adapter_dir"] is None
+
+
+def test_generation_reads_the_matching_bible_notes_and_records_their_names(story_in_phase, model, users, db):
+    from app.rounds.models import Candidate
+    from worker.tasks import generate_candidates
+
+    owner, story, (p1, _p2) = story_in_phase("generating", k=2)
+    bible = f"/api/v1/stories/{story['id']}/bible"
+    for body in ({"name": "마을", "text": "산골의 작은 마을.", "triggers": ["어귀"]},       # named in the opening
+                 {"name": "우체부", "text": "편지를 나르는 늙은 우체부.", "pinned": True},  # pinned
+                 {"name": "정거장", "text": "마을 끝의 간이역."}):                          # not in the story
+        assert owner.post(bible, body).status_code == 201
+    assert p1.post(f"{bible}/suggest", {"name": "느티나무", "text": "제안일 뿐인 노트."}).status_code == 201
+    round_id = current_round(db, story["id"]).id
+    db.session.commit()
+    generate_candidates(round_id)
+
+    assert model.calls[0]["notes"] == [("우체부", "편지를 나르는 늙은 우체부."), ("마을", "산골의 작은 마을.")]
+    round_ = current_round(db, story["id"])
+    assert round_.phase == "choosing" and round_.job.metrics["notes"] == ["우체부", "마을"]
+    candidates = db.session.scalars(select(Candidate).where(Candidate.round_id == round_id)).all()
+    assert [c.params["notes"] for c in candidates] == [["우체부", "마을"]] * 2
+    state = owner.get(f"/api/v1/stories/{story['id']}/round").json
+    assert [c["notes"] for c in state["candidates"]] == [["우체부", "마을"]] * 2
 
 
 def test_a_redelivered_generation_task_does_nothing(story_in_phase, model, db):

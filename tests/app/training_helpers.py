@@ -131,3 +131,4 @@ class Written(NamedTuple):
     text: str
     score: float = 0.0
     features: tuple = (0.0, 0.0, 0.0, 0.0, 0.0)
+    notes: tuple = ()

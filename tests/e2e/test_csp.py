@@ -34,7 +34,7 @@ def test_the_main_pages_run_within_the_policy(live_server, browser, site):
     page.wait_for_url(f"{live_server}/")
     story = site["story"]
     for path in (f"/stories/{story}", f"/stories/{story}/read", f"/stories/{story}/history",
-                 f"/stories/{story}/training", f"/stories/{story}/novels", "/novels", f"/novels/{site['novel']}",
+                 f"/stories/{story}/bible", f"/stories/{story}/training", f"/stories/{story}/novels", "/novels", f"/novels/{site['novel']}",
                  "/novels/upload", "/stories/new", "/admin", "/admin/jobs", "/profile"):
         response = page.goto(f"{live_server}{path}")
         assert response.ok, path

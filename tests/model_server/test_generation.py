@@ -4,10 +4,11 @@ import pytest
 
 from model_server import text as ktext
 from model_server.errors import GenerationError
-from model_server.generation import GenerationSettings, check_candidate, normalize_space, repeats, said_before
+from model_server.generation import (GenerationSettings, check_candidate, normalize_space, people_first, repeats,
+                                     said_before)
 from model_server.host import ModelHost
 from model_server.josa import keyword_words
-from model_server.prompting import story_tail
+from model_server.prompting import build_prompt, note_line, story_tail
 from model_server.lexicon import BOUNDARY
 from model_server.judges.judge import Judge
 from model_server.sampling import Row, finish
@@ -152,6 +153,49 @@ def test_story_tail_is_whole_sentences_within_the_token_budget(host, novel_texts
     assert story.rstrip().endswith(tail)
     assert len(host.tokenizer(tail)["input_ids"]) <= 60
     assert ktext.sentences(tail)[0] in ktext.sentences(story[-len(tail) - 200:])
+
+
+NOTES = [("순이", "정거장 앞 국밥집 딸. 말수가 적다."), ("정거장", "마을 끝의 낡은 간이역."),
+         ("영철", "서울에서 내려온 청년. 순이를 오래 알았다.")]
+
+
+def decoded(tokenizer, ids) -> str:
+    return unicodedata.normalize("NFC", tokenizer.decode(ids, skip_special_tokens=True))
+
+
+def note_tokens(tokenizer, notes) -> int:
+    return sum(len(tokenizer(note_line(n, t) + "\n", add_special_tokens=False)["input_ids"]) for n, t in notes)
+
+
+def test_notes_open_the_prompt_within_their_budget_and_the_last_are_dropped_first(host, story):
+    tokenizer = host.tokenizer
+    room = note_tokens(tokenizer, NOTES[:2])
+    assert room < note_tokens(tokenizer, NOTES)
+    prompt = decoded(tokenizer, build_prompt(tokenizer, story, "바다", 2, 400, notes=NOTES, notes_tokens=room))
+    assert prompt.startswith("순이: 정거장 앞 국밥집 딸. 말수가 적다.\n정거장: 마을 끝의 낡은 간이역.\n\n")
+    assert "영철" not in prompt.split("\n\n")[0]
+    assert prompt.rstrip().endswith("[이어쓰기 · 키워드: 바다 · 2문장]")
+    assert unicodedata.normalize("NFC", story_tail(tokenizer, story, 40)) in prompt  # the tail follows the notes
+
+    bare = build_prompt(tokenizer, story, "바다", 2, 400)
+    noted = build_prompt(tokenizer, story, "바다", 2, 400, notes=NOTES, notes_tokens=room)
+    assert len(bare) <= 401 and len(noted) <= 401  # the notes take from the tail, never past the budget
+    # never more than half the prompt, however large notes_tokens is
+    half = decoded(tokenizer, build_prompt(tokenizer, story, None, 2, 2 * room + 1, control=False, notes=NOTES,
+                                           notes_tokens=10_000))
+    assert "영철" not in half.split("\n\n")[0] and half.startswith("순이:")
+
+
+def test_the_notes_people_come_first_among_the_names_the_bank_gives():
+    assert people_first(NOTES, ["영철", "만수"]) == ["순이", "영철", "만수"]  # 정거장 is no person
+
+
+def test_generation_reports_the_notes_its_prompt_held(host, story):
+    tokenizer = host.tokenizer
+    settings = GenerationSettings(notes_tokens=note_tokens(tokenizer, NOTES[:1]))
+    written = host.generate(None, story, None, 1, k=2, seed=3, settings=settings, notes=NOTES)
+    assert [w.notes for w in written] == [["순이"], ["순이"]]
+    assert host.generate(None, story, None, 1, k=1, seed=3)[0].notes == []
 
 
 def test_a_story_that_stops_mid_sentence_is_closed_for_the_model(host):
