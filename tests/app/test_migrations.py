@@ -89,11 +89,7 @@ def test_the_bare_base_version_is_renamed_for_participants(database_kind, reques
     with app.app_context():
         upgrade(revision="0007")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO users (username, password_hash, role, blocked, created_at) "
-                              "VALUES ('owner', 'x', 'participant', false, CURRENT_TIMESTAMP)"))
-            conn.execute(text("INSERT INTO stories (title, owner_id, candidates_k, proposing_minutes, voting_minutes, "
-                              "choosing_minutes, training_quorum, created_at) "
-                              "VALUES ('t', 1, 3, 0, 0, 0, 1, CURRENT_TIMESTAMP)"))
+            owner_with_stories(conn, ["t"])
             for story_id, name in ((None, "starter (기본 모델)"), (None, "/models/ko-gpt (기본 모델)"), (1, "v1 (기본 모델)")):
                 conn.execute(text("INSERT INTO model_versions (story_id, name, base, data, metrics, held_for_admin, "
                                   "created_at) VALUES (:story, :name, 'b', '{}', '{}', false, CURRENT_TIMESTAMP)"),
@@ -158,11 +154,7 @@ def test_chapters_arrive_one_per_end_and_leave_with_a_downgrade_that_keeps_the_s
     with app.app_context():
         upgrade(revision="0010")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO users (username, password_hash, role, blocked, created_at) "
-                              "VALUES ('owner', 'x', 'participant', false, CURRENT_TIMESTAMP)"))
-            conn.execute(text("INSERT INTO stories (title, owner_id, candidates_k, proposing_minutes, voting_minutes, "
-                              "choosing_minutes, training_quorum, created_at) "
-                              "VALUES ('t', 1, 3, 0, 0, 0, 1, CURRENT_TIMESTAMP)"))
+            owner_with_stories(conn, ["t"])
             conn.execute(text("INSERT INTO passages (story_id, seq, text, author_kind, author_id, hidden, created_at, "
                               "updated_at) VALUES (1, 1, '첫 글', 'human', 1, false, CURRENT_TIMESTAMP, "
                               "CURRENT_TIMESTAMP)"))
@@ -201,12 +193,7 @@ def test_bible_entries_arrive_unique_per_story_and_leave_with_a_downgrade(reques
     with app.app_context():
         upgrade(revision="0011")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO users (username, password_hash, role, blocked, created_at) "
-                              "VALUES ('owner', 'x', 'participant', false, CURRENT_TIMESTAMP)"))
-            for title in ("t", "u"):
-                conn.execute(text("INSERT INTO stories (title, owner_id, candidates_k, proposing_minutes, "
-                                  "voting_minutes, choosing_minutes, training_quorum, created_at) "
-                                  "VALUES (:title, 1, 3, 0, 0, 0, 1, CURRENT_TIMESTAMP)"), {"title": title})
+            owner_with_stories(conn, ["t", "u"])
         upgrade()
         with db.engine.begin() as conn:
             conn.execute(note, {"story": 1, "name": "순이", "status": "accepted"})
@@ -220,3 +207,15 @@ def test_bible_entries_arrive_unique_per_story_and_leave_with_a_downgrade(reques
         assert "bible_entries" not in inspect(db.engine).get_table_names()
         db.engine.dispose()
     assert stories == ["t", "u"]
+
+
+def owner_with_stories(conn, titles: list[str]) -> None:
+    """User 1 and a story of each title (ids 1, 2, …), written as SQL: the models may be newer."""
+    from sqlalchemy import text
+
+    conn.execute(text("INSERT INTO users (username, password_hash, role, blocked, created_at) "
+                      "VALUES ('owner', 'x', 'participant', false, CURRENT_TIMESTAMP)"))
+    for title in titles:
+        conn.execute(text("INSERT INTO stories (title, owner_id, candidates_k, proposing_minutes, voting_minutes, "
+                          "choosing_minutes, training_quorum, created_at) "
+                          "VALUES (:title, 1, 3, 0, 0, 0, 1, CURRENT_TIMESTAMP)"), {"title": title})
