@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.jobs import services as jobs
+from app.rounds import machine
 from app.stories.models import Passage
 from app.stories.services import context_before
 from app.training import lineage
@@ -28,7 +29,7 @@ class LearningMaterial:
     heldout_ids: list[int]
     heldout_text: str
     context: str                 # the story up to the human passage, which the AI goes on from
-    last_seq: int | None
+    last_seq: int
     held_writer: lineage.Writer  # who writes the continuation if the new version is held for an admin
 
 
@@ -47,7 +48,7 @@ def learning_material(claim: lineage.Claim, story) -> LearningMaterial:
     heldout_text = "\n\n".join(db.session.scalars(select(Passage.text).where(Passage.id.in_(heldout))
                                                   .order_by(Passage.seq)))
     return LearningMaterial(passage.id, passage.text, heldout, heldout_text, context_before(story.id),
-                            lineage.last_seq(story.id), lineage.writer_of(story, claim.base))
+                            machine.last_seq(story.id), lineage.writer_of(story, claim.base))
 
 
 def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) -> str:

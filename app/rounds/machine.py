@@ -99,12 +99,16 @@ def open_round(story: Story, number: int, now: datetime) -> Round:
     return round_
 
 
+def last_seq(story_id: int) -> int:
+    """The place of the story's last passage, hidden ones included (0: none yet)."""
+    return db.session.scalar(select(func.max(Passage.seq)).where(Passage.story_id == story_id)) or 0
+
+
 def append_passage(story: Story, text: str, *, author: User | None = None,
                    model_version_id: int | None = None, round_: Round | None = None) -> Passage:
     """Append a passage at the story's next seq. The caller holds the story lock."""
-    last_seq = db.session.scalar(select(func.max(Passage.seq)).where(Passage.story_id == story.id))
     passage = Passage(
-        story_id=story.id, seq=(last_seq or 0) + 1, text=text,
+        story_id=story.id, seq=last_seq(story.id) + 1, text=text,
         author_kind="ai" if author is None else "human",
         author_id=author.id if author else None, model_version_id=model_version_id, round_id=round_.id if round_ else None,
     )

@@ -6,14 +6,14 @@ the last closed chapter form the open chapter, which has no row and no title yet
 allowed at any time: a round under way has added nothing yet (its passage is appended when the
 round closes), so whatever it adds opens the next chapter.
 """
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.accounts.models import User
 from app.database import transaction, utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.rounds import events, machine
-from app.stories.models import Chapter, Passage, Story
+from app.stories.models import Chapter, Story
 from app.stories.services import get_story
 
 LAST_CHAPTER_TITLE = "마지막 장"
@@ -25,7 +25,7 @@ def chapters_of(story_id: int) -> list[dict]:
     ``last_seq``); the open chapter comes last (``closed`` false, no title) when passages
     follow the last closed one."""
     rows = db.session.scalars(select(Chapter).where(Chapter.story_id == story_id).order_by(Chapter.number)).all()
-    last_seq = db.session.scalar(select(func.max(Passage.seq)).where(Passage.story_id == story_id)) or 0
+    last_seq = machine.last_seq(story_id)
     chapters, first = [], 1
     for row in rows:
         chapters.append(_chapter(row.number, row.title, first, row.end_seq, row.created_at))
@@ -86,7 +86,7 @@ def _check_may_close(story: Story | None, user: User, action: str) -> None:
 def _close_open_chapter(story: Story, title: str) -> Chapter | None:
     """The new chapter, or None when no passage follows the last one. The caller holds the
     story's lock, so two owners' clicks cannot both take the same passages."""
-    last_seq = db.session.scalar(select(func.max(Passage.seq)).where(Passage.story_id == story.id)) or 0
+    last_seq = machine.last_seq(story.id)
     last_chapter = db.session.execute(
         select(Chapter.number, Chapter.end_seq).where(Chapter.story_id == story.id)
         .order_by(Chapter.number.desc()).limit(1)

@@ -25,7 +25,7 @@ from app.jobs import services as jobs
 from app.jobs.models import Job
 from app.particles import particle
 from app.rounds import machine
-from app.stories.models import Passage, Story, TrainingText
+from app.stories.models import Story, TrainingText
 from app.training import services as training
 from app.training.models import BASE_VERSION_NAME, ModelVersion
 from model_server import paths
@@ -231,7 +231,7 @@ class Continuation:
     """put_Human_txt's passage: appended after passage ``after_seq`` if it is still the story's last."""
     text: str
     writer_id: int | None        # None: the version being recorded wrote it
-    after_seq: int | None
+    after_seq: int
 
 
 def record_version(claim: Claim, decision: Decision, data: dict, continuation: Continuation | None = None) -> str:
@@ -277,15 +277,10 @@ def _append(story: Story, continuation: Continuation, version_id: int) -> dict:
         return {"note": STORY_FINISHED}
     if not machine.round_not_started(story.id):
         return {"note": ROUND_UNDER_WAY}
-    if last_seq(story.id) != continuation.after_seq:
+    if machine.last_seq(story.id) != continuation.after_seq:
         return {"note": STORY_MOVED_ON}
     passage = machine.append_passage(story, continuation.text, model_version_id=continuation.writer_id or version_id)
     return {"passage_id": passage.id}
-
-
-def last_seq(story_id: int) -> int | None:
-    """The place of the story's last passage, hidden ones included."""
-    return db.session.scalar(select(func.max(Passage.seq)).where(Passage.story_id == story_id))
 
 
 def next_version_name(story_id: int) -> str:
