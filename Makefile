@@ -35,8 +35,10 @@ epubcheck:
 run: $(STAMP)
 	$(BIN)/python run.py
 
+# Two test processes, one per core: much of the suite waits on workers, servers and the browser.
+# A file's tests stay in one process (its module fixtures are built once).
 test: $(STAMP) browser proxy epubcheck
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
