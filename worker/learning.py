@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs import services as jobs
 from app.rounds import machine
+from app.stories.bible import entries_for
 from app.stories.models import Passage
 from app.stories.services import context_before
 from app.training import lineage
@@ -29,6 +30,7 @@ class LearningMaterial:
     heldout_ids: list[int]
     heldout_text: str
     context: str                 # the story up to the human passage, which the AI goes on from
+    notes: list[tuple[str, str]]  # the story bible's notes on what that context speaks of, as a round's
     last_seq: int
     held_writer: lineage.Writer  # who writes the continuation if the new version is held for an admin
 
@@ -47,7 +49,8 @@ def learning_material(claim: lineage.Claim, story) -> LearningMaterial:
     heldout = [pid for pid in heldout_passages(story.id, fraction)[0] if pid != passage.id]
     heldout_text = "\n\n".join(db.session.scalars(select(Passage.text).where(Passage.id.in_(heldout))
                                                   .order_by(Passage.seq)))
-    return LearningMaterial(passage.id, passage.text, heldout, heldout_text, context_before(story.id),
+    context = context_before(story.id)
+    return LearningMaterial(passage.id, passage.text, heldout, heldout_text, context, entries_for(story.id, context),
                             machine.last_seq(story.id), lineage.writer_of(story, claim.base))
 
 
@@ -75,10 +78,10 @@ def run_learning(job_id: int, celery_id: str | None, worker: str | None = None) 
     adapter, base = (str(claim.out_dir), claim.base) if decision.activate else (held.adapter, held.base)
     try:
         written = models.model_host(base).generate(adapter, material.context, None, claim.params["sentences"], 1,
-                                                   seed=generation_seed(job_id))
+                                                   seed=generation_seed(job_id), notes=material.notes)
     except Exception as e:
         log.exception("learning job %s could not write its continuation", job_id)
         return jobs.end_unfinished(job_id, e, claim.out_dir)
     continuation = lineage.Continuation(written[0].text, None if decision.activate else held.version_id,
-                                        material.last_seq)
+                                        material.last_seq, list(written[0].notes))
     return lineage.record_version(claim, decision, {"passages": [material.passage_id]}, continuation)

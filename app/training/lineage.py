@@ -232,6 +232,7 @@ class Continuation:
     text: str
     writer_id: int | None        # None: the version being recorded wrote it
     after_seq: int
+    notes: list[str]             # the story bible's notes its prompt held, kept on the job
 
 
 def record_version(claim: Claim, decision: Decision, data: dict, continuation: Continuation | None = None) -> str:
@@ -262,7 +263,7 @@ def record_version(claim: Claim, decision: Decision, data: dict, continuation: C
             done = {**(job.metrics or {}), **decision.metrics, "stage": "done", "version": version.name,
                     "version_id": version.id}
             if continuation is not None:
-                done.update(_append(story, continuation, version.id))
+                done.update(notes=continuation.notes, **_append(story, continuation, version.id))
             jobs.mark_succeeded(job, metrics=done)
             recorded = version.name
     if recorded is None:

@@ -251,11 +251,16 @@ def test_put_human_txt_learns_then_appends_the_continuation(make_story, model, f
 
     owner, story = make_story()
     passage_id = story["passages"][0]["id"]
+    bible = f"/api/v1/stories/{story['id']}/bible"
+    assert owner.post(bible, {"name": "느티나무", "text": "마을 어귀의 오래된 나무."}).status_code == 201  # in the opening
+    assert owner.post(bible, {"name": "정거장", "text": "마을 끝의 간이역."}).status_code == 201     # not in the story
     job_id = owner.get(f"/put_Human_txt?contents_id={passage_id}&is_first=Y").json["job_id"]
     db.session.commit()
     learn_and_continue(job_id)
     job = anonymous.get(f"/api/v1/jobs/{job_id}").json
     assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["metrics"]["version"] == f"이야기{story['id']}-v1"
+    assert model.calls[-1]["notes"] == [("느티나무", "마을 어귀의 오래된 나무.")]  # the bible, read as a round reads it
+    assert job["metrics"]["notes"] == ["느티나무"]
     passages = anonymous.get(f"/api/v1/stories/{story['id']}").json["passages"]
     assert passages[-1]["author_kind"] == "ai" and passages[-1]["model_version"] == f"이야기{story['id']}-v1"
     assert model.calls[-1]["keyword"] is None and model.calls[-1]["k"] == 1 and model.calls[-1]["sentences"] == 3
