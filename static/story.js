@@ -357,8 +357,8 @@
   settingsForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const settings = {};
-    for (const name of ["proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k", "training_quorum"])
-      settings[name] = Number(settingsForm.elements[name].value);
+    for (const input of settingsForm.querySelectorAll("input[type=number]"))
+      settings[input.name] = Number(input.value);
     try {
       const story = await send("", { settings }, "PATCH");
       state.candidates_k = story.settings.candidates_k;

@@ -1,6 +1,6 @@
 """A story's bible (인물·배경 노트): list the notes, add, edit, pin and delete them (owner),
-suggest one (participants), accept or reject a suggestion (owner), and the proper nouns the
-story repeats without a note (owner)."""
+suggest one and vote for a suggestion (participants), accept or reject a suggestion (owner),
+and the proper nouns the story repeats without a note (owner)."""
 from flask_restful import Resource
 
 from app.api import api, json_body
@@ -11,10 +11,11 @@ from app.stories.schemas import (BibleCandidateListSchema, BibleEntryInSchema, B
                                  BibleEntrySchema, BibleSchema)
 
 WRITES = [rate_limit("RATELIMIT_WRITE"), login_required]
+VOTES = [rate_limit("RATELIMIT_VOTE"), login_required]
 
 
 def bible_body(story_id: int) -> dict:
-    return BibleSchema().dump(bible.entries_of(story_id))
+    return BibleSchema().dump(bible.entries_of(story_id, caller(required=False)))
 
 
 class Bible(Resource):
@@ -70,9 +71,20 @@ class Reject(Resource):
         return bible_body(story_id)
 
 
+class Vote(Resource):
+    method_decorators = VOTES
+
+    def post(self, story_id: int, entry_id: int):
+        return BibleEntrySchema().dump(bible.vote_for_suggestion(story_id, entry_id, caller()))
+
+    def delete(self, story_id: int, entry_id: int):
+        return BibleEntrySchema().dump(bible.withdraw_vote(story_id, entry_id, caller()))
+
+
 api.add_resource(Bible, "/stories/<int:story_id>/bible")
 api.add_resource(Suggest, "/stories/<int:story_id>/bible/suggest")
 api.add_resource(Candidates, "/stories/<int:story_id>/bible/suggestions")
 api.add_resource(Entry, "/stories/<int:story_id>/bible/<int:entry_id>")
 api.add_resource(Accept, "/stories/<int:story_id>/bible/<int:entry_id>/accept")
 api.add_resource(Reject, "/stories/<int:story_id>/bible/<int:entry_id>/reject")
+api.add_resource(Vote, "/stories/<int:story_id>/bible/<int:entry_id>/vote")

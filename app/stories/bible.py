@@ -2,7 +2,8 @@
 reads before it writes.
 
 The owner (or an admin) curates them: adds, edits, pins and deletes notes, which count at
-once, and accepts or rejects the notes participants suggest. Proper nouns the story repeats
+once, and accepts or rejects the notes participants suggest. Participants also vote for a
+suggestion; the story's ``bible_quorum`` of votes accepts it without the owner. Proper nouns the story repeats
 and no note covers yet are offered to the owner as candidates (not stored). A generation reads
 ``entries_for``: the accepted notes that are pinned or whose name or a trigger word the recent
 story holds (docs/model.md, "Story bible").
@@ -10,7 +11,7 @@ story holds (docs/model.md, "Story bible").
 import unicodedata
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -18,7 +19,7 @@ from app.database import transaction
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.rounds.machine import refuse_if_finished
-from app.stories.models import BibleEntry, Passage, Story
+from app.stories.models import BibleEntry, BibleVote, Passage, Story
 from app.stories.services import get_story
 from model_server import text as ktext
 
@@ -29,15 +30,22 @@ AUTOMATIC_CHARS = 100_000   # Kiwi reads this much of the story's end (a long st
 DUPLICATE_MESSAGE = "이 이야기에는 「{name}」 노트가 이미 있습니다."
 
 
-def entries_of(story_id: int) -> dict:
+def entries_of(story_id: int, user=None) -> dict:
     """What GET /api/v1/stories/<id>/bible answers: the accepted notes (pinned first, then by
-    name) and the suggestions waiting for the owner (oldest first)."""
+    name), the suggestions waiting (oldest first), the votes that accept one, and which of
+    them ``user`` (signed in, else None) voted for."""
     story = get_story(story_id)
     rows = db.session.scalars(select(BibleEntry).where(BibleEntry.story_id == story.id)
                               .order_by(BibleEntry.pinned.desc(), BibleEntry.name)).all()
+    mine = []
+    if getattr(user, "id", None) is not None:
+        mine = db.session.scalars(select(BibleVote.entry_id).join(BibleEntry)
+                                  .where(BibleEntry.story_id == story.id, BibleVote.user_id == user.id)
+                                  .order_by(BibleVote.entry_id)).all()
     return {"story_id": story.id, "owner": story.owner.username, "finished": story.finished,
             "entries": [e for e in rows if e.status == "accepted"],
-            "suggestions": sorted((e for e in rows if e.status == "suggested"), key=lambda e: e.id)}
+            "suggestions": sorted((e for e in rows if e.status == "suggested"), key=lambda e: e.id),
+            "quorum": story.bible_quorum, "my_votes": mine}
 
 
 def add_entry(story_id: int, user: User, data: dict) -> BibleEntry:
@@ -86,6 +94,36 @@ def reject_suggestion(story_id: int, entry_id: int, user: User) -> None:
     story = _story_to_curate(story_id, user, "제안을 거절할")
     with transaction():
         db.session.delete(_suggestion(story, entry_id))
+
+
+def vote_for_suggestion(story_id: int, entry_id: int, user: User) -> BibleEntry:
+    """A participant's vote for a suggestion (again: no change). The vote that brings it to the
+    story's ``bible_quorum`` accepts it. The suggester's own vote is implied, so not taken."""
+    story = get_story(story_id)
+    refuse_if_finished(story)
+    with transaction():
+        # Locked, so that two last votes racing each other both count and one of them accepts.
+        entry = _suggestion(story, entry_id, lock=True)
+        if entry.suggested_by_id == user.id:
+            raise Forbidden("자기 제안에는 투표할 수 없습니다.", code="own_suggestion")
+        if not db.session.scalar(select(BibleVote.id).where(BibleVote.entry_id == entry.id,
+                                                            BibleVote.user_id == user.id)):
+            db.session.add(BibleVote(entry_id=entry.id, user_id=user.id))
+            db.session.flush()
+        votes = db.session.scalar(select(func.count(BibleVote.id)).where(BibleVote.entry_id == entry.id))
+        if votes >= story.bible_quorum:
+            entry.status = "accepted"
+    return entry
+
+
+def withdraw_vote(story_id: int, entry_id: int, user: User) -> BibleEntry:
+    """Take one's vote back while the note is still a suggestion (none given: no change)."""
+    story = get_story(story_id)
+    refuse_if_finished(story)
+    with transaction():
+        entry = _suggestion(story, entry_id, lock=True)
+        db.session.execute(delete(BibleVote).where(BibleVote.entry_id == entry.id, BibleVote.user_id == user.id))
+    return entry
 
 
 def automatic_suggestions(story_id: int, user: User) -> list[dict]:
@@ -165,15 +203,15 @@ def _commit_unique(entry: BibleEntry) -> BibleEntry:
     return entry
 
 
-def _entry(story: Story, entry_id: int) -> BibleEntry:
-    entry = db.session.get(BibleEntry, entry_id)
+def _entry(story: Story, entry_id: int, lock: bool = False) -> BibleEntry:
+    entry = db.session.get(BibleEntry, entry_id, with_for_update=lock, populate_existing=lock)
     if entry is None or entry.story_id != story.id:
         raise NotFound("노트를 찾을 수 없습니다.")
     return entry
 
 
-def _suggestion(story: Story, entry_id: int) -> BibleEntry:
-    entry = _entry(story, entry_id)
+def _suggestion(story: Story, entry_id: int, lock: bool = False) -> BibleEntry:
+    entry = _entry(story, entry_id, lock)
     if entry.status != "suggested":
         raise Conflict("이미 받아들인 노트입니다.", code="not_a_suggestion")
     return entry

@@ -16,3 +16,5 @@ class StoryForm(FlaskForm):
     candidates_k = IntegerField("AI 후보 수 (1~5)", default=3, validators=[Optional(), NumberRange(1, 5, "1~5개")])
     training_quorum = IntegerField("학습에 넣을 소설에 필요한 표 수", default=1,
                                    validators=[Optional(), NumberRange(1, 1000, "1~1000표")])
+    bible_quorum = IntegerField("노트 제안을 받아들일 표 수", default=3,
+                                validators=[Optional(), NumberRange(1, 1000, "1~1000표")])

@@ -1,7 +1,7 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.accounts.models import User
 from app.database import utcnow
@@ -34,6 +34,8 @@ class Story(db.Model):
     candidates_k: Mapped[int] = mapped_column(Integer, default=3)
     # Votes a novel needs to join this story's training set.
     training_quorum: Mapped[int] = mapped_column(Integer, default=1)
+    # Votes of participants that accept a suggested bible note without the owner.
+    bible_quorum: Mapped[int] = mapped_column(Integer, default=3)
     # The adapter that writes this story's AI passages; None = the bare base model.
     active_model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", use_alter=True, name="fk_stories_active_model_version")
@@ -125,7 +127,7 @@ class BibleEntry(db.Model):
     """A note of the story bible (인물·배경 노트): who or what ``name`` is, in a line or two.
     Generation reads the accepted ones whose name or a trigger word the recent story holds, and
     the pinned ones always (app/stories/bible.py). A participant's suggestion waits, status
-    "suggested", until the owner accepts it."""
+    "suggested", until the owner accepts it or the story's ``bible_quorum`` of votes does."""
 
     __tablename__ = "bible_entries"
     __table_args__ = (
@@ -146,3 +148,21 @@ class BibleEntry(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     suggested_by: Mapped[User | None] = relationship()
+
+
+class BibleVote(db.Model):
+    """A participant's vote for a suggested note; the story's ``bible_quorum`` of them accept it."""
+
+    __tablename__ = "bible_votes"
+    __table_args__ = (UniqueConstraint("entry_id", "user_id", name="uq_bible_votes_entry_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bible_entries.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Defined here, once both tables are: how many votes a note has (0 for the owner's own notes).
+BibleEntry.votes = column_property(
+    select(func.count(BibleVote.id)).where(BibleVote.entry_id == BibleEntry.id).correlate_except(BibleVote)
+    .scalar_subquery())

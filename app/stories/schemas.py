@@ -10,6 +10,8 @@ class StorySettingsSchema(Schema):
     candidates_k = fields.Integer(validate=korean_range(1, 5, "개"))
     # Votes a novel needs to join the story's training set.
     training_quorum = fields.Integer(validate=korean_range(1, 1000, "표"))
+    # Votes of participants that accept a suggested bible note without the owner.
+    bible_quorum = fields.Integer(validate=korean_range(1, 1000, "표"))
 
 
 class StoryCreateSchema(Schema):
@@ -57,9 +59,7 @@ class StorySchema(Schema):
     # Function fields carry their type in metadata so that the OpenAPI document states it.
     owner = fields.Function(lambda s: s.owner.username, metadata={"type": "string"})
     settings = fields.Function(
-        lambda s: {"proposing_minutes": s.proposing_minutes, "voting_minutes": s.voting_minutes,
-                   "choosing_minutes": s.choosing_minutes, "candidates_k": s.candidates_k,
-                   "training_quorum": s.training_quorum},
+        lambda s: {name: getattr(s, name) for name in StorySettingsSchema().fields},
         metadata={"allOf": [{"$ref": "#/components/schemas/StorySettings"}]},
     )
     active_model_version = fields.Function(lambda s: s.active_model_version.name if s.active_model_version else None,
@@ -138,6 +138,7 @@ class BibleEntrySchema(Schema):
     status = fields.String(metadata={"enum": ["accepted", "suggested"]})
     suggested_by = fields.Function(lambda e: e.suggested_by.username if e.suggested_by else None,
                                    metadata={"type": "string", "nullable": True, "description": "제안한 사람"})
+    votes = fields.Integer(metadata={"description": "제안에 찬성한 표 (이야기의 bible_quorum에 이르면 받아들여짐)"})
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
@@ -147,7 +148,10 @@ class BibleSchema(Schema):
     owner = fields.String()
     finished = fields.Boolean()
     entries = fields.List(fields.Nested(BibleEntrySchema), metadata={"description": "받아들인 노트 (고정한 것 먼저)"})
-    suggestions = fields.List(fields.Nested(BibleEntrySchema), metadata={"description": "주인을 기다리는 제안"})
+    suggestions = fields.List(fields.Nested(BibleEntrySchema),
+                              metadata={"description": "주인이나 참여자의 표를 기다리는 제안 (오래된 것부터)"})
+    quorum = fields.Integer(metadata={"description": "제안을 받아들이는 데 필요한 표 수"})
+    my_votes = fields.List(fields.Integer(), metadata={"description": "내가 찬성한 제안의 id"})
 
 
 class BibleCandidateSchema(Schema):

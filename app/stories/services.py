@@ -15,7 +15,8 @@ from app.rounds.models import Proposal, Round
 from app.stories.models import Passage, Story
 from app.training.models import ModelVersion
 
-SETTING_NAMES = ("proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k", "training_quorum")
+SETTING_NAMES = ("proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k", "training_quorum",
+                 "bible_quorum")
 HIDDEN_PLACEHOLDER = "관리자가 숨긴 글입니다."
 
 

@@ -33,8 +33,7 @@ def index():
 def new():
     form = StoryForm()
     if form.validate_on_submit():
-        settings = {name: getattr(form, name).data for name in
-                    ("proposing_minutes", "voting_minutes", "choosing_minutes", "candidates_k", "training_quorum")
+        settings = {name: getattr(form, name).data for name in services.SETTING_NAMES
                     if getattr(form, name).data is not None}
         try:
             data = StoryCreateSchema().load({"title": form.title.data, "opening": form.opening.data,

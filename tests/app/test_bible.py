@@ -127,6 +127,60 @@ def test_a_suggestion_waits_for_the_owner_who_accepts_or_rejects_it(make_story, 
     assert owner.post(path(story, f"/{suggested.json['id']}/reject")).status_code == 409  # accepted: delete it instead
 
 
+def test_votes_of_other_participants_accept_a_suggestion_at_the_storys_quorum(make_story, users, anonymous):
+    owner, story = make_story(bible_quorum=2)
+    p1, p2, p3 = users.make("p1"), users.make("p2"), users.make("p3")
+    entry = p1.post(path(story, "/suggest"), SUNI).json
+    vote = path(story, f"/{entry['id']}/vote")
+
+    own = p1.post(vote)
+    assert own.status_code == 403 and own.json["error"]["code"] == "own_suggestion"
+    assert anonymous.post(vote).status_code == 401
+    first = p2.post(vote)
+    assert first.status_code == 200 and first.json["votes"] == 1 and first.json["status"] == "suggested"
+    assert p2.post(vote).json["votes"] == 1  # again: still one vote
+    seen = p2.get(path(story)).json
+    assert seen["quorum"] == 2 and seen["my_votes"] == [entry["id"]] and seen["suggestions"][0]["votes"] == 1
+    assert p3.get(path(story)).json["my_votes"] == [] and anonymous.get(path(story)).json["my_votes"] == []
+
+    withdrawn = p2.delete(vote)
+    assert withdrawn.status_code == 200 and withdrawn.json["votes"] == 0
+    assert p2.post(vote).json["votes"] == 1
+    accepted = p3.post(vote)
+    assert accepted.status_code == 200 and accepted.json["status"] == "accepted" and accepted.json["votes"] == 2
+    listed = anonymous.get(path(story)).json
+    assert [e["name"] for e in listed["entries"]] == ["순이"] and listed["suggestions"] == []
+    late = users.make("p4").post(vote)
+    assert late.status_code == 409 and late.json["error"]["code"] == "not_a_suggestion"
+    assert p2.delete(vote).status_code == 409  # an accepted note keeps its votes
+
+
+def test_the_quorum_is_a_story_setting_that_changes_and_is_checked(make_story, users):
+    owner, story = make_story()
+    assert story["settings"]["bible_quorum"] == 3
+    changed = owner.patch(f"/api/v1/stories/{story['id']}", {"settings": {"bible_quorum": 1}})
+    assert changed.status_code == 200 and changed.json["settings"]["bible_quorum"] == 1
+    bad = owner.patch(f"/api/v1/stories/{story['id']}", {"settings": {"bible_quorum": 0}})
+    assert bad.status_code == 400 and "bible_quorum" in bad.json["error"]["message"] + str(bad.json["error"])
+    entry = users.make("p1").post(path(story, "/suggest"), SUNI).json
+    assert users.make("p2").post(path(story, f"/{entry['id']}/vote")).json["status"] == "accepted"
+
+
+def test_no_vote_on_a_note_of_another_story_or_of_a_finished_one(make_story, users):
+    owner, story = make_story()
+    _other_owner, other = make_story(users.make("owner2"))
+    p1, p2 = users.make("p1"), users.make("p2")
+    entry = p1.post(path(story, "/suggest"), SUNI).json
+    assert p2.post(path(other, f"/{entry['id']}/vote")).status_code == 404
+    assert p2.post(path(story, "/999999/vote")).status_code == 404
+    assert p2.post(path(story, f"/{entry['id']}/vote")).json["votes"] == 1
+    assert owner.post(f"/api/v1/stories/{story['id']}/finish").status_code == 200
+    for response in (users.make("p3").post(path(story, f"/{entry['id']}/vote")),
+                     p2.delete(path(story, f"/{entry['id']}/vote"))):
+        assert response.status_code == 409 and response.json["error"]["code"] == "story_finished"
+    assert owner.get(path(story)).json["suggestions"][0]["votes"] == 1
+
+
 def test_a_note_of_another_story_is_not_found(make_story, users):
     owner, story = make_story()
     _other_owner, other = make_story(users.make("owner2"))
@@ -260,3 +314,37 @@ def test_the_owner_unpins_and_deletes_on_the_page_and_sees_automatic_candidates(
     owner.post(f"{page}/{entry_id}/delete", data={"csrf_token": owner.csrf})
     with app.app_context():
         assert db.session.get(BibleEntry, entry_id) is None
+
+
+def test_participants_vote_for_a_suggestion_on_the_page_until_it_is_accepted(app, users):
+    owner = users.signed_in("owner")
+    story_id = page_story(app, owner.user_id)
+    page = f"/stories/{story_id}/bible"
+    p1, p2, p3 = users.signed_in("p1"), users.signed_in("p2"), users.signed_in("p3")
+    p1.post(f"{page}/suggest", data={"csrf_token": p1.csrf, "name": "영철", "text": "서울에서 온 청년.", "triggers": ""})
+    with app.app_context():
+        from app.extensions import db
+        from app.stories.models import BibleEntry
+        entry_id = db.session.scalar(db.select(BibleEntry.id).where(BibleEntry.name == "영철"))
+
+    own = p1.get(page).get_data(as_text=True)
+    assert "찬성 0 / 3표" in own and f"{entry_id}/vote" not in own  # no vote on one's own suggestion
+    assert f"{entry_id}/vote" not in owner.get(page).get_data(as_text=True)  # the owner accepts instead
+    voted = p2.post(f"{page}/{entry_id}/vote", data={"csrf_token": p2.csrf}, follow_redirects=True)
+    html = voted.get_data(as_text=True)
+    assert "「영철」 제안에 찬성했습니다." in html and "찬성 1 / 3표" in html and "찬성 거두기" in html
+    withdrawn = p2.post(f"{page}/{entry_id}/unvote", data={"csrf_token": p2.csrf}, follow_redirects=True)
+    assert "찬성을 거두었습니다." in withdrawn.get_data(as_text=True) and "찬성 0 / 3표" in withdrawn.get_data(as_text=True)
+    assert p3.post(f"{page}/{entry_id}/vote", data={}).status_code == 400  # no CSRF token
+
+    with app.app_context():
+        from app.accounts.models import User
+        from app.stories import services
+        services.update_settings(story_id, db.session.get(User, owner.user_id), {"bible_quorum": 2})
+    p2.post(f"{page}/{entry_id}/vote", data={"csrf_token": p2.csrf})
+    accepted = p3.post(f"{page}/{entry_id}/vote", data={"csrf_token": p3.csrf}, follow_redirects=True)
+    html = accepted.get_data(as_text=True)
+    assert "표가 모여 「영철」 노트를 받아들였습니다." in html and "기다리는 제안이 없습니다." in html
+    p4 = users.signed_in("p4")
+    late = p4.post(f"{page}/{entry_id}/vote", data={"csrf_token": p4.csrf}, follow_redirects=True)
+    assert "이미 받아들인 노트입니다." in late.get_data(as_text=True)

@@ -9,12 +9,12 @@ def test_create_story_returns_it_with_the_opening_passage(users):
     owner = users.make("owner")
     response = owner.post("/api/v1/stories", {"title": "느티나무", "opening": OPENING,
                                                "settings": {"voting_minutes": 5, "candidates_k": 2,
-                                                            "training_quorum": 3}})
+                                                            "training_quorum": 3, "bible_quorum": 2}})
     assert response.status_code == 201
     story = response.json
     assert story["title"] == "느티나무" and story["owner"] == "owner"
     assert story["settings"] == {"proposing_minutes": 10, "voting_minutes": 5, "choosing_minutes": 5, "candidates_k": 2,
-                                 "training_quorum": 3}
+                                 "training_quorum": 3, "bible_quorum": 2}
     assert story["passages"] == [{"id": story["passages"][0]["id"], "seq": 1, "text": OPENING,
                                   "author_kind": "human", "author": "owner", "model_version": None,
                                   "hidden": False, "proposal": None}]

@@ -178,3 +178,39 @@ def test_a_vote_racing_the_end_of_voting_is_counted_or_refused(server, story_in_
     stored = db.session.scalar(select(func.count()).select_from(Vote).where(Vote.round_id == round_1.id))
     assert stored == 2 + len(accepted)
     assert round_1.winning_proposal_id == (text_id if accepted else keyword_id)
+
+
+def test_last_bible_votes_racing_each_other_all_count_and_accept_each_suggestion(server, make_story, users, db):
+    """Four people vote for each suggestion at once (quorum 3): each note is accepted by exactly
+    its third vote, never missed by two counts that each miss the other's vote."""
+    from sqlalchemy import func, select
+
+    from app.stories.models import BibleEntry, BibleVote
+
+    owner, story = make_story(bible_quorum=3)
+    suggester = users.make("suggester")
+    voters = [users.make(f"voter{i}") for i in range(4)]
+    bible = f"/api/v1/stories/{story['id']}/bible"
+    entry_ids = [suggester.post(f"{bible}/suggest", {"name": f"인물{i}", "text": "이야기의 사람."}).json["id"]
+                 for i in range(8)]
+    db.session.rollback()
+    results = []
+
+    def vote(voter, barrier):
+        barrier.wait()
+        for entry_id in entry_ids:
+            results.append(http_json(server, "POST", f"{bible}/{entry_id}/vote", None, voter.token)[0])
+
+    barrier = threading.Barrier(len(voters))
+    threads = [threading.Thread(target=vote, args=(voter, barrier)) for voter in voters]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # The third vote accepts each note, so the fourth finds no suggestion (409).
+    assert sorted(results) == [200] * 3 * len(entry_ids) + [409] * len(entry_ids)
+    statuses = db.session.scalars(select(BibleEntry.status).where(BibleEntry.story_id == story["id"])).all()
+    counts = db.session.execute(select(BibleVote.entry_id, func.count()).group_by(BibleVote.entry_id)).all()
+    db.session.rollback()
+    assert statuses == ["accepted"] * len(entry_ids)
+    assert sorted(n for _, n in counts) == [3] * len(entry_ids)
