@@ -125,8 +125,10 @@ def story_in_phase(app, users, make_story):
     return make
 
 
-def finish_generation(app, story_id: int, texts: list[str], base: str = "/models/starter") -> None:
-    """Store candidates for the story's generating round as the worker does."""
+def finish_generation(app, story_id: int, texts: list[str], base: str = "/models/starter",
+                      per_candidate: list[dict] | None = None) -> None:
+    """Store candidates for the story's generating round as the worker does (``per_candidate``:
+    what the worker records of each, such as the bible notes its prompt held)."""
     from app.extensions import db
     from app.rounds import machine
     from app.rounds.machine import current_round_query
@@ -137,4 +139,4 @@ def finish_generation(app, story_id: int, texts: list[str], base: str = "/models
         version = ModelVersion(story_id=None, name="기본 모델", base=base, data={}, metrics={})
         db.session.add(version)
         db.session.commit()
-        assert machine.finish_generation(round_.job_id, texts, version, {"k": len(texts)})
+        assert machine.finish_generation(round_.job_id, texts, version, {"k": len(texts)}, per_candidate=per_candidate)

@@ -3,6 +3,7 @@ moves on, the AI's time left, the byline after the owner changes K, and a refuse
 permission told to whoever asked."""
 import pytest
 
+from tests.app.conftest import finish_generation
 from tests.e2e.conftest import sign_up, wait_for
 
 pytestmark = pytest.mark.browser
@@ -73,6 +74,14 @@ def test_the_panel_follows_who_has_voted_and_the_ai_writing(live_server, browser
     assert page.eval_on_selector("#round-progress span", "el => el.style.width") == "40%"
     assert "후보 3개를 쓰고 있습니다" in page.inner_text("#phase-help")
     assert "저절로 후보 선택으로" in page.inner_text("#round-next")
+
+    # The candidates arrive; each says which bible notes its prompt held.
+    finish_generation(app, story_id, ["역무원이 우산을 접었다. 비가 그쳤다.", "책방 주인이 원고를 덮었다. 우산이 젖어 있었다.",
+                                      "골목에 우산이 하나 남았다. 아무도 찾지 않았다."],
+                      per_candidate=[{"notes": ["책방 주인", "골목"]}, {"notes": []}, {}])
+    page.wait_for_selector("#round-phase:has-text('후보 선택')", timeout=5000)
+    metas = page.locator("#candidates .choice-meta").all_inner_texts()
+    assert metas == ["AI 후보 · 인물·배경 노트: 책방 주인, 골목 · 0표", "AI 후보 · 0표", "AI 후보 · 0표"], metas
 
 
 def test_the_byline_follows_a_change_of_k(live_server, browser, app):
