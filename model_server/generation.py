@@ -131,11 +131,11 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             lexicon = lexicon.with_layer(Layer.of_forms(keyword_words(keyword)))
     window = context_window(model)
     budget = window - settings.max_sentence_tokens
-    notes = notes_that_fit(tokenizer, notes, min(settings.notes_tokens, budget // 2))
+    notes = notes_that_fit(tokenizer, notes, settings.notes_tokens, budget)
     if lexicon is not None and notes:  # a note's name may be written before the story has used it
         lexicon = lexicon.with_layer(Layer.of_forms(frozenset().union(
             *(keyword_words(name) for name, _ in notes if PLAIN_KEYWORD.fullmatch(name) and " " not in name))))
-    prompt_ids = build_prompt(tokenizer, story_text, keyword, sentences, budget, control, notes, settings.notes_tokens)
+    prompt_ids = build_prompt(tokenizer, story_text, keyword, sentences, budget, control, notes)
     # the story's own text as the model's memory: its names come back where they fit
     story = datastore_of(model, tokenizer, [story_text]) if settings.memory.weight > 0 and story_text else None
     plan = Plan(keyword, 1, vocabulary, lexicon, settings, window, [(story, settings.memory)] if story else [],

@@ -30,26 +30,26 @@ def note_line(name: str, text: str) -> str:
     return f"{name}: {' '.join(text.split())}"
 
 
-def notes_that_fit(tokenizer, notes, max_tokens: int) -> list[tuple[str, str]]:
-    """The notes, in the order given (the most relevant first), that fit ``max_tokens`` together:
-    each is kept if it still fits, so when they do not all fit, the last are the ones dropped."""
-    kept, used = [], 0
+def notes_that_fit(tokenizer, notes, max_tokens: int, budget: int) -> list[tuple[str, str]]:
+    """The notes, in the order given (the most relevant first), that fit ``max_tokens`` together,
+    and never more than half the prompt's ``budget`` (the story itself matters most): each is
+    kept if it still fits, so when they do not all fit, the last are the ones dropped."""
+    kept, used, room = [], 0, min(max_tokens, budget // 2)
     for name, text in notes:
         cost = len(tokenizer(note_line(name, text) + "\n", add_special_tokens=False)["input_ids"])
-        if used + cost <= max_tokens:
+        if used + cost <= room:
             kept.append((name, text))
             used += cost
     return kept
 
 
 def build_prompt(tokenizer, story_text: str, keyword: str | None, sentences: int, budget: int,
-                 control: bool = True, notes=(), notes_tokens: int = 0) -> list[int]:
-    """The story bible's ``notes`` (name, text) that fit ``notes_tokens`` (never more than half
-    the budget: the story itself matters most), the story's tail in the rest and, for a model
-    that learned it (a story adapter), the control line asking for the keyword and length; a
-    bare base never saw that line, so it just reads on after a paragraph break."""
-    kept = notes_that_fit(tokenizer, notes, min(notes_tokens, budget // 2))
-    heading = "".join(note_line(name, text) + "\n" for name, text in kept) + ("\n" if kept else "")
+                 control: bool = True, notes=()) -> list[int]:
+    """The story bible's ``notes`` (name, text; those ``notes_that_fit`` kept), the story's tail
+    in the rest of the ``budget`` and, for a model that learned it (a story adapter), the control
+    line asking for the keyword and length; a bare base never saw that line, so it just reads on
+    after a paragraph break."""
+    heading = "".join(note_line(name, text) + "\n" for name, text in notes) + ("\n" if notes else "")
     render = ((lambda tail: control_prompt(heading + tail, keyword, sentences)) if control
               else (lambda tail: f"{heading}{tail}\n\n"))
     line_cost = len(tokenizer(render(""), add_special_tokens=False)["input_ids"])

@@ -63,7 +63,7 @@ def round_not_started(story_id: int) -> bool:
 
 
 def refuse_if_finished(story: Story) -> None:
-    if story.finished_at is not None:
+    if story.finished:
         raise Conflict(FINISHED_MESSAGE, code="story_finished")
 
 

@@ -11,7 +11,7 @@ import json
 import logging
 import math
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -118,7 +118,7 @@ def claim_story_job(job_id: int, celery_id: str | None, worker: str | None,
     material = read(claim, story) if read is not None else None
     db.session.commit()
     jobs.clear_points(job_id)
-    return Claim(**{**claim.__dict__, "material": material})
+    return replace(claim, material=material)
 
 
 def writer_of(story: Story, serving: str) -> Writer:

@@ -31,7 +31,7 @@ def start_learning(passage_id: int, is_first: str, user: User) -> Job:
         story = db.session.scalar(select(Story).where(Story.id == passage.story_id).with_for_update())
         if not (user.is_admin or story.owner_id == user.id):
             raise Forbidden("이야기 주인이나 관리자만 학습을 시작할 수 있습니다.", code="not_owner")
-        if story.finished_at is not None:
+        if story.finished:
             raise Conflict("완결된 이야기라서 이어 쓸 수 없습니다.", code="story_finished")
         if passage.author_kind != "human":
             raise Invalid("사람이 쓴 글만 학습할 수 있습니다.", code="not_human_passage")

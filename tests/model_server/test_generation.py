@@ -8,7 +8,7 @@ from model_server.generation import (GenerationSettings, check_candidate, normal
                                      said_before)
 from model_server.host import ModelHost
 from model_server.josa import keyword_words
-from model_server.prompting import build_prompt, note_line, story_tail
+from model_server.prompting import build_prompt, note_line, notes_that_fit, story_tail
 from model_server.lexicon import BOUNDARY
 from model_server.judges.judge import Judge
 from model_server.sampling import Row, finish
@@ -171,19 +171,20 @@ def test_notes_open_the_prompt_within_their_budget_and_the_last_are_dropped_firs
     tokenizer = host.tokenizer
     room = note_tokens(tokenizer, NOTES[:2])
     assert room < note_tokens(tokenizer, NOTES)
-    prompt = decoded(tokenizer, build_prompt(tokenizer, story, "바다", 2, 400, notes=NOTES, notes_tokens=room))
+    kept = notes_that_fit(tokenizer, NOTES, room, 400)
+    assert kept == NOTES[:2]
+    prompt = decoded(tokenizer, build_prompt(tokenizer, story, "바다", 2, 400, notes=kept))
     assert prompt.startswith("순이: 정거장 앞 국밥집 딸. 말수가 적다.\n정거장: 마을 끝의 낡은 간이역.\n\n")
     assert "영철" not in prompt.split("\n\n")[0]
     assert prompt.rstrip().endswith("[이어쓰기 · 키워드: 바다 · 2문장]")
     assert unicodedata.normalize("NFC", story_tail(tokenizer, story, 40)) in prompt  # the tail follows the notes
 
     bare = build_prompt(tokenizer, story, "바다", 2, 400)
-    noted = build_prompt(tokenizer, story, "바다", 2, 400, notes=NOTES, notes_tokens=room)
+    noted = build_prompt(tokenizer, story, "바다", 2, 400, notes=kept)
     assert len(bare) <= 401 and len(noted) <= 401  # the notes take from the tail, never past the budget
     # never more than half the prompt, however large notes_tokens is
-    half = decoded(tokenizer, build_prompt(tokenizer, story, None, 2, 2 * room + 1, control=False, notes=NOTES,
-                                           notes_tokens=10_000))
-    assert "영철" not in half.split("\n\n")[0] and half.startswith("순이:")
+    half = notes_that_fit(tokenizer, NOTES, 10_000, 2 * room + 1)
+    assert half == NOTES[:2]
 
 
 def test_the_notes_people_come_first_among_the_names_the_bank_gives():
