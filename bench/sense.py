@@ -9,7 +9,10 @@ Shared by bench/writing_bench.py and the tests of the artefacts the readers foun
   (memorised text: "을밀대에서 기자 묘 솔밭으로 현무문으로" in 13 prompts of 45);
 - a tacked-on keyword: a sentence whose last word is the keyword as a vocative or a copula
   (기차야!, 빗줄기다., 불빛이었다.), the keyword forced in to end a sentence;
-- names reused: passages naming someone or something the context named (its proper nouns).
+- names reused: passages naming someone or something the context named (its proper nouns);
+- the story's names: with a story bible made from the story so far (``story_bible``: its
+  people and places as a reader's notes would hold them), passages that use one of the bible's
+  names, and passages naming someone the story never had (a proper noun not in the story so far).
 """
 from __future__ import annotations
 
@@ -87,3 +90,36 @@ def context_names(context: str) -> set[str]:
 def names_reused(context: str, passage: str) -> bool:
     names = context_names(context)
     return any(name in passage for name in names)
+
+
+BIBLE_MIN_COUNT = 3   # a name the story has used this often is one a reader would note
+BIBLE_SIZE = 8
+NOTE_CHARS = 80
+
+
+def story_bible(story: str, recent_chars: int = 3000) -> list[tuple[str, str]]:
+    """The notes an owner might have written for ``story`` (the novel up to the prompt): its
+    proper nouns (Kiwi) used BIBLE_MIN_COUNT times or more, the most used BIBLE_SIZE, each noted
+    with the first sentence that names it. Ordered as the site orders notes (app/stories/bible.py,
+    ``entries_for``): those the recent story names, the latest mention first; the others are left
+    out, as an unpinned note whose name the recent story does not hold is."""
+    counts = ktext.proper_nouns(story)
+    names = [n for n, c in counts.most_common() if c >= BIBLE_MIN_COUNT][:BIBLE_SIZE]
+    recent = story[-recent_chars:]
+    sentences = ktext.sentences(story)
+    notes = []
+    for name in names:
+        if name not in recent:
+            continue
+        first = next((s for s in sentences if name in s), name)
+        notes.append((recent.rfind(name), name, " ".join(first.split())[:NOTE_CHARS]))
+    return [(name, text) for _, name, text in sorted(notes, reverse=True)]
+
+
+def uses_bible_name(passage: str, bible: list[tuple[str, str]]) -> bool:
+    return any(name in passage for name, _ in bible)
+
+
+def stranger_names(passage: str, story: str) -> set[str]:
+    """Proper nouns of ``passage`` that ``story`` never had: someone from another novel."""
+    return set(ktext.proper_nouns(passage)) - set(ktext.proper_nouns(story))

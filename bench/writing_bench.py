@@ -1,7 +1,7 @@
 """Writing benchmark: whether the AI's candidates read as a continuation. Prints figures, asserts nothing.
 
     python bench/writing_bench.py --base DIR [--judges DIR] [--heldout PATH] [--prompts 30] [--k 3]
-    python bench/writing_bench.py --pretrain-passes 8 --train-judges [--busy] [--dump OUT.jsonl]
+    python bench/writing_bench.py --pretrain-passes 8 --train-judges [--busy] [--bible] [--dump OUT.jsonl]
 
 Prompts are cut from held-out novels (never trained on): the story up to a sentence, a noun of
 the prompt's last sentences as the keyword, 1-5 sentences asked in turn, K candidates each, as
@@ -9,7 +9,9 @@ the site asks for them. Every figure is printed for the candidates and for the n
 next passages (the ceiling):
 
 - sense: particle-syllable openings, distinct openers, four-word runs recurring across prompts,
-  a keyword tacked on as a vocative or copula, names of the context reused (``bench/sense.py``);
+  a keyword tacked on as a vocative or copula, names of the context reused, a name of the
+  story's bible used and a name the story never had (``bench/sense.py``; ``--bible`` gives the
+  model that bible, made from each prompt's novel so far, as a story's notes);
 - words: eojeol that hunspell-ko does not accept (an independent judge: generation never asks
   hunspell), sentences that start like one, distinct-2 across K, keyword and count kept;
 - copying: the longest run of words found in the training novels, and the share of four- and
@@ -62,6 +64,7 @@ class Prompt:
     real: list[str]      # real passages of the same length that follow the prompt
     later: str           # as many sentences from later in the same novel
     novel: int
+    story: str           # the novel up to the prompt, from which its story bible is made
 
 
 def make_prompts(heldout: list[str], n: int, k: int, seed: int) -> list[Prompt]:
@@ -76,14 +79,14 @@ def make_prompts(heldout: list[str], n: int, k: int, seed: int) -> list[Prompt]:
             continue
         at = rng.randrange(8, len(pieces) - k * sentences - 25)
         text = heldout[novel]
-        context = text[: text.find(pieces[at], text.find(pieces[at - 1]))].rstrip()[-CONTEXT_CHARS:]
         nouns = ktext.nouns(" ".join(pieces[at - 3: at]), min_chars=2)
         if not nouns:
             continue
         real = [" ".join(pieces[at + i * sentences: at + (i + 1) * sentences]) for i in range(k)]
         later = rng.randrange(at + k * sentences + 10, len(pieces) - sentences)
-        prompts.append(Prompt(len(prompts), context, rng.choice(nouns), sentences, real,
-                              " ".join(pieces[later: later + sentences]), novel))
+        story = text[: text.find(pieces[at], text.find(pieces[at - 1]))].rstrip()
+        prompts.append(Prompt(len(prompts), story[-CONTEXT_CHARS:], rng.choice(nouns), sentences, real,
+                              " ".join(pieces[later: later + sentences]), novel, story))
     return prompts
 
 
@@ -127,6 +130,13 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
     print(f"  four-word runs in >= 3 prompts: {len(recurring)}" + (f" {recurring[:5]}" if recurring else ""))
     print(f"  keyword tacked on as vocative/copula: {tacked}/{len(passages)} ({100 * tacked / max(1, len(passages)):.1f}%)")
     print(f"  names of the context reused: {named}/{len(passages)} ({100 * named / max(1, len(passages)):.1f}%)")
+    bibled = [(prompt, ps, sense.story_bible(prompt.story)) for prompt, ps in groups]
+    with_bible = [(prompt, p, bible) for prompt, ps, bible in bibled if bible for p in ps]
+    right = sum(sense.uses_bible_name(p, bible) for _, p, bible in with_bible)
+    strangers = sum(bool(sense.stranger_names(p, prompt.story)) for prompt, ps in groups for p in ps)
+    print(f"  a name of the story's bible used: {right}/{len(with_bible)} passages of prompts with one "
+          f"({100 * right / max(1, len(with_bible)):.1f}%); naming someone the story never had: "
+          f"{strangers}/{len(passages)} ({100 * strangers / max(1, len(passages)):.1f}%)")
     print(f"  non-word share (hunspell-ko): {100 * sum(w in bad for w in words) / max(1, len(words)):.1f}%")
     print(f"  sentences starting like a sentence: {sum(starts_like_a_sentence(s) for s in pieces)}/{len(pieces)}")
     print(f"  distinct-2 across K: mean {statistics.mean(distinct2(ps) for _, ps in groups):.3f}")
@@ -195,6 +205,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="which prompts are cut")
     parser.add_argument("--ranking-contexts", type=int, default=40)
     parser.add_argument("--busy", action="store_true", help="a CPU-bound process runs beside generation")
+    parser.add_argument("--bible", action="store_true",
+                        help="give each prompt the story bible made from its novel so far (bench/sense.py)")
     parser.add_argument("--dump", help="write prompts and candidates as JSON lines for bench/blind_read.py")
     parser.add_argument("--samples", type=int, default=10, help="candidates printed in full")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
@@ -234,7 +246,7 @@ def main() -> None:
         judge = Judge.untrained()
     prompts = make_prompts(heldout, args.prompts, args.k, args.seed)
     corpus_runs = {n: runs_of(train, n) for n in range(1, LONGEST_RUN + 1)}
-    print(f"settings: {settings}")
+    print(f"settings: {settings}; story bible {'given' if args.bible else 'not given'} (--bible)")
     print(f"base {base}; judges {'trained ' + str(judge.metrics.get('weights')) if judge.trained else 'untrained'}")
     print(f"{len(prompts)} prompts from {len(heldout)} held-out texts, K={args.k}; torch threads {torch.get_num_threads()}")
 
@@ -249,7 +261,8 @@ def main() -> None:
         started = time.perf_counter()
         try:
             written = host.generate(args.adapter, prompt.context, prompt.keyword, prompt.sentences, args.k,
-                                    seed=1000 + prompt.id, settings=settings, judge=judge)
+                                    seed=1000 + prompt.id, settings=settings, judge=judge,
+                                    notes=sense.story_bible(prompt.story) if args.bible else ())
         except GenerationError as error:
             failures.append(f"{prompt.keyword}/{prompt.sentences}: {error}")
             continue
