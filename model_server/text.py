@@ -269,6 +269,11 @@ def nouns(text: str, min_chars: int = 1) -> list[str]:
     return list(found)
 
 
+def lemmas(text: str, tags: tuple[str, ...]) -> list[str]:
+    """Kiwi's lemmas (울었다 → 울) of the tokens whose tag starts with one of ``tags``, in order."""
+    return [t.form for t in _get_kiwi().tokenize(unicodedata.normalize("NFC", text)) if t.tag.startswith(tags)]
+
+
 def proper_nouns(text: str, min_chars: int = 2) -> Counter:
     """How often each proper noun (Kiwi's NNP) of ``min_chars`` characters or more occurs."""
     return Counter(token.form for token in _get_kiwi().tokenize(unicodedata.normalize("NFC", text))
