@@ -1,7 +1,7 @@
 """Writing benchmark: whether the AI's candidates read as a continuation. Prints figures, asserts nothing.
 
     python bench/writing_bench.py --base DIR [--judges DIR] [--heldout PATH] [--prompts 30] [--k 3]
-    python bench/writing_bench.py --pretrain-passes 8 --train-judges [--busy] [--bible] [--dump OUT.jsonl]
+    python bench/writing_bench.py --pretrain-passes 8 --train-judges [--busy] [--bible] [--mood] [--dump OUT.jsonl]
 
 Prompts are cut from held-out novels (never trained on): the story up to a sentence, a noun of
 the prompt's last sentences as the keyword, 1-5 sentences asked in turn, K candidates each, as
@@ -11,7 +11,8 @@ next passages (the ceiling):
 - sense: particle-syllable openings, distinct openers, four-word runs recurring across prompts,
   a keyword tacked on as a vocative or copula, names of the context reused, a name of the
   story's bible used and a name the story never had (``bench/sense.py``; ``--bible`` gives the
-  model that bible, made from each prompt's novel so far, as a story's notes);
+  model that bible, made from each prompt's novel so far, as a story's notes); the share read in
+  the prompt's mood (``model_server.mood``; ``--mood`` asks for it, the moods in turn);
 - words: eojeol that hunspell-ko does not accept (an independent judge: generation never asks
   hunspell), sentences that start like one, distinct-2 across K, keyword and count kept;
 - copying: the longest run of words found in the training novels, and the share of four- and
@@ -49,6 +50,7 @@ from bench import sense  # noqa: E402
 from model_server import text as ktext  # noqa: E402
 from model_server.copying import longest_copied, runs_of, share_found  # noqa: E402
 from model_server.fluency import starts_like_a_sentence  # noqa: E402
+from model_server.mood import MOODS, mood_of, mood_scores  # noqa: E402
 
 HUNSPELL_DICT = "ko_KR"
 CONTEXT_CHARS = 3000  # what the worker hands the model (CONTEXT_CHARS)
@@ -65,6 +67,7 @@ class Prompt:
     later: str           # as many sentences from later in the same novel
     novel: int
     story: str           # the novel up to the prompt, from which its story bible is made
+    mood: str            # the mood given to it with --mood (every prompt has one, so runs compare)
 
 
 def make_prompts(heldout: list[str], n: int, k: int, seed: int) -> list[Prompt]:
@@ -86,7 +89,7 @@ def make_prompts(heldout: list[str], n: int, k: int, seed: int) -> list[Prompt]:
         later = rng.randrange(at + k * sentences + 10, len(pieces) - sentences)
         story = text[: text.find(pieces[at], text.find(pieces[at - 1]))].rstrip()
         prompts.append(Prompt(len(prompts), story[-CONTEXT_CHARS:], rng.choice(nouns), sentences, real,
-                              " ".join(pieces[later: later + sentences]), novel, story))
+                              " ".join(pieces[later: later + sentences]), novel, story, MOODS[len(prompts) % len(MOODS)]))
     return prompts
 
 
@@ -137,6 +140,11 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
     print(f"  a name of the story's bible used: {right}/{len(with_bible)} passages of prompts with one "
           f"({100 * right / max(1, len(with_bible)):.1f}%); naming someone the story never had: "
           f"{strangers}/{len(passages)} ({100 * strangers / max(1, len(passages)):.1f}%)")
+    in_mood = sum(mood_of(p) == prompt.mood for prompt, ps in groups for p in ps)
+    worded = sum(bool(mood_scores(p)[prompt.mood]) for prompt, ps in groups for p in ps)
+    print(f"  read in the prompt's mood (model_server.mood, the mood --mood asks for): {in_mood}/{len(passages)} "
+          f"({100 * in_mood / max(1, len(passages)):.1f}%); holding a word of it: {worded}/{len(passages)} "
+          f"({100 * worded / max(1, len(passages)):.1f}%); chance among {len(MOODS)}: {100 / len(MOODS):.1f}%")
     print(f"  non-word share (hunspell-ko): {100 * sum(w in bad for w in words) / max(1, len(words)):.1f}%")
     print(f"  sentences starting like a sentence: {sum(starts_like_a_sentence(s) for s in pieces)}/{len(pieces)}")
     print(f"  distinct-2 across K: mean {statistics.mean(distinct2(ps) for _, ps in groups):.3f}")
@@ -205,6 +213,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="which prompts are cut")
     parser.add_argument("--ranking-contexts", type=int, default=40)
     parser.add_argument("--busy", action="store_true", help="a CPU-bound process runs beside generation")
+    parser.add_argument("--mood", action="store_true",
+                        help="ask each prompt's candidates for a mood (model_server.mood.MOODS in turn)")
     parser.add_argument("--bible", action="store_true",
                         help="give each prompt the story bible made from its novel so far (bench/sense.py)")
     parser.add_argument("--dump", help="write prompts and candidates as JSON lines for bench/blind_read.py")
@@ -246,7 +256,8 @@ def main() -> None:
         judge = Judge.untrained()
     prompts = make_prompts(heldout, args.prompts, args.k, args.seed)
     corpus_runs = {n: runs_of(train, n) for n in range(1, LONGEST_RUN + 1)}
-    print(f"settings: {settings}; story bible {'given' if args.bible else 'not given'} (--bible)")
+    print(f"settings: {settings}; story bible {'given' if args.bible else 'not given'} (--bible); "
+          f"mood {'asked' if args.mood else 'not asked'} (--mood)")
     print(f"base {base}; judges {'trained ' + str(judge.metrics.get('weights')) if judge.trained else 'untrained'}")
     print(f"{len(prompts)} prompts from {len(heldout)} held-out texts, K={args.k}; torch threads {torch.get_num_threads()}")
 
@@ -262,7 +273,8 @@ def main() -> None:
         try:
             written = host.generate(args.adapter, prompt.context, prompt.keyword, prompt.sentences, args.k,
                                     seed=1000 + prompt.id, settings=settings, judge=judge,
-                                    notes=sense.story_bible(prompt.story) if args.bible else ())
+                                    notes=sense.story_bible(prompt.story) if args.bible else (),
+                                    mood=prompt.mood if args.mood else None)
         except GenerationError as error:
             failures.append(f"{prompt.keyword}/{prompt.sentences}: {error}")
             continue

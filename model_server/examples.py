@@ -3,9 +3,10 @@
 Two kinds of example teach a base to continue our story the way the crowd asks:
 
 * continuation chunks: plain text, loss on every token (style and vocabulary);
-* control examples: ``context + [keyword, n sentences] -> the next n sentences``, with the
-  loss only on the target (the prompt is masked, as the Korean Vicuna recipe masked the
-  user's turns). They teach the model to use the crowd's keyword and stop after n sentences.
+* control examples: ``context + [keyword, n sentences, mood] -> the next n sentences``, with
+  the loss only on the target (the prompt is masked, as the Korean Vicuna recipe masked the
+  user's turns). They teach the model to use the crowd's keyword, stop after n sentences and
+  write in the mood asked for (the one ``model_server.mood`` reads in the target, if any).
 """
 from __future__ import annotations
 
@@ -13,19 +14,23 @@ import random
 from dataclasses import dataclass
 
 from model_server import text as ktext
+from model_server.mood import mood_of
 
 IGNORE = -100  # label of a token the loss skips
 
 # Plain-text markers (no new special tokens) so that any base's tokenizer can read them.
-CONTROL_LINE = "[이어쓰기 · 키워드: {keyword} · {sentences}문장]"
-CONTROL_LINE_NO_KEYWORD = "[이어쓰기 · {sentences}문장]"
+CONTROL_LINE = "[이어쓰기 · 키워드: {keyword} · {sentences}문장{mood}]"
+CONTROL_LINE_NO_KEYWORD = "[이어쓰기 · {sentences}문장{mood}]"
+MOOD_PART = " · 분위기: {mood}"
 MAX_CONTROL_SENTENCES = 5  # the crowd may ask for up to 10; examples teach 1-5, counting generalises
 
 
-def control_prompt(context: str, keyword: str | None, sentences: int) -> str:
-    """The prompt that asks for ``sentences`` sentences containing ``keyword`` after ``context``."""
-    line = (CONTROL_LINE.format(keyword=keyword, sentences=sentences) if keyword
-            else CONTROL_LINE_NO_KEYWORD.format(sentences=sentences))
+def control_prompt(context: str, keyword: str | None, sentences: int, mood: str | None = None) -> str:
+    """The prompt that asks for ``sentences`` sentences containing ``keyword`` (and in ``mood``)
+    after ``context``."""
+    asked = MOOD_PART.format(mood=mood) if mood else ""
+    line = (CONTROL_LINE.format(keyword=keyword, sentences=sentences, mood=asked) if keyword
+            else CONTROL_LINE_NO_KEYWORD.format(sentences=sentences, mood=asked))
     return f"{context.strip()}\n\n{line}\n" if context.strip() else f"{line}\n"
 
 
@@ -72,7 +77,8 @@ def control_examples(tokenizer, text: str, max_tokens: int, rng: random.Random,
             # model is asked for n sentences as candidates are judged: alone.
             continue
         keyword = pick_keyword(target, rng)
-        example = build_control_example(tokenizer, text, spans, first, target, keyword, n, max_tokens)
+        example = build_control_example(tokenizer, text, spans, first, target, keyword, n, max_tokens,
+                                        mood_of(target))
         if example is not None:
             examples.append(example)
     return examples
@@ -85,9 +91,9 @@ def pick_keyword(target: str, rng: random.Random) -> str | None:
 
 
 def build_control_example(tokenizer, text: str, spans: list[tuple[int, int]], first: int, target: str,
-                          keyword: str | None, n: int, max_tokens: int) -> Example | None:
+                          keyword: str | None, n: int, max_tokens: int, mood: str | None = None) -> Example | None:
     target_ids = tokenizer(target, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    budget = max_tokens - len(target_ids) - len(tokenizer(control_prompt("", keyword, n),
+    budget = max_tokens - len(target_ids) - len(tokenizer(control_prompt("", keyword, n, mood),
                                                           add_special_tokens=False)["input_ids"]) - 4
     if budget < 8:
         return None
@@ -99,7 +105,7 @@ def build_control_example(tokenizer, text: str, spans: list[tuple[int, int]], fi
             break
         start -= 1
     context = text[spans[start][0]: spans[first][0]] if start < first else ""
-    prompt_ids = tokenizer(control_prompt(context, keyword, n), add_special_tokens=False)["input_ids"]
+    prompt_ids = tokenizer(control_prompt(context, keyword, n, mood), add_special_tokens=False)["input_ids"]
     ids = prompt_ids + target_ids
     if len(ids) > max_tokens:
         return None

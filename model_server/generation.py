@@ -26,6 +26,7 @@ from model_server.fluency import starts_like_a_sentence
 from model_server.josa import keyword_words
 from model_server.lexicon import BOUNDARY, Layer, Lexicon, story_layer
 from model_server.memory import datastore_of
+from model_server.mood import mood_of, mood_scores
 from model_server.prompting import build_prompt, notes_that_fit
 from model_server.judges.judge import Judge
 from model_server.retrieval import Bank, Guide
@@ -99,7 +100,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
              seed: int | None = None, settings: GenerationSettings | None = None,
              vocabulary: Vocabulary | None = None, lexicon: Lexicon | None = None,
              control: bool = True, judge: Judge | None = None, copied: set[int] | None = None,
-             bank: Bank | None = None, notes: list[tuple[str, str]] = ()) -> list[Written]:
+             bank: Bank | None = None, notes: list[tuple[str, str]] = (), mood: str | None = None) -> list[Written]:
     """``k`` different passages continuing ``story_text``, each with ``sentences`` sentences
     and (when given) the ``keyword``, best first; GenerationError when that cannot be done.
 
@@ -116,7 +117,9 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     ``settings.guides_first`` the judge's best of them is kept wherever one fits. The story
     bible's ``notes`` (name, text; the most relevant first) that fit ``settings.notes_tokens``
     open the prompt, and the names of those that name people come first among the names the
-    bank's sentences are given."""
+    bank's sentences are given. With a ``mood`` (one of ``mood.MOODS``) the control line asks
+    for it, and until a candidate reads in it (``mood.mood_of``), the sentences holding one of
+    its words come first among those of the same source; candidates that read in it come first."""
     if not 1 <= sentences <= MAX_SENTENCES:
         raise ValueError(f"sentences must be between 1 and {MAX_SENTENCES}, not {sentences}")
     if k < 1:
@@ -135,7 +138,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     if lexicon is not None and notes:  # a note's name may be written before the story has used it
         lexicon = lexicon.with_layer(Layer.of_forms(frozenset().union(
             *(keyword_words(name) for name, _ in notes if PLAIN_KEYWORD.fullmatch(name) and " " not in name))))
-    prompt_ids = build_prompt(tokenizer, story_text, keyword, sentences, budget, control, notes)
+    prompt_ids = build_prompt(tokenizer, story_text, keyword, sentences, budget, control, notes, mood)
     # the story's own text as the model's memory: its names come back where they fit
     story = datastore_of(model, tokenizer, [story_text]) if settings.memory.weight > 0 and story_text else None
     plan = Plan(keyword, 1, vocabulary, lexicon, settings, window, [(story, settings.memory)] if story else [],
@@ -171,7 +174,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             if bank is not None:
                 for chain in waiting:
                     for guide in guides_for(bank, chain, recent, names, keyword, remaining, settings, lexicon,
-                                            said, rng):
+                                            said, rng, mood_due(chain, mood)):
                         if guide.text not in options[id(chain)]:
                             options[id(chain)].append(guide.text)
                             sources[(id(chain), guide.text)] = guide.entry
@@ -184,9 +187,9 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
                 # ... and that the site still counts as one more sentence once it joins the others
                 # (a speech line and its tag, written after another speech line, would merge)
                 ranked = [t for t in ranked if joined(chain.sentences + [t], None, lexicon) is not None]
-                if settings.guides_first:
-                    ranked = ([t for t in ranked if (id(chain), t) in sources]
-                              + [t for t in ranked if (id(chain), t) not in sources])
+                due = mood_due(chain, mood)
+                ranked.sort(key=lambda t: (settings.guides_first and (id(chain), t) not in sources,
+                                           due is not None and not mood_scores(t)[due]))  # stable: by score within
                 if not ranked:
                     continue
                 best = next((t for t in ranked if not repeats(t, taken)), ranked[0])
@@ -209,9 +212,14 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     lm = passage_logprobs(model, tokenizer, prompt_ids, texts)
     features = judge.features(story_text, texts, lm)
     scores = judge.combine(features).tolist()
-    order = sorted(range(k), key=lambda i: -scores[i])
+    order = sorted(range(k), key=lambda i: (mood is not None and mood_of(texts[i]) != mood, -scores[i]))
     used = [name for name, _ in notes]
     return [Written(texts[i], scores[i], features[i].tolist(), used) for i in order]
+
+
+def mood_due(chain: Chain, mood: str | None) -> str | None:
+    """``mood``, while ``chain``'s passage does not read in it yet."""
+    return mood if mood is not None and mood_of(join_sentences(chain.sentences)) != mood else None
 
 
 def people_first(notes: list[tuple[str, str]], names: list[str], limit: int = 6) -> list[str]:
@@ -223,16 +231,17 @@ def people_first(notes: list[tuple[str, str]], names: list[str], limit: int = 6)
 
 def guides_for(bank: Bank, chain: Chain, recent: list[str], names: list[str], keyword: str | None,
                remaining: int, settings: GenerationSettings, lexicon: Lexicon | None, said: str,
-               rng: random.Random) -> list[Guide]:
+               rng: random.Random, mood: str | None = None) -> list[Guide]:
     """The bank's sentences for ``chain``'s next place that keep the rules: some without the
-    keyword (unless the place must hold it), some with it (while the passage lacks it)."""
+    keyword (unless the place must hold it), some with it (while the passage lacks it); those
+    holding ``mood``'s words rank higher."""
     due = bool(keyword) and not chain.has_keyword
     moments = bank.moments(recent + chain.sentences)  # read once for the place, with or without the keyword
     found = []
     for with_keyword in ([False] if not due else [True] if remaining == 1 else [False, True]):
         for guide in bank.guides(recent + chain.sentences, names, keyword, with_keyword, settings.guides,
                                  written=chain.sentences, last=chain.given[-1] if chain.given else None, rng=rng,
-                                 skip=[e for e in chain.given if e is not None], moments=moments):
+                                 skip=[e for e in chain.given if e is not None], moments=moments, mood=mood):
             if check_candidate(guide.text, keyword if with_keyword else None, 1, lexicon) \
                     and in_lexicon(guide.text, lexicon) and not said_before(guide.text, said):
                 found.append(guide)

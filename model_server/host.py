@@ -105,18 +105,19 @@ class ModelHost:
     def generate(self, adapter_dir: str | Path | None, story_text: str, keyword: str | None,
                  sentences: int, k: int, seed: int | None = None,
                  settings: GenerationSettings | None = None, judge: Judge | None = None,
-                 notes: list[tuple[str, str]] = ()) -> list[Written]:
+                 notes: list[tuple[str, str]] = (), mood: str | None = None) -> list[Written]:
         """``k`` candidates, best first (``generation.generate``), written by the story's adapter
-        or, for None, the bare base; ``notes``: the story bible's (name, text) pairs to read."""
+        or, for None, the bare base; ``notes``: the story bible's (name, text) pairs to read;
+        ``mood``: the mood asked for (``mood.MOODS``), if any."""
         with self._lock:
             if adapter_dir is None:
                 with self._bare() as model:  # a bare base never learned the control line
                     return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
                                     settings, self.vocabulary, self.lexicon(None), control=False, judge=judge,
-                                    copied=self.base_runs, bank=self.base_bank, notes=notes)
+                                    copied=self.base_runs, bank=self.base_bank, notes=notes, mood=mood)
             model = self.activate(adapter_dir)
             key = str(Path(adapter_dir).resolve())
             runs = self.base_runs | self.adapter_runs.get(key, set())
             return generate(model, self.tokenizer, story_text, keyword, sentences, k, seed,
                             settings, self.vocabulary, self.lexicon(adapter_dir), judge=judge, copied=runs,
-                            bank=self.adapter_banks.get(key), notes=notes)
+                            bank=self.adapter_banks.get(key), notes=notes, mood=mood)

@@ -46,6 +46,7 @@ class PreferenceRound:
     sentences: int
     chosen: str               # the candidate the crowd chose
     rejected: list[str]       # the round's other candidates (near-ties already left out)
+    mood: Optional[str] = None  # the mood the round asked for
 
 
 @dataclass
@@ -85,7 +86,7 @@ def candidate_example(tokenizer, round_: PreferenceRound, candidate: str, max_to
     the log-probability are on the candidate's tokens only."""
     target = tokenizer(candidate, add_special_tokens=False)["input_ids"][: max_tokens // 2]
     prompt = build_prompt(tokenizer, round_.context, round_.keyword, round_.sentences,
-                          max_tokens - len(target), control)
+                          max_tokens - len(target), control, mood=round_.mood)
     return Example(prompt + target, [IGNORE] * len(prompt) + target)
 
 

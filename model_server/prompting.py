@@ -44,13 +44,13 @@ def notes_that_fit(tokenizer, notes, max_tokens: int, budget: int) -> list[tuple
 
 
 def build_prompt(tokenizer, story_text: str, keyword: str | None, sentences: int, budget: int,
-                 control: bool = True, notes=()) -> list[int]:
+                 control: bool = True, notes=(), mood: str | None = None) -> list[int]:
     """The story bible's ``notes`` (name, text; those ``notes_that_fit`` kept), the story's tail
     in the rest of the ``budget`` and, for a model that learned it (a story adapter), the control
-    line asking for the keyword and length; a bare base never saw that line, so it just reads on
-    after a paragraph break."""
+    line asking for the keyword, length and mood; a bare base never saw that line, so it just
+    reads on after a paragraph break."""
     heading = "".join(note_line(name, text) + "\n" for name, text in notes) + ("\n" if notes else "")
-    render = ((lambda tail: control_prompt(heading + tail, keyword, sentences)) if control
+    render = ((lambda tail: control_prompt(heading + tail, keyword, sentences, mood)) if control
               else (lambda tail: f"{heading}{tail}\n\n"))
     line_cost = len(tokenizer(render(""), add_special_tokens=False)["input_ids"])
     tail = story_tail(tokenizer, story_text, max(budget - line_cost - 3, 0))

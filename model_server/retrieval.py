@@ -14,6 +14,8 @@ al. 2018), edited so they belong to the story:
 - where the crowd's keyword is due, only sentences that hold it themselves are offered (set in
   another noun's place it read as nonsense: 좋은 트릿을 가져오게);
 - a sentence the last one came from goes on with the sentence that followed it there;
+- where the crowd asked for a mood, sentences holding one of its words (``mood.LEXICON``) rank
+  higher, as if their moment were that much more like the story's;
 - a sentence given to one passage is not given again for a while, to this story or another.
 
 What a candidate copies is bounded: no sentence keeps more than MAX_COPIED words in a row of
@@ -36,6 +38,7 @@ import numpy as np
 
 from model_server import text as ktext
 from model_server.josa import RIEUL, final_consonant
+from model_server.mood import LEXICON
 from model_server.names import eojeols, own_nouns
 
 BANK_FILE = "bank.json.gz"
@@ -51,6 +54,7 @@ NOISE = 0.1                             # how far chance reorders the shortlist 
 REMEMBERED = 2000                       # sentences given lately, not given again
 NEW_CHARS = 1_000_000                   # text a version adds to its bank at most (Kiwi reads it four times)
 COMMON = 3                              # a noun in this many sentences as a common noun is no one's name
+MOOD_BOOST = 0.5                        # what a word of the mood asked for adds to an entry's score (a keyword: 1)
 
 # Particles whose form follows the sound a noun ends in: (after a consonant, after a vowel).
 # The longer ones first: 이었다 is 이었 + 다, not 이 + 었다.
@@ -167,20 +171,23 @@ class Bank:
 
     def guides(self, recent: list[str], names: list[str], keyword: str | None, keyword_due: bool, n: int,
                written: list[str] = (), last: int | None = None, rng: random.Random | None = None,
-               skip: Iterable[int] = (), moments: np.ndarray | None = None) -> list[Guide]:
+               skip: Iterable[int] = (), moments: np.ndarray | None = None,
+               mood: str | None = None) -> list[Guide]:
         """Up to ``n`` edited sentences to go after ``recent``: the one that followed entry
         ``last`` (what the candidate's last sentence was) in its novel, then those that followed
         the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
         ``keyword``. None is a sentence the candidate ``written`` holds, an entry of ``skip`` or
         one given lately, or keeps more than MAX_COPIED words in a row of its novel, counting
         the words of ``written`` it would go on from. ``moments``: ``self.moments(recent)``, when
-        the caller asks twice for one place."""
+        the caller asks twice for one place. ``mood``: entries holding its words rank higher."""
         if not self.entries or n <= 0:
             return []
         scores = (self.moments(recent) if moments is None else moments).copy()
         if keyword and keyword_due:
             for i in self.postings.get(keyword, ()):  # a sentence that holds the keyword itself comes first
                 scores[i] += 1.0
+        if mood:
+            scores[self.mood_entries(mood)] += MOOD_BOOST
         shortlist = np.argsort(-scores, kind="stable")[:SHORTLIST]
         if rng is not None and scores[shortlist[0]] > 0:
             keys = scores[shortlist] / scores[shortlist[0]] + NOISE * np.array(
@@ -199,6 +206,11 @@ class Bank:
                 if len(found) >= n:
                     break
         return found
+
+    def mood_entries(self, mood: str) -> np.ndarray:
+        """The entries whose terms hold a word of ``mood`` (``mood.LEXICON``; its one-word lemmas)."""
+        found = [self.postings[word] for word in LEXICON[mood] if word in self.postings]
+        return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
 
     def names_in(self, text: str, limit: int = 6) -> list[str]:
         """The people of ``text``, the most recently named first: its proper nouns (two

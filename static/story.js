@@ -69,7 +69,8 @@
       });
       let text, meta;
       if (stage === "proposal") {
-        text = item.text !== null ? item.text : `키워드 「${item.keyword}」 · ${item.sentences}문장`;
+        text = item.text !== null ? item.text
+          : `키워드 「${item.keyword}」 · ${item.sentences}문장${item.mood ? ` · 분위기 ${item.mood}` : ""}`;
         const length = item.text === null ? "" :
           ` · ${item.text_sentences !== null ? `${item.text_sentences}문장 · ` : ""}${[...item.text].length}자`;
         meta = `${item.text !== null ? "직접 쓴 글" : "AI에게 맡김"}${length} · ${item.author}${item.mine ? " (내 제안)" : ""}`;
@@ -172,7 +173,8 @@
   function formBody() {
     return form.elements.kind.value === "text"
       ? { text: form.elements.text.value }
-      : { keyword: form.elements.keyword.value, sentences: Number(form.elements.sentences.value) };
+      : { keyword: form.elements.keyword.value, sentences: Number(form.elements.sentences.value),
+          mood: form.elements.mood.value || null };
   }
   function clearProposal() {
     if (sentBody === null || JSON.stringify(formBody()) !== sentBody) return;

@@ -41,6 +41,7 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
     writer = lineage.writer_of(story, serving)
     base, adapter_dir = writer.base, writer.adapter
     params = {"keyword": job.params["keyword"], "sentences": job.params["sentences"], "k": job.params["k"],
+              "mood": job.params.get("mood"),
               "seed": generation_seed(job.id), "model_version": writer.name}
     context = context_before(story.id)
     notes = entries_for(story.id, context)  # the story bible's notes on what the recent story speaks of
@@ -57,7 +58,7 @@ def run_generation(round_id: int, celery_id: str | None, worker: str | None = No
         started = time.monotonic()  # the speed the site estimates from is the writing's, not the loading's
         with TimedReporter(job_id, story_id, estimate_s, worker=worker):
             written = host.generate(adapter_dir, context, params["keyword"], params["sentences"], params["k"],
-                                    seed=params["seed"], judge=judge, notes=notes)
+                                    seed=params["seed"], judge=judge, notes=notes, mood=params["mood"])
     except SoftTimeLimitExceeded:
         spent = time.monotonic() - started
         log.warning("generation for round %s ran out of time after %.0f s", round_id, spent)

@@ -35,7 +35,7 @@ def prefer_version(claim: lineage.Claim, rounds: list, heldout_rounds: list, hel
     from model_server.training import SourceText
 
     def plain(r) -> PreferenceRound:
-        return PreferenceRound(r.context, r.keyword, r.sentences, r.chosen.text, [o.text for o in r.rejected])
+        return PreferenceRound(r.context, r.keyword, r.sentences, r.chosen.text, [o.text for o in r.rejected], r.mood)
 
     validation = [SourceText(f"job-{claim.job_id}-heldout", heldout_text)] if heldout_text else None
     settings = PreferSettings(seed=0, progress_interval=1.0, **budget)

@@ -60,7 +60,8 @@ def _proposals(round_ids: list[int]) -> dict[int, list[dict]]:
     found: dict[int, list[dict]] = {}
     for p, author, n in rows:
         found.setdefault(p.round_id, []).append(
-            {"id": p.id, "keyword": p.keyword, "sentences": p.sentences, "text": p.text, "author": author, "votes": n})
+            {"id": p.id, "keyword": p.keyword, "sentences": p.sentences, "mood": p.mood, "text": p.text,
+             "author": author, "votes": n})
     return found
 
 

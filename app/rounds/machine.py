@@ -250,7 +250,7 @@ def _new_generation_job(story: Story, round_: Round, proposal: Proposal) -> Job:
     rate = estimate.seconds_per_sentence()
     k = estimate.fitting_k(proposal.sentences, story.candidates_k, rate)
     job = Job(kind="generate", story_id=story.id, round_id=round_.id,
-              params={"keyword": proposal.keyword, "sentences": proposal.sentences, "k": k,
+              params={"keyword": proposal.keyword, "sentences": proposal.sentences, "mood": proposal.mood, "k": k,
                       "proposal_id": proposal.id,
                       "estimate_s": round(estimate.estimate_seconds(proposal.sentences, k, rate), 1)})
     db.session.add(job)

@@ -65,6 +65,8 @@ class Proposal(db.Model):
     # Sentences in ``text``, counted by a worker with model_server.text (the Korean analyser is
     # too heavy for web processes); None until counted.
     text_sentences: Mapped[int | None] = mapped_column(Integer)
+    # The mood a keyword proposal asks the AI for (model_server.mood.MOODS); None: any.
+    mood: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

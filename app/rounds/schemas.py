@@ -1,19 +1,23 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.fields import DatabaseId, KoreanText, UtcDateTime, korean_range
+from model_server.mood import MOODS
 
 
 class ProposalInSchema(Schema):
-    """Either {keyword, sentences} (the AI writes) or {text} (written by hand)."""
+    """Either {keyword, sentences, mood?} (the AI writes) or {text} (written by hand)."""
 
     keyword = KoreanText(max_chars=20, single_line=True)
     sentences = fields.Integer(validate=korean_range(1, 10, "문장"))
+    mood = fields.String(allow_none=True, validate=validate.OneOf(
+        MOODS, error=f"분위기는 {', '.join(MOODS)} 가운데 하나이거나 비워 두세요."),
+        metadata={"description": "AI에게 바라는 분위기 (없으면 아무 분위기나)"})
     text = KoreanText(min_chars=2, max_chars=2000)
 
     @validates_schema
     def one_kind(self, data, **kwargs):
         if "text" in data:
-            if "keyword" in data or "sentences" in data:
+            if "keyword" in data or "sentences" in data or data.get("mood"):
                 raise ValidationError("키워드 제안과 직접 쓴 글 중 하나만 보내 주세요.", "text")
         elif "keyword" not in data or "sentences" not in data:
             missing = "keyword" if "keyword" not in data else "sentences"
@@ -42,6 +46,7 @@ class ProposalOutSchema(Schema):
     id = fields.Integer()
     keyword = fields.String(allow_none=True)
     sentences = fields.Integer(allow_none=True)
+    mood = fields.String(allow_none=True, metadata={"description": "키워드 제안이 바라는 분위기"})
     text = fields.String(allow_none=True)
     text_sentences = fields.Integer(allow_none=True, metadata={"description": "직접 쓴 글의 문장 수 (세기 전에는 null)"})
     author = fields.String()
@@ -122,6 +127,7 @@ class HistoryProposalSchema(Schema):
     id = fields.Integer()
     keyword = fields.String(allow_none=True)
     sentences = fields.Integer(allow_none=True)
+    mood = fields.String(allow_none=True)
     text = fields.String(allow_none=True)
     author = fields.String()
     votes = fields.Integer()

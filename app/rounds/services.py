@@ -39,8 +39,8 @@ def _round_in_phase(story_id: int, phase: str, action: str) -> Round:
 
 
 def propose(story_id: int, user: User, keyword: str | None = None, sentences: int | None = None,
-            text: str | None = None) -> Proposal:
-    """Submit or edit the user's one proposal of the round."""
+            text: str | None = None, mood: str | None = None) -> Proposal:
+    """Submit or edit the user's one proposal of the round (``mood``: a keyword proposal's)."""
     if (text is None) == (keyword is None):
         raise Invalid("키워드와 문장 수, 또는 직접 쓴 글 중 하나만 보내 주세요.", code="proposal_kind")
     with transaction():
@@ -54,6 +54,7 @@ def propose(story_id: int, user: User, keyword: str | None = None, sentences: in
             proposal = Proposal(round_id=round_.id, user_id=user.id)
             db.session.add(proposal)
         proposal.keyword, proposal.sentences, proposal.text = keyword, sentences, text
+        proposal.mood = mood if keyword is not None else None
         proposal.text_sentences = None
         proposal.updated_at = utcnow()
     events.changed(story_id)
@@ -225,7 +226,7 @@ def shared_state(story_id: int) -> dict:
         "now": utcnow(),
         "last_seq": last_seq or 0,
         "proposals": [
-            {"id": p.id, "keyword": p.keyword, "sentences": p.sentences, "text": p.text,
+            {"id": p.id, "keyword": p.keyword, "sentences": p.sentences, "mood": p.mood, "text": p.text,
              "text_sentences": p.text_sentences, "author": name, "votes": n, "mine": False, "user_id": p.user_id}
             for p, name, n in proposals
         ],

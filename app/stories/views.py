@@ -15,6 +15,7 @@ from app.stories import chapters, services
 from app.stories.book import book_of
 from app.stories.forms import StoryForm
 from app.stories.page_cache import passages_html
+from model_server.mood import MOODS
 from app.stories.schemas import ChapterInSchema, FinishInSchema, StoryCreateSchema
 
 bp = Blueprint("stories", __name__)
@@ -57,7 +58,7 @@ def show(story_id: int):
     open_chapter = story_chapters[-1] if story_chapters and not story_chapters[-1]["closed"] else None
     return render_template("stories/show.html", story=story, passages_html=html, round_state=round_state,
                            phase_names=PHASE_NAMES, can_manage=can_manage, open_chapter=open_chapter,
-                           next_chapter=len(story_chapters) + (open_chapter is None))
+                           next_chapter=len(story_chapters) + (open_chapter is None), moods=MOODS)
 
 
 @bp.route("/stories/<int:story_id>/read")

@@ -35,6 +35,7 @@ class VotedRound:
     sentences: int
     chosen: Option
     rejected: list[Option] = field(default_factory=list)
+    mood: str | None = None    # the mood the winning proposal asked for
 
     @property
     def pairs(self) -> int:
@@ -88,7 +89,7 @@ def preference_rounds(story_id: int, min_margin: int | None = None) -> list[Vote
     for row, winner, chosen, rejected, _options in _choices(story_id, min_margin):
         params = winner.params or {}
         found.append(VotedRound(row.id, row.number, context_before(story_id, row.seq), params.get("keyword"),
-                                     int(params.get("sentences") or 1), chosen, rejected))
+                                     int(params.get("sentences") or 1), chosen, rejected, params.get("mood")))
     return found
 
 
@@ -128,8 +129,8 @@ def jsonl_lines(rounds: list[VotedRound]):
     from model_server.examples import control_prompt  # torch-free
 
     for r in rounds:
-        prompt = control_prompt(r.context, r.keyword, r.sentences)
+        prompt = control_prompt(r.context, r.keyword, r.sentences, r.mood)
         for other in r.rejected:
             yield json.dumps({"prompt": prompt, "chosen": r.chosen.text, "rejected": other.text,
                               "margin": other.margin, "round": r.number, "keyword": r.keyword,
-                              "sentences": r.sentences}, ensure_ascii=False) + "\n"
+                              "sentences": r.sentences, "mood": r.mood}, ensure_ascii=False) + "\n"

@@ -22,7 +22,7 @@ class SlowHost:
     def __init__(self):
         self.seconds, self.fail, self.during, self.seen = 0.0, None, None, None
 
-    def generate(self, adapter_dir, story_text, keyword, sentences, k, seed=None, judge=None, notes=()):
+    def generate(self, adapter_dir, story_text, keyword, sentences, k, seed=None, judge=None, notes=(), mood=None):
         time.sleep(self.seconds)
         if self.during:
             self.seen = self.during()

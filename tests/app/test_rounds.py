@@ -35,11 +35,30 @@ def test_bad_proposals_are_400(story_in_phase):
                         ({"keyword": "편지", "sentences": 11}, "sentences"), ({"keyword": "편지", "sentences": 0}, "sentences"),
                         ({"keyword": "가" * 21, "sentences": 1}, "keyword"), ({"keyword": "  ", "sentences": 1}, "keyword"),
                         ({"text": "가" * 2001}, "text"), ({"text": "글", "keyword": "편지", "sentences": 1}, "text"),
-                        ({}, "keyword")]:
+                        ({"keyword": "편지", "sentences": 2, "mood": "우울"}, "mood"),
+                        ({"text": "그는 웃었다.", "mood": "기쁨"}, "text"), ({}, "keyword")]:
         response = p1.post(rpath(story, "/proposals"), body)
         assert response.status_code == 400, body
         assert field in response.json["error"]["fields"], (body, response.json)
     assert p1.get(rpath(story)).json["proposals"] == []
+
+
+def test_a_keyword_proposal_may_ask_for_a_mood_which_its_generation_job_carries(story_in_phase, anonymous, db):
+    from app.jobs.models import Job
+
+    owner, story, (p1, p2) = story_in_phase("proposing")
+    bad = p1.post(rpath(story, "/proposals"), {"keyword": "편지", "sentences": 2, "mood": "우울"})
+    assert "분위기는 기쁨, 슬픔" in bad.json["error"]["fields"]["mood"][0]
+    assert p1.post(rpath(story, "/proposals"), {"keyword": "편지", "sentences": 2, "mood": "슬픔"}).status_code == 201
+    assert p2.post(rpath(story, "/proposals"), {"keyword": "기차", "sentences": 1, "mood": None}).status_code == 201
+    moods = {p["keyword"]: p["mood"] for p in anonymous.get(rpath(story)).json["proposals"]}
+    assert moods == {"편지": "슬픔", "기차": None}
+    assert owner.post(rpath(story, "/advance")).status_code == 200
+    letter = next(p["id"] for p in anonymous.get(rpath(story)).json["proposals"] if p["keyword"] == "편지")
+    assert p2.post(rpath(story, "/votes"), {"proposal_id": letter}).status_code == 200
+    state = owner.post(rpath(story, "/advance")).json
+    params = db.session.get(Job, state["job"]["id"]).params
+    assert params["mood"] == "슬픔" and params["keyword"] == "편지"
 
 
 def test_proposing_outside_the_proposing_phase_is_409(story_in_phase, users):

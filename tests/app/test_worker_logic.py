@@ -21,9 +21,10 @@ class FakeHost:
     def __init__(self):
         self.calls, self.fail = [], None
 
-    def generate(self, adapter_dir, story_text, keyword, sentences, k, seed=None, judge=None, notes=()):
+    def generate(self, adapter_dir, story_text, keyword, sentences, k, seed=None, judge=None, notes=(), mood=None):
         self.calls.append({"adapter_dir": adapter_dir, "story_text": story_text, "keyword": keyword,
-                           "sentences": sentences, "k": k, "seed": seed, "judge": judge, "notes": list(notes)})
+                           "sentences": sentences, "k": k, "seed": seed, "judge": judge, "notes": list(notes),
+                           "mood": mood})
         if self.fail:
             raise self.fail
         # like the real host, the notes that fit the prompt: here all but any past the third
@@ -59,6 +60,22 @@ def test_generation_writes_k_candidates_then_choosing(story_in_phase, model, db)
     assert round_.phase == "choosing" and round_.job.status == "succeeded"
     assert model.calls[0]["keyword"] == "편지" and model.calls[0]["sentences"] == 2 and model.calls[0]["k"] == 4
     assert "느티나무" in model.calls[0]["story_text"] and model.calls[0]["adapter_dir"] is None
+    assert model.calls[0]["mood"] is None  # the proposal asked for none
+
+
+def test_generation_asks_the_model_for_the_mood_the_winning_proposal_asked_for(story_in_phase, model, db):
+    from worker.tasks import generate_candidates
+
+    owner, story, (p1, _p2) = story_in_phase("proposing")
+    base = f"/api/v1/stories/{story['id']}/round"
+    assert p1.post(f"{base}/proposals", {"keyword": "편지", "sentences": 2, "mood": "긴장"}).status_code == 201
+    owner.post(f"{base}/advance")
+    p1.post(f"{base}/votes", {"proposal_id": owner.get(base).json["proposals"][0]["id"]})
+    round_id = owner.post(f"{base}/advance").json["id"]
+    db.session.commit()
+    generate_candidates(round_id)
+    assert model.calls[0]["mood"] == "긴장"
+    assert current_round(db, story["id"]).job.params["mood"] == "긴장"
 
 
 def test_generation_reads_the_matching_bible_notes_and_records_their_names(story_in_phase, model, users, db):

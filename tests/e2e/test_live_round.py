@@ -29,8 +29,10 @@ def test_two_people_propose_and_vote_and_see_each_other_live(live_server, browse
 
     alice.fill("#propose-form input[name=keyword]", "원고")
     alice.fill("#propose-form input[name=sentences]", "2")
+    alice.select_option("#propose-form select[name=mood]", "긴장")
     alice.click("#propose-button")
     bora.wait_for_selector("#proposals li:has-text('원고')", timeout=5000)  # Alice's proposal, no reload
+    assert "키워드 「원고」 · 2문장 · 분위기 긴장" in bora.inner_text("#proposals")
 
     bora.check("#propose-form input[value=text]")
     bora.fill("#propose-form textarea[name=text]", "책방 주인은 첫 장을 넘기다 말고 숨을 멈췄다.")

@@ -216,3 +216,21 @@ def test_adapter_generation_meets_the_guarantees(host, tiny_base, novel_paths, s
     assert (adapter / "lexicon.json").is_file()
     for candidate in texts(host.generate(str(adapter), story, "바다", 3, k=3, seed=2)):
         assert ktext.count_sentences(candidate) == 3 and ktext.contains_keyword(candidate, "바다")
+
+
+def test_a_mood_asked_for_brings_forward_the_sentences_that_speak_of_it(host, novel_texts):
+    """With a mood, each place prefers (among sentences of the same source) those holding one of
+    its words, until the candidate reads in it; candidates that read in it come first."""
+    from model_server.mood import mood_of, mood_scores
+
+    story = novel_texts[1][3000:5000]
+
+    def speaking_of(mood) -> tuple[int, list[str]]:
+        written = texts(host.generate(None, story, None, 2, 3, seed=11, mood=mood))
+        return sum(any(mood_scores(s)["슬픔"] for s in ktext.sentences(t)) for t in written), written
+
+    unasked, _ = speaking_of(None)
+    asked, written = speaking_of("슬픔")
+    assert asked > unasked, (asked, unasked, written)
+    reads = [mood_of(t) == "슬픔" for t in written]
+    assert reads == sorted(reads, reverse=True)  # those that read in it first
