@@ -90,7 +90,7 @@ class Plan:
     lexicon: Lexicon | None
     settings: GenerationSettings
     window: int
-    memories: list = field(default_factory=list)  # (Datastore, MemorySettings): text looked up while writing
+    memories: list[tuple[Datastore, MemorySettings]] = field(default_factory=list)  # text looked up while writing
     copied: set[int] = field(default_factory=set)  # runs of words the base read, never written whole (``copying``)
 
     def __post_init__(self):
