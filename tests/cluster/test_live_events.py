@@ -35,7 +35,8 @@ def live(live_server, broker, tmp_path):
 
 class Stream:
     def __init__(self, port: int, story_id: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+        # a read may wait as long as next_round's deadline: on a loaded host an event can take seconds
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         self.conn.request("GET", f"/api/v1/stories/{story_id}/live", headers={"Accept": "text/event-stream"})
         self.response = self.conn.getresponse()
 
