@@ -77,7 +77,7 @@ def _candidates(round_ids: list[int]) -> dict[int, list[dict]]:
     found: dict[int, list[dict]] = {}
     for c, version, n in rows:
         found.setdefault(c.round_id, []).append({"id": c.id, "text": c.text, "votes": n, "model_version": version,
-                                                   "notes": (c.params or {}).get("notes", [])})
+                                                 "notes": c.notes})
     return found
 
 

@@ -89,6 +89,11 @@ class Candidate(db.Model):
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @property
+    def notes(self) -> list[str]:
+        """The names of the story bible's notes its prompt held (none for candidates from before)."""
+        return (self.params or {}).get("notes", [])
+
 
 class Vote(db.Model):
     """One vote per user per stage of a round; voting again moves it (an upsert)."""

@@ -230,7 +230,7 @@ def shared_state(story_id: int) -> dict:
              "text_sentences": p.text_sentences, "author": name, "votes": n, "mine": False, "user_id": p.user_id}
             for p, name, n in proposals
         ],
-        "candidates": [{"id": c.id, "text": c.text, "votes": n, "notes": (c.params or {}).get("notes", [])}
+        "candidates": [{"id": c.id, "text": c.text, "votes": n, "notes": c.notes}
                        for c, n in candidates],
         "my_vote": None,
         "job": job_body,
