@@ -4,9 +4,9 @@ reads before it writes.
 The owner (or an admin) curates them: adds, edits, pins and deletes notes, which count at
 once, and accepts or rejects the notes participants suggest. Participants also vote for a
 suggestion; the story's ``bible_quorum`` of votes accepts it without the owner. Proper nouns
-the story repeats and no note covers yet are offered to the owner as candidates (not stored). A generation reads
-``entries_for``: the accepted notes that are pinned or whose name or a trigger word the recent
-story holds (docs/model.md, "Story bible").
+the story repeats and no note covers yet are offered to the owner as candidates (not stored).
+A generation reads ``entries_for``: the accepted notes that are pinned or whose name or a
+trigger word the recent story holds (docs/model.md, "Story bible").
 """
 import unicodedata
 

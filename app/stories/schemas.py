@@ -1,6 +1,7 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.fields import DatabaseId, KoreanText, UtcDateTime, korean_range
+from app.stories.services import SETTING_NAMES
 
 
 class StorySettingsSchema(Schema):
@@ -59,7 +60,7 @@ class StorySchema(Schema):
     # Function fields carry their type in metadata so that the OpenAPI document states it.
     owner = fields.Function(lambda s: s.owner.username, metadata={"type": "string"})
     settings = fields.Function(
-        lambda s: {name: getattr(s, name) for name in StorySettingsSchema().fields},
+        lambda s: {name: getattr(s, name) for name in SETTING_NAMES},
         metadata={"allOf": [{"$ref": "#/components/schemas/StorySettings"}]},
     )
     active_model_version = fields.Function(lambda s: s.active_model_version.name if s.active_model_version else None,

@@ -15,8 +15,8 @@ from app.stories import chapters, services
 from app.stories.book import book_of
 from app.stories.forms import StoryForm
 from app.stories.page_cache import passages_html
-from model_server.mood import MOODS
 from app.stories.schemas import ChapterInSchema, FinishInSchema, StoryCreateSchema
+from model_server.mood import MOODS
 
 bp = Blueprint("stories", __name__)
 write_limit = limiter.limit(lambda: current_app.config["RATELIMIT_WRITE"], methods=["POST"])
