@@ -171,10 +171,11 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             options = {id(chain): [t for t in found[i * settings.pool: (i + 1) * settings.pool] if t is not None]
                        for i, chain in enumerate(waiting)}
             sources: dict[tuple[int, str], int] = {}
+            moods_due = {id(chain): mood_due(chain, mood) for chain in waiting}  # read once per place (Kiwi)
             if bank is not None:
                 for chain in waiting:
                     for guide in guides_for(bank, chain, recent, names, keyword, remaining, settings, lexicon,
-                                            said, rng, mood_due(chain, mood)):
+                                            said, rng, moods_due[id(chain)]):
                         if guide.text not in options[id(chain)]:
                             options[id(chain)].append(guide.text)
                             sources[(id(chain), guide.text)] = guide.entry
@@ -187,9 +188,9 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
                 # ... and that the site still counts as one more sentence once it joins the others
                 # (a speech line and its tag, written after another speech line, would merge)
                 ranked = [t for t in ranked if joined(chain.sentences + [t], None, lexicon) is not None]
-                due = mood_due(chain, mood)
+                wanted = moods_due[id(chain)]
                 ranked.sort(key=lambda t: (settings.guides_first and (id(chain), t) not in sources,
-                                           due is not None and not mood_scores(t)[due]))  # stable: by score within
+                                           wanted is not None and not mood_scores(t)[wanted]))  # stable: by score within
                 if not ranked:
                     continue
                 best = next((t for t in ranked if not repeats(t, taken)), ranked[0])

@@ -139,6 +139,7 @@ class Bank:
             same = novels[1:] == novels[:-1]
             self.after[:-1][same] = np.arange(1, count)[same]
         self.given: deque[int] = deque(maxlen=REMEMBERED)
+        self._moods: dict[str, np.ndarray] = {}
 
     def give(self, entry: int) -> None:
         """Remember that ``entry`` went into a candidate: it is not offered again for a while."""
@@ -208,9 +209,12 @@ class Bank:
         return found
 
     def mood_entries(self, mood: str) -> np.ndarray:
-        """The entries whose terms hold a word of ``mood`` (``mood.LEXICON``; its one-word lemmas)."""
-        found = [self.postings[word] for word in LEXICON[mood] if word in self.postings]
-        return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+        """The entries whose terms hold a word of ``mood`` (``mood.LEXICON``; its one-word lemmas),
+        worked out once per mood: every place of a candidate asks."""
+        if mood not in self._moods:
+            found = [self.postings[word] for word in LEXICON[mood] if word in self.postings]
+            self._moods[mood] = np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+        return self._moods[mood]
 
     def names_in(self, text: str, limit: int = 6) -> list[str]:
         """The people of ``text``, the most recently named first: its proper nouns (two
