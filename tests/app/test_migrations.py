@@ -36,6 +36,16 @@ def check_migrations(app) -> None:
         db.engine.dispose()
 
 
+def migration_app(request, tmp_path, database_kind: str):
+    """An app on an empty database of the kind (PostgreSQL: a schema of the test's own), for
+    tests that migrate it step by step."""
+    from app import create_app
+    from tests.conftest import site_config
+
+    url = request.getfixturevalue("pg_schema") if database_kind == "postgres" else f"sqlite:///{tmp_path / 'm.sqlite'}"
+    return create_app(site_config(tmp_path, url))
+
+
 def test_migrations_on_sqlite(tmp_path):
     from app import create_app
     from tests.conftest import site_config
@@ -80,12 +90,9 @@ def test_the_bare_base_version_is_renamed_for_participants(database_kind, reques
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from app import create_app
     from app.extensions import db
-    from tests.conftest import site_config
 
-    url = request.getfixturevalue("pg_schema") if database_kind == "postgres" else f"sqlite:///{tmp_path / 'm.sqlite'}"
-    app = create_app(site_config(tmp_path, url))
+    app = migration_app(request, tmp_path, database_kind)
     with app.app_context():
         upgrade(revision="0007")
         with db.engine.begin() as conn:
@@ -107,12 +114,9 @@ def test_judge_jobs_arrive_one_unfinished_at_a_time_and_leave_with_a_downgrade(r
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
-    from app import create_app
     from app.extensions import db
-    from tests.conftest import site_config
 
-    url = request.getfixturevalue("pg_schema") if database_kind == "postgres" else f"sqlite:///{tmp_path / 'm.sqlite'}"
-    app = create_app(site_config(tmp_path, url))
+    app = migration_app(request, tmp_path, database_kind)
     insert = text("INSERT INTO jobs (kind, status, progress, params, metrics, attempts, cancel_requested, created_at, "
                   "updated_at) VALUES (:kind, :status, 0, '{}', '{}', 0, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
     with app.app_context():
@@ -143,12 +147,9 @@ def test_chapters_arrive_one_per_end_and_leave_with_a_downgrade_that_keeps_the_s
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
-    from app import create_app
     from app.extensions import db
-    from tests.conftest import site_config
 
-    url = request.getfixturevalue("pg_schema") if database_kind == "postgres" else f"sqlite:///{tmp_path / 'm.sqlite'}"
-    app = create_app(site_config(tmp_path, url))
+    app = migration_app(request, tmp_path, database_kind)
     chapter = text("INSERT INTO chapters (story_id, number, title, end_seq, created_at) "
                    "VALUES (1, :number, '첫 장', :end_seq, CURRENT_TIMESTAMP)")
     with app.app_context():
@@ -182,12 +183,9 @@ def test_bible_entries_arrive_unique_per_story_and_leave_with_a_downgrade(reques
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
-    from app import create_app
     from app.extensions import db
-    from tests.conftest import site_config
 
-    url = request.getfixturevalue("pg_schema") if database_kind == "postgres" else f"sqlite:///{tmp_path / 'm.sqlite'}"
-    app = create_app(site_config(tmp_path, url))
+    app = migration_app(request, tmp_path, database_kind)
     note = text("INSERT INTO bible_entries (story_id, name, triggers, text, pinned, status, created_at, updated_at) "
                 "VALUES (:story, :name, '[]', '정거장 앞 국밥집 딸.', false, :status, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
     with app.app_context():
@@ -219,3 +217,43 @@ def owner_with_stories(conn, titles: list[str]) -> None:
         conn.execute(text("INSERT INTO stories (title, owner_id, candidates_k, proposing_minutes, voting_minutes, "
                           "choosing_minutes, training_quorum, created_at) "
                           "VALUES (:title, 1, 3, 0, 0, 0, 1, CURRENT_TIMESTAMP)"), {"title": title})
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_bible_votes_and_moods_arrive_on_existing_stories_and_leave_with_a_downgrade(request, tmp_path, database_kind):
+    """0013 and 0014: a story made before them gets the default bible quorum; a vote counts once
+    per person; the downgrade drops votes, quorum and mood and keeps passages and notes."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from app.extensions import db
+
+    app = migration_app(request, tmp_path, database_kind)
+    vote = text("INSERT INTO bible_votes (entry_id, user_id, created_at) VALUES (1, 1, CURRENT_TIMESTAMP)")
+    with app.app_context():
+        upgrade(revision="0012")
+        with db.engine.begin() as conn:
+            owner_with_stories(conn, ["t"])
+            conn.execute(text("INSERT INTO passages (story_id, seq, text, author_kind, author_id, hidden, created_at, "
+                              "updated_at) VALUES (1, 1, '첫 글', 'human', 1, false, CURRENT_TIMESTAMP, "
+                              "CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO bible_entries (story_id, name, triggers, text, pinned, status, created_at, "
+                              "updated_at) VALUES (1, '순이', '[]', '국밥집 딸.', false, 'suggested', "
+                              "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        upgrade()
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT bible_quorum FROM stories")).scalar() == 3
+            conn.execute(vote)
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:
+            conn.execute(vote)
+        assert "mood" in {c["name"] for c in inspect(db.engine).get_columns("proposals")}
+        downgrade(revision="0012")
+        with db.engine.connect() as conn:
+            kept = (conn.execute(text("SELECT text FROM passages")).scalars().all(),
+                    conn.execute(text("SELECT name FROM bible_entries")).scalars().all())
+        assert "bible_votes" not in inspect(db.engine).get_table_names()
+        assert "bible_quorum" not in {c["name"] for c in inspect(db.engine).get_columns("stories")}
+        assert "mood" not in {c["name"] for c in inspect(db.engine).get_columns("proposals")}
+        db.engine.dispose()
+    assert kept == (["첫 글"], ["순이"])
