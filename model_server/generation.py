@@ -32,6 +32,7 @@ from model_server.judges.judge import Judge
 from model_server.retrieval import Bank, Guide
 from model_server.sampling import GenerationSettings, Plan, Start, sample_rows
 from model_server.vocabulary import FORBIDDEN, Vocabulary
+from model_server.voice import Voice, speaks_in, voice_of
 from model_server.words import PLAIN_KEYWORD
 
 MAX_SENTENCES = 10
@@ -84,6 +85,7 @@ class Written:
     score: float
     features: list[float]          # the judge's raw features (judges.judge.FEATURES), kept for story weights
     notes: list[str] = field(default_factory=list)  # names of the story bible's notes the prompt held
+    given: list[int | None] = field(default_factory=list)  # the bank's entry each sentence was, if one
 
 
 @dataclass
@@ -93,6 +95,7 @@ class Chain:
     ids: list[int] = field(default_factory=list)        # its sentences as the model reads them
     has_keyword: bool = False
     given: list[int | None] = field(default_factory=list)  # the bank's entry each sentence was, if one
+    cast: dict[str, str] = field(default_factory=dict)      # the last entry's novel's people, as renamed
 
 
 @torch.no_grad()
@@ -151,6 +154,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     names = bank.names_in(story_text[-3000:]) if bank is not None and story_text else []
     if bank is not None:
         names = people_first(notes, names)
+    voice = voice_of(ktext.sentences(story_text[-3000:])) if bank is not None else None
     if lexicon is not None and names:  # the bank's sentences give the story's people new particles
         lexicon = lexicon.with_layer(Layer.of_forms(frozenset().union(*map(keyword_words, names))))
 
@@ -170,15 +174,15 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             found = sample_sentences(model, plan, starts, generator, lexicon, said)
             options = {id(chain): [t for t in found[i * settings.pool: (i + 1) * settings.pool] if t is not None]
                        for i, chain in enumerate(waiting)}
-            sources: dict[tuple[int, str], int] = {}
+            sources: dict[tuple[int, str], Guide] = {}
             moods_due = {id(chain): mood_due(chain, mood) for chain in waiting}  # read once per place (Kiwi)
             if bank is not None:
                 for chain in waiting:
                     for guide in guides_for(bank, chain, recent, names, keyword, remaining, settings, lexicon,
-                                            said, rng, moods_due[id(chain)]):
+                                            said, rng, voice, moods_due[id(chain)]):
                         if guide.text not in options[id(chain)]:
                             options[id(chain)].append(guide.text)
-                            sources[(id(chain), guide.text)] = guide.entry
+                            sources[(id(chain), guide.text)] = guide
             scores = score_options(model, tokenizer, judge, prompt_ids, story_text, waiting, options)
             for chain in waiting:
                 # the best sentence that no other candidate took here, nor nearly repeats
@@ -189,15 +193,23 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
                 # (a speech line and its tag, written after another speech line, would merge)
                 ranked = [t for t in ranked if joined(chain.sentences + [t], None, lexicon) is not None]
                 wanted = moods_due[id(chain)]
-                ranked.sort(key=lambda t: (settings.guides_first and (id(chain), t) not in sources,
-                                           wanted is not None and not mood_scores(t)[wanted]))  # stable: by score within
+
+                def rank(text: str, chain: Chain = chain) -> tuple[bool, ...]:  # False first; stable: by score within
+                    guide = sources.get((id(chain), text))
+                    return (*followed(bank, chain, guide, keyword, remaining, settings),
+                            settings.guides_first and guide is None,
+                            wanted is not None and not mood_scores(text)[wanted])
+
+                ranked.sort(key=rank)
                 if not ranked:
                     continue
                 best = next((t for t in ranked if not repeats(t, taken)), ranked[0])
                 chain.sentences.append(best)
                 chain.ids = tokenizer(join_sentences(chain.sentences, for_model=True), add_special_tokens=False)["input_ids"]
                 chain.has_keyword = chain.has_keyword or (bool(keyword) and ktext.contains_keyword(best, keyword))
-                chain.given.append(sources.get((id(chain), best)))
+                guide = sources.get((id(chain), best))
+                chain.given.append(guide.entry if guide else None)
+                chain.cast = dict(guide.cast) if guide else {}
         missing = sum(len(chain.sentences) == position for chain in chains)
         if missing:
             raise GenerationError(
@@ -215,7 +227,24 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     scores = judge.combine(features).tolist()
     order = sorted(range(k), key=lambda i: (mood is not None and mood_of(texts[i]) != mood, -scores[i]))
     used = [name for name, _ in notes]
-    return [Written(texts[i], scores[i], features[i].tolist(), used) for i in order]
+    return [Written(texts[i], scores[i], features[i].tolist(), used, chains[i].given) for i in order]
+
+
+def followed(bank: Bank | None, chain: Chain, guide: Guide | None, keyword: str | None, remaining: int,
+             settings: GenerationSettings) -> tuple[bool, bool]:
+    """How ``guide`` (a sentence of the bank; None: the model's) ranks for ``chain``'s next place
+    when candidates follow their novels, as a sort key (False first): the sentence that followed
+    the chain's last one, then those from which the keyword comes within the passage's
+    ``remaining`` places, if it is still due. Read blind, passages of sentences from different
+    places made no sense as a whole, and a keyword sentence written apart broke a passage that
+    had."""
+    if not settings.follow or bank is None:
+        return False, False
+    due = bool(keyword) and not chain.has_keyword
+    leads = guide is not None and (not due or bank.reaches(guide.entry, keyword, remaining))
+    last = chain.given[-1] if chain.given else None
+    goes_on = leads and last is not None and int(bank.after[last]) == guide.entry
+    return not goes_on, not leads
 
 
 def mood_due(chain: Chain, mood: str | None) -> str | None:
@@ -232,19 +261,22 @@ def people_first(notes: list[tuple[str, str]], names: list[str], limit: int = 6)
 
 def guides_for(bank: Bank, chain: Chain, recent: list[str], names: list[str], keyword: str | None,
                remaining: int, settings: GenerationSettings, lexicon: Lexicon | None, said: str,
-               rng: random.Random, mood: str | None = None) -> list[Guide]:
-    """The bank's sentences for ``chain``'s next place that keep the rules: some without the
-    keyword (unless the place must hold it), some with it (while the passage lacks it); those
-    holding ``mood``'s words rank higher."""
+               rng: random.Random, voice: Voice, mood: str | None = None) -> list[Guide]:
+    """The bank's sentences for ``chain``'s next place that keep the rules and speak in the
+    story's ``voice``: some without the keyword (unless the place must hold it), some with it
+    (while the passage lacks it); those holding ``mood``'s words rank higher."""
     due = bool(keyword) and not chain.has_keyword
     moments = bank.moments(recent + chain.sentences)  # read once for the place, with or without the keyword
     found = []
     for with_keyword in ([False] if not due else [True] if remaining == 1 else [False, True]):
         for guide in bank.guides(recent + chain.sentences, names, keyword, with_keyword, settings.guides,
                                  written=chain.sentences, last=chain.given[-1] if chain.given else None, rng=rng,
-                                 skip=[e for e in chain.given if e is not None], moments=moments, mood=mood):
+                                 skip=[e for e in chain.given if e is not None], moments=moments, mood=mood,
+                                 cast=chain.cast, copied=settings.copied_words,
+                                 ahead=remaining - 1 if settings.follow else 0):
             if check_candidate(guide.text, keyword if with_keyword else None, 1, lexicon) \
-                    and in_lexicon(guide.text, lexicon) and not said_before(guide.text, said):
+                    and in_lexicon(guide.text, lexicon) and not said_before(guide.text, said) \
+                    and speaks_in(guide.text, voice):
                 found.append(guide)
     return found
 

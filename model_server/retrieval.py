@@ -10,17 +10,19 @@ al. 2018), edited so they belong to the story:
 
 - the novel's people are renamed to the story's (its most recent names first), their particles
   respelled to fit the new name (순이가, 복남이가); a sentence that names a place of its novel,
-  or more people than the story has, is not offered;
+  or more people than the story has, is not offered; a candidate's next sentence from the same
+  novel keeps the names its last one gave;
 - where the crowd's keyword is due, only sentences that hold it themselves are offered (set in
-  another noun's place it read as nonsense: 좋은 트릿을 가져오게);
+  another noun's place it read as nonsense: 좋은 트릿을 가져오게); where it is due a few
+  sentences on, those it follows in their novel rank higher (``ahead``);
 - a sentence the last one came from goes on with the sentence that followed it there;
 - where the crowd asked for a mood, sentences holding one of its words (``mood.LEXICON``) rank
   higher, as if their moment were that much more like the story's;
 - a sentence given to one passage is not given again for a while, to this story or another.
 
 What a candidate copies is bounded: no sentence keeps more than MAX_COPIED words in a row of
-its novel, counted on across sentences that follow each other there (``bench/writing_bench.py``
-reports the runs copied).
+its novel unless the caller allows more, counted on across sentences that follow each other
+there (``bench/writing_bench.py`` reports the runs copied).
 """
 from __future__ import annotations
 
@@ -54,7 +56,8 @@ NOISE = 0.1                             # how far chance reorders the shortlist 
 REMEMBERED = 2000                       # sentences given lately, not given again
 NEW_CHARS = 1_000_000                   # text a version adds to its bank at most (Kiwi reads it four times)
 COMMON = 3                              # a noun in this many sentences as a common noun is no one's name
-MOOD_BOOST = 0.5                        # what a word of the mood asked for adds to an entry's score (a keyword: 1)
+KEYWORD_BOOST = 1.0                     # what leading to the keyword within the passage adds to an entry's score
+MOOD_BOOST = 0.5                        # what a word of the mood asked for adds to an entry's score
 
 # Particles whose form follows the sound a noun ends in: (after a consonant, after a vowel).
 # The longer ones first: 이었다 is 이었 + 다, not 이 + 었다.
@@ -81,6 +84,7 @@ class Guide:
     """An edited sentence of the bank, with the entry it came from."""
     text: str
     entry: int
+    cast: tuple[tuple[str, str], ...] = ()  # the novel's people it renamed, as (noun, the story's name)
 
 
 def terms_of(sentences: Iterable[str]) -> list[list[str]]:
@@ -138,8 +142,12 @@ class Bank:
         if count > 1:
             same = novels[1:] == novels[:-1]
             self.after[:-1][same] = np.arange(1, count)[same]
+        self.before = np.full(count, -1, dtype=np.int64)  # ... and the one it follows
+        followed = self.after >= 0
+        self.before[self.after[followed]] = np.flatnonzero(followed)
         self.given: deque[int] = deque(maxlen=REMEMBERED)
         self._moods: dict[str, np.ndarray] = {}
+        self._holding: tuple[str | None, np.ndarray] = (None, np.array([], dtype=np.int64))
 
     def give(self, entry: int) -> None:
         """Remember that ``entry`` went into a candidate: it is not offered again for a while."""
@@ -172,41 +180,74 @@ class Bank:
 
     def guides(self, recent: list[str], names: list[str], keyword: str | None, keyword_due: bool, n: int,
                written: list[str] = (), last: int | None = None, rng: random.Random | None = None,
-               skip: Iterable[int] = (), moments: np.ndarray | None = None,
-               mood: str | None = None) -> list[Guide]:
+               skip: Iterable[int] = (), moments: np.ndarray | None = None, mood: str | None = None,
+               cast: dict[str, str] | None = None, copied: int = MAX_COPIED, ahead: int = 0) -> list[Guide]:
         """Up to ``n`` edited sentences to go after ``recent``: the one that followed entry
         ``last`` (what the candidate's last sentence was) in its novel, then those that followed
         the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
-        ``keyword``. None is a sentence the candidate ``written`` holds, an entry of ``skip`` or
-        one given lately, or keeps more than MAX_COPIED words in a row of its novel, counting
+        ``keyword``; without, those the keyword follows within ``ahead`` sentences of their novel
+        rank higher. None is a sentence the candidate ``written`` holds, an entry of ``skip`` or
+        one given lately, or keeps more than ``copied`` words in a row of its novel, counting
         the words of ``written`` it would go on from. ``moments``: ``self.moments(recent)``, when
-        the caller asks twice for one place. ``mood``: entries holding its words rank higher."""
+        the caller asks twice for one place. ``mood``: entries holding its words rank higher.
+        ``cast``: the people of ``last``'s novel already renamed in the candidate, kept so."""
         if not self.entries or n <= 0:
             return []
         scores = (self.moments(recent) if moments is None else moments).copy()
-        if keyword and keyword_due:
-            for i in self.postings.get(keyword, ()):  # a sentence that holds the keyword itself comes first
-                scores[i] += 1.0
+        if keyword and not keyword_due and ahead > 0:
+            scores[self.leading_to(keyword, ahead)] += KEYWORD_BOOST
         if mood:
             scores[self.mood_entries(mood)] += MOOD_BOOST
-        shortlist = np.argsort(-scores, kind="stable")[:SHORTLIST]
-        if rng is not None and scores[shortlist[0]] > 0:
+        # where the keyword is due, only a sentence holding it can be offered: the shortlist is of those
+        among = self.holding(keyword) if keyword and keyword_due else np.arange(len(self.entries))
+        shortlist = among[np.argsort(-scores[among], kind="stable")[:SHORTLIST]]
+        if rng is not None and len(shortlist) and scores[shortlist[0]] > 0:
             keys = scores[shortlist] / scores[shortlist[0]] + NOISE * np.array(
                 [-math.log(-math.log(rng.random() or 1e-12)) for _ in shortlist])
             shortlist = shortlist[np.argsort(-keys, kind="stable")]
         order = [int(i) for i in shortlist]
         if last is not None and self.after[last] >= 0:
             order.insert(0, int(self.after[last]))
-        before = " ".join(written).split()[-(MAX_COPIED + 1):]
+        before = " ".join(written).split()[-(copied + 1):]
         found, seen, skipped = [], set(written), set(skip) | set(self.given)
         for i in order:
-            guide = self.edit(i, names, keyword if keyword_due else None, before) if i not in skipped else None
+            if i in skipped:
+                continue
+            own = cast if cast and last is not None and self.entries[i].novel == self.entries[last].novel else None
+            guide = self.edit(i, names, keyword if keyword_due else None, before, own, copied, last)
             if guide is not None and guide.text not in seen:
                 seen.add(guide.text)
                 found.append(guide)
                 if len(found) >= n:
                     break
         return found
+
+    def holding(self, keyword: str) -> np.ndarray:
+        """The entries whose text holds ``keyword`` as written (Kiwi may read it as two terms),
+        kept for the last keyword asked: every place of every candidate of a request asks."""
+        if self._holding[0] != keyword:
+            self._holding = (keyword, np.array([i for i, e in enumerate(self.entries) if keyword in e.text],
+                                               dtype=np.int64))
+        return self._holding[1]
+
+    def reaches(self, i: int, keyword: str, within: int) -> bool:
+        """Whether entry ``i`` or one of the ``within`` - 1 that follow it in its novel holds ``keyword``."""
+        for _ in range(within):
+            if i < 0:
+                return False
+            if keyword in self.entries[i].text:
+                return True
+            i = int(self.after[i])
+        return False
+
+    def leading_to(self, keyword: str, ahead: int) -> np.ndarray:
+        """The entries that ``keyword`` follows within ``ahead`` sentences of their novel."""
+        found, step = [], self.holding(keyword)
+        for _ in range(ahead):
+            step = self.before[step]
+            step = step[step >= 0]
+            found.append(step)
+        return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
 
     def mood_entries(self, mood: str) -> np.ndarray:
         """The entries whose terms hold a word of ``mood`` (``mood.LEXICON``; its one-word lemmas),
@@ -230,19 +271,27 @@ class Bank:
 
     # ------------------------------------------------------------------ editing
 
-    def edit(self, i: int, names: list[str], keyword: str | None, before: list[str] = ()) -> Guide | None:
-        """Entry ``i`` with its novel's people renamed to ``names``; None where it cannot be,
-        where it lacks ``keyword`` (when given) or keeps more than MAX_COPIED words in a row of
-        its novel, the last words of ``before`` (the text it would follow) counted in."""
+    def edit(self, i: int, names: list[str], keyword: str | None, before: list[str] = (),
+             cast: dict[str, str] | None = None, copied: int = MAX_COPIED, last: int | None = None) -> Guide | None:
+        """Entry ``i`` with its novel's people renamed to ``names`` (those of ``cast`` as it
+        says, the rest to names it leaves free); None where it cannot be, where it lacks
+        ``keyword`` (when given) or keeps more than ``copied`` words in a row of its novel, the
+        last words of ``before`` (the text it would follow, entry ``last``'s) counted in: both
+        those that come before ``i`` in its novel and, where ``i`` opens as the sentence after
+        ``last`` did, those before that one."""
         entry = self.entries[i]
         if not entry.usable:
             return None
         source = entry.text.split()
         words = list(source)
-        renamed = dict(zip(dict.fromkeys(noun for _, noun in entry.names), names))
-        for index, noun in entry.names:
+        renamed = dict(cast or {})
+        free = iter([name for name in names if name not in renamed.values()])
+        for noun in dict.fromkeys(noun for _, noun in entry.names):
             if noun not in renamed:
-                return None  # more people than the story has names for
+                renamed[noun] = next(free, None)
+                if renamed[noun] is None:
+                    return None  # more people than the story has names for
+        for index, noun in entry.names:
             word = replace(words[index], noun, renamed[noun])
             if word is None:
                 return None
@@ -252,7 +301,16 @@ class Bank:
         runs = [len(run) for run in "".join("1" if a == b else "0" for a, b in zip(words, source)).split("0")]
         if runs[0]:
             runs[0] += self.kept_before(i, before)
-        return Guide(" ".join(words), i) if max(runs) <= MAX_COPIED else None
+        following = int(self.after[last]) if last is not None else -1
+        if following >= 0 and following != i:  # 그는 ... after a sentence its novel went on with 그는 ...
+            opening = 0
+            for a, b in zip(words, self.entries[following].text.split()):
+                if a != b:
+                    break
+                opening += 1
+            if opening:
+                runs.append(opening + self.kept_before(following, before))
+        return Guide(" ".join(words), i, tuple(renamed.items())) if max(runs) <= copied else None
 
     def kept_before(self, i: int, before: list[str]) -> int:
         """How many of the last words of ``before`` are the words before entry ``i`` in its novel."""

@@ -24,6 +24,7 @@ from model_server import text as ktext
 from model_server.copying import RUN, copied_run
 from model_server.lexicon import LINE_START, Lexicon
 from model_server.memory import Datastore, MemorySettings, mix
+from model_server.retrieval import MAX_COPIED
 from model_server.vocabulary import OTHER, SENTENCE_END, Vocabulary
 from model_server.words import PLAIN_KEYWORD, KeywordWords, TokenWords, WordState, walk
 
@@ -47,6 +48,8 @@ class GenerationSettings:
     opening_prior: float = 1.0         # weight of the novels' sentence openings at a sentence's first word
     guides: int = 4                    # sentences of the bank (retrieval) offered per candidate and place
     guides_first: bool = True          # the model's own sentence is kept only where no sentence of the bank fits
+    follow: bool = False               # ... and the sentence that followed the last one in its novel, wherever it fits
+    copied_words: int = MAX_COPIED     # words in a row of a novel a candidate may keep (follow needs a whole scene's)
     notes_tokens: int = 96             # the story bible's notes before the story's tail (at most half the prompt)
     memory: MemorySettings = field(default_factory=MemorySettings)
 

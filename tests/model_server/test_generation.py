@@ -82,7 +82,12 @@ def test_generation_without_keyword_keeps_the_count(host, story):
 
 
 def test_same_seed_gives_the_same_candidates(host, story):
-    assert texts(host.generate(None, story, "바다", 2, k=2, seed=3)) == texts(host.generate(None, story, "바다", 2, k=2, seed=3))
+    def written():
+        if host.base_bank is not None:
+            host.base_bank.given.clear()  # what the bank gave lately is not offered again: start alike
+        return texts(host.generate(None, story, "바다", 2, k=2, seed=3))
+
+    assert written() == written()
 
 
 def test_without_a_seed_two_calls_sample_afresh(host, story):

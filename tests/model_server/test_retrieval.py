@@ -62,6 +62,16 @@ def test_where_the_keyword_is_due_only_sentences_that_hold_it_are_offered(bank):
     assert offered == ["영수는 편지를 꺼내어 주소를 다시 읽었다."]
 
 
+def test_a_due_keyword_finds_its_sentence_however_many_others_fit_the_moment():
+    # seventy sentences like the story's last line crowd the shortlist; the one holding the
+    # keyword shares nothing with it, and is still the one offered
+    fillers = " ".join(f"영감은 장터에서 담배를 {n}대나 피웠다." for n in range(70))
+    others = " ".join(f"손님 {n}명이 문을 두드렸다." for n in range(500))
+    bank = Bank.of_texts(NOVELS + [fillers, others, "아이는 창밖으로 기차를 보았다."])
+    offered = [g.text for g in bank.guides(["영감은 장터에서 담배를 피웠다."], [], "기차", True, 3)]
+    assert offered == ["아이는 창밖으로 기차를 보았다."]
+
+
 def test_a_sentence_given_once_is_not_given_again_for_a_while(bank):
     recent = ["그는 기차에서 내렸다.", "그는 편지를 꺼내어 주소를 읽었다."]
     first = bank.guides(recent, ["영수"], None, False, 1)[0]
@@ -88,6 +98,39 @@ def test_sentences_that_follow_each_other_count_their_kept_words_together(bank):
     assert fire.entry == 11                             # 어머니는 부엌에서 불을 지폈다. (seven in a row)
     smoke = bank.guides([rain.text, fire.text], [], None, False, 3, written=[rain.text, fire.text], last=11)
     assert 12 not in [g.entry for g in smoke]           # 연기가 방 안으로 들어왔다. would make eleven
+
+
+def test_a_novels_people_keep_their_new_names_from_sentence_to_sentence():
+    scene = "수남이는 우물가에 앉아 있었다. 복동이가 물동이를 이고 와서 수남이를 불렀다."
+    bank = Bank.of_texts(NOVELS + [scene])
+    first = next(i for i, e in enumerate(bank.entries) if e.text.startswith("수남이는 우물가"))
+    opening = bank.edit(first, ["영수", "철수"], None)
+    assert opening.text == "영수는 우물가에 앉아 있었다."
+    after = bank.guides([opening.text], ["영수", "철수"], None, False, 1, written=[opening.text], last=first,
+                        cast=dict(opening.cast), copied=40)[0]
+    assert after.text == "철수가 물동이를 이고 와서 영수를 불렀다."
+    # read alone, the sentence gives the story's first name to whoever it names first
+    assert bank.edit(first + 1, ["영수", "철수"], None, copied=40).text == "영수가 물동이를 이고 와서 철수를 불렀다."
+
+
+def test_sentences_the_keyword_follows_within_a_few_are_found(bank):
+    letter = next(i for i, e in enumerate(bank.entries) if "편지를" in e.text)  # 복동이는 편지를 꺼내어 ...
+    assert sorted(bank.leading_to("편지", 2).tolist()) == [letter - 2, letter - 1]
+    assert bank.leading_to("편지", 0).size == 0
+    # ... and they come first where the keyword is wanted a few sentences on
+    offered = bank.guides(["밤이 깊었다."], ["영수"], "편지", False, 1, ahead=2)
+    assert offered[0].entry in (letter - 2, letter - 1)
+
+
+def test_a_sentence_that_opens_as_the_last_ones_novel_went_on_counts_those_words_too():
+    bank = Bank.of_texts(NOVELS + ["들판에는 아무도 없었다. 그는 한숨을 쉬고 돌아섰다."])
+    field = next(i for i, e in enumerate(bank.entries) if e.text == "들판에는 아무도 없었다.")
+    sigh = next(i for i, e in enumerate(bank.entries) if e.text == "그는 한숨을 쉬고 걷기 시작하였다.")
+    before = bank.entries[field].text.split()
+    # 들판에는 아무도 없었다. 그는 한숨을 쉬고: six words in a row of the last novel
+    assert bank.edit(sigh, [], None, before, copied=5, last=field) is None
+    assert bank.edit(sigh, [], None, before, copied=6, last=field) is not None
+    assert bank.edit(sigh, [], None, before, copied=5) is not None  # its own novel went on otherwise
 
 
 def test_a_bank_is_saved_beside_a_model_and_read_back(bank, tmp_path):
@@ -160,3 +203,23 @@ def test_the_banks_sentences_come_first_wherever_one_fits(tiny_base, novel_texts
     kept = from_the_bank(GenerationSettings())
     assert kept > from_the_bank(GenerationSettings(guides_first=False))
     assert kept == 9, kept  # three candidates of three sentences
+
+
+@pytest.mark.slow
+def test_following_the_novel_keeps_a_scenes_sentences_together(tiny_base, novel_texts):
+    """Read blind, a passage of sentences from different novels made no sense as a whole: with
+    ``follow`` a candidate goes on with the sentence that followed its last one in the novel."""
+    from model_server.host import ModelHost
+    from model_server.sampling import GenerationSettings
+
+    host = ModelHost(str(tiny_base))
+    bank = host.base_bank
+    story = novel_texts[1][3000:5000]
+
+    def followed(settings) -> int:
+        bank.given.clear()
+        written = host.generate(None, story, None, 3, 3, seed=5, settings=settings)
+        return sum(a is not None and b is not None and bank.after[a] == b
+                   for w in written for a, b in zip(w.given, w.given[1:]))
+
+    assert followed(GenerationSettings(follow=True, copied_words=40)) >= 4 > followed(GenerationSettings())

@@ -1,0 +1,41 @@
+"""A sentence of another novel must speak in the story's voice to be offered."""
+import pytest
+
+from model_server.voice import speaks_in, voice_of
+
+TOLD_OF_HIM = ["그날 밤이 깊어서야 송 서방은 돌아왔다.", '"어디 갔다 오우?" 하고 아내가 물었다.', "가을이 깊었다."]
+TOLD_BY_ME = ["나는 지게를 지고 산으로 올라갔다.", "점순이가 뒤에서 나를 불렀다."]
+
+
+def test_a_story_told_of_him_takes_no_narrator_who_says_i():
+    voice = voice_of(TOLD_OF_HIM)
+    assert not voice.first_person
+    assert not speaks_in("나는 그를 한참 바라보았다.", voice)
+    assert not speaks_in("내 가슴에는 고마운 생각이 복받쳐 올랐다.", voice)
+    assert speaks_in('"나는 안 가오." 하고 그는 돌아섰다.', voice)  # a person may say "I"
+    assert speaks_in("그는 한숨을 쉬었다.", voice)
+
+
+def test_a_story_told_by_me_takes_both():
+    voice = voice_of(TOLD_BY_ME)
+    assert voice.first_person
+    assert speaks_in("나는 그를 한참 바라보았다.", voice)
+    assert speaks_in("그는 한숨을 쉬었다.", voice)
+
+
+def test_a_plain_narration_takes_no_polite_one():
+    assert not speaks_in("한 사람이 버는 돈으로 이 많은 식구를 먹이기는 힘들었습니다.", voice_of(TOLD_OF_HIM))
+    assert speaks_in('"손님이 오셨는데 미안합니다."', voice_of(TOLD_OF_HIM))
+    polite = voice_of(["옛날 어느 마을에 나무꾼이 살았습니다.", "나무꾼은 날마다 산에 갔습니다."])
+    assert speaks_in("한 사람이 버는 돈으로 이 많은 식구를 먹이기는 힘들었습니다.", polite)
+
+
+@pytest.mark.parametrize("sentence,fits", [
+    ("그날 밤늦게서야 문 서방이 그 집에 찾아왔다.", False),   # someone the story never had
+    ("김첨지는 웃었다.", False),
+    ("송 서방이 다시 찾아왔다.", True),                         # the story's own
+    ("그는 이 양반을 보았다.", True),                           # 이 양반 is no one's name
+    ("이 씨앗을 뿌렸다.", True),
+])
+def test_no_one_is_named_by_surname_and_title_whom_the_story_never_named(sentence, fits):
+    assert speaks_in(sentence, voice_of(TOLD_OF_HIM)) is fits
