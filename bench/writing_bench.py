@@ -9,9 +9,10 @@ the site asks for them. Every figure is printed for the candidates and for the n
 next passages (the ceiling):
 
 - sense: particle-syllable openings, distinct openers, four-word runs recurring across prompts,
-  a keyword tacked on as a vocative or copula, names of the context reused, a name of the
-  story's bible used and a name the story never had (``bench/sense.py``; ``--bible`` gives the
-  model that bible, made from each prompt's novel so far, as a story's notes); the share read in
+  a keyword tacked on as a vocative or copula, names of the context reused, passages out of the
+  story's voice (``model_server.voice``), a name of the story's bible used and a name the story
+  never had (``bench/sense.py``; ``--bible`` gives the model that bible, made from each prompt's
+  novel so far, as a story's notes); the share read in
   the prompt's mood (``model_server.mood``; ``--mood`` asks for it, the moods in turn);
 - words: eojeol that hunspell-ko does not accept (an independent judge: generation never asks
   hunspell), sentences that start like one, distinct-2 across K, keyword and count kept;
@@ -51,10 +52,11 @@ from model_server import text as ktext  # noqa: E402
 from model_server.copying import longest_copied, runs_of, share_found  # noqa: E402
 from model_server.fluency import starts_like_a_sentence  # noqa: E402
 from model_server.mood import MOODS, mood_of, mood_scores  # noqa: E402
+from model_server.voice import speaks_in, voice_of  # noqa: E402
 
 HUNSPELL_DICT = "ko_KR"
 CONTEXT_CHARS = 3000  # what the worker hands the model (CONTEXT_CHARS)
-LONGEST_RUN = 12
+LONGEST_RUN = 12  # copied runs are looked for up to this length ("12+" when one is that long)
 
 
 @dataclass
@@ -133,6 +135,11 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
     print(f"  four-word runs in >= 3 prompts: {len(recurring)}" + (f" {recurring[:5]}" if recurring else ""))
     print(f"  keyword tacked on as vocative/copula: {tacked}/{len(passages)} ({100 * tacked / max(1, len(passages)):.1f}%)")
     print(f"  names of the context reused: {named}/{len(passages)} ({100 * named / max(1, len(passages)):.1f}%)")
+    voices = {prompt.id: voice_of(ktext.sentences(prompt.context[-RECENT_CHARS:])) for prompt, _ in groups}
+    unvoiced = sum(not all(speaks_in(s, voices[prompt.id]) for s in ktext.sentences(p))
+                   for prompt, ps in groups for p in ps)
+    print(f"  out of the story's voice (model_server.voice: a narrator's 나 or 합니다, someone's 문 서방 the story never "
+          f"had): {unvoiced}/{len(passages)} ({100 * unvoiced / max(1, len(passages)):.1f}%)")
     bibled = [(prompt, ps, sense.story_bible(prompt.story)) for prompt, ps in groups]
     with_bible = [(prompt, p, bible) for prompt, ps, bible in bibled if bible for p in ps]
     right = sum(sense.uses_bible_name(p, bible) for _, p, bible in with_bible)
@@ -149,7 +156,9 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
     print(f"  sentences starting like a sentence: {sum(starts_like_a_sentence(s) for s in pieces)}/{len(pieces)}")
     print(f"  distinct-2 across K: mean {statistics.mean(distinct2(ps) for _, ps in groups):.3f}")
     print(f"  keyword and count kept: {kept}/{len(passages)}")
-    print(f"  copied from the training novels: longest run max {max(longest)} words, mean {statistics.mean(longest):.2f}; "
+    capped = "+" if max(longest) >= LONGEST_RUN else ""
+    print(f"  copied from the training novels: longest run max {max(longest)}{capped} words, "
+          f"mean {statistics.mean(longest):.2f}; "
           f"share of 4-word runs found {100 * share_found(passages, corpus_runs[4], 4):.2f}%, "
           f"of 8-word runs {100 * share_found(passages, corpus_runs[8], 8):.2f}%")
     print(f"  four words in a row of the story's recent text: {parroted}/{len(passages)} passages")
@@ -240,7 +249,8 @@ def main() -> None:
     settings = GenerationSettings()
     for assignment in args.set:
         name, _, value = assignment.partition("=")
-        setattr(settings, name, type(getattr(settings, name))(value))
+        kind = type(getattr(settings, name))
+        setattr(settings, name, value.lower() in ("1", "true", "yes") if kind is bool else kind(value))
 
     train, heldout = load_split(args.data, args.heldout)
     scratch = Path(tempfile.mkdtemp(prefix="writing-bench-"))
