@@ -12,7 +12,9 @@ import unicodedata
 from dataclasses import dataclass
 
 QUOTED = re.compile(r"[\"“][^\"”]*[\"”]|['‘][^'’]*['’]|「[^」]*」|『[^』]*』")
-FIRST_PERSON = re.compile(r"(?:^|\s)(?:나|내|우리|저|제)(?:는|가|를|의|도|와|에게|한테|만)?(?=\s|[,.!?…]|$)")
+# 나가, 나와 and 나서 are as often the verb 나다 as "I" (내가 is "I"), and 저 as often "that"
+FIRST_PERSON = re.compile(r"(?:^|\s)(?:나(?:는|를|의|도|에게|한테|만)|내가?|우리(?:는|가|를|의|도|와|에게|한테|만)?)"
+                          r"(?=\s|[,.!?…]|$)")
 POLITE = re.compile(r"(?:니다|니까|세요|어요|아요|지요|에요)[.!?…]*\s*$")
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진나엄채원천방공현함변염여추도석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예봉경사부"
 TITLES = ("서방", "첨지", "영감", "생원", "참봉", "주사", "진사", "선생", "노인", "씨", "부인", "마님", "서기", "교장")
@@ -28,7 +30,12 @@ class Voice:
 
 
 def narration(sentence: str) -> str:
-    return QUOTED.sub(" ", unicodedata.normalize("NFC", sentence)).strip()
+    """What ``sentence`` tells outside its quotes; of a piece of a quote cut by the sentence
+    splitter ("오늘은 변통이 있어야겠습니다. / 글쎄요." 하고), only the side outside it."""
+    text = QUOTED.sub(" ", unicodedata.normalize("NFC", sentence))
+    if text.count('"') % 2:
+        text = "" if text.lstrip().startswith('"') else text.rpartition('"')[2]
+    return text.strip()
 
 
 def titled_people(text: str) -> set[str]:

@@ -14,6 +14,15 @@ def test_a_story_told_of_him_takes_no_narrator_who_says_i():
     assert not speaks_in("내 가슴에는 고마운 생각이 복받쳐 올랐다.", voice)
     assert speaks_in('"나는 안 가오." 하고 그는 돌아섰다.', voice)  # a person may say "I"
     assert speaks_in("그는 한숨을 쉬었다.", voice)
+    assert speaks_in("이 생각 저 생각 하다가 잠이 들었다.", voice)  # 저: that, not I
+    assert speaks_in("그는 마루로 나와 문턱에 걸터앉았다.", voice)  # 나와: came out
+
+
+def test_a_piece_of_a_quote_the_splitter_cut_is_speech_not_narration():
+    voice = voice_of(TOLD_OF_HIM)
+    assert speaks_in('"오늘은 어떻게 변통이 있어야겠습니다.', voice)
+    assert speaks_in('글쎄요." 하고 그는 웃었다.', voice)
+    assert not speaks_in('글쎄요." 하고 나는 웃었다.', voice)
 
 
 def test_a_story_told_by_me_takes_both():
