@@ -225,10 +225,11 @@ class Bank:
     def holding(self, keyword: str) -> np.ndarray:
         """The entries whose text holds ``keyword`` as written (Kiwi may read it as two terms),
         kept for the last keyword asked: every place of every candidate of a request asks."""
-        if self._holding[0] != keyword:
-            self._holding = (keyword, np.array([i for i, e in enumerate(self.entries) if keyword in e.text],
-                                               dtype=np.int64))
-        return self._holding[1]
+        cached = self._holding
+        if cached[0] != keyword:
+            cached = self._holding = (keyword, np.array([i for i, e in enumerate(self.entries) if keyword in e.text],
+                                                        dtype=np.int64))
+        return cached[1]
 
     def reaches(self, i: int, keyword: str, within: int) -> bool:
         """Whether entry ``i`` or one of the ``within`` - 1 that follow it in its novel holds ``keyword``."""
