@@ -156,9 +156,7 @@ def test_chapters_arrive_one_per_end_and_leave_with_a_downgrade_that_keeps_the_s
         upgrade(revision="0010")
         with db.engine.begin() as conn:
             owner_with_stories(conn, ["t"])
-            conn.execute(text("INSERT INTO passages (story_id, seq, text, author_kind, author_id, hidden, created_at, "
-                              "updated_at) VALUES (1, 1, '첫 글', 'human', 1, false, CURRENT_TIMESTAMP, "
-                              "CURRENT_TIMESTAMP)"))
+            first_passage(conn)
         upgrade()
         with db.engine.begin() as conn:
             assert conn.execute(text("SELECT finished_at FROM stories")).scalar() is None
@@ -207,6 +205,14 @@ def test_bible_entries_arrive_unique_per_story_and_leave_with_a_downgrade(reques
     assert stories == ["t", "u"]
 
 
+def first_passage(conn) -> None:
+    """Story 1's first passage, "첫 글", written by user 1."""
+    from sqlalchemy import text
+
+    conn.execute(text("INSERT INTO passages (story_id, seq, text, author_kind, author_id, hidden, created_at, "
+                      "updated_at) VALUES (1, 1, '첫 글', 'human', 1, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+
+
 def owner_with_stories(conn, titles: list[str]) -> None:
     """User 1 and a story of each title (ids 1, 2, …), written as SQL: the models may be newer."""
     from sqlalchemy import text
@@ -235,9 +241,7 @@ def test_bible_votes_and_moods_arrive_on_existing_stories_and_leave_with_a_downg
         upgrade(revision="0012")
         with db.engine.begin() as conn:
             owner_with_stories(conn, ["t"])
-            conn.execute(text("INSERT INTO passages (story_id, seq, text, author_kind, author_id, hidden, created_at, "
-                              "updated_at) VALUES (1, 1, '첫 글', 'human', 1, false, CURRENT_TIMESTAMP, "
-                              "CURRENT_TIMESTAMP)"))
+            first_passage(conn)
             conn.execute(text("INSERT INTO bible_entries (story_id, name, triggers, text, pinned, status, created_at, "
                               "updated_at) VALUES (1, '순이', '[]', '국밥집 딸.', false, 'suggested', "
                               "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
