@@ -24,7 +24,7 @@ TITLED = re.compile(rf"(?<![가-힣])([{SURNAMES}]) ?({'|'.join(TITLES)})(?=$|[^
 
 @dataclass(frozen=True)
 class Voice:
-    first_person: bool       # the narrator says 나 (or 우리, 저)
+    first_person: bool       # the narrator says 나 (or 내가, 우리)
     polite: bool             # the narration ends its sentences in 합니다/해요
     titled: frozenset[str]   # the surname-and-title people the story has (송 서방), spaces taken out
 
