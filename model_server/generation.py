@@ -117,7 +117,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     its words, of the story's, or a keyword form; with ``copied`` (``copying``) no run of four
     words the model read is written whole. With a ``bank`` (``retrieval``), sentences of the
     novels the model read, edited for the story, are offered beside its own, and with
-    ``settings.guides_first`` the judge's best of them is kept wherever one fits. The story
+    ``settings.guides_first`` the judge's best of them is kept wherever one fits, and the model
+    samples only for the candidates that too few fit. The story
     bible's ``notes`` (name, text; the most relevant first) that fit ``settings.notes_tokens``
     open the prompt, and the names of those that name people come first among the names the
     bank's sentences are given. With a ``mood`` (one of ``mood.MOODS``) the control line asks
@@ -161,19 +162,11 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     chains = [Chain() for _ in range(k)]
     for position in range(sentences):
         remaining = sentences - position
-        for _ in range(settings.max_rounds):
+        for attempt in range(settings.max_rounds):
             waiting = [chain for chain in chains if len(chain.sentences) == position]
             if not waiting:
                 break
-            # each row's prefix leaves room in the window for a sentence, so it is read once
-            starts = [Start((prompt_ids + chain.ids)[-(window - settings.max_sentence_tokens - 8):], chain.ids,
-                            bool(keyword) and not chain.has_keyword
-                            and (remaining == 1 or row * remaining < settings.pool),
-                            words_of(" ".join(chain.sentences))[-(RUN - 1):])
-                      for chain in waiting for row in range(settings.pool)]
-            found = sample_sentences(model, plan, starts, generator, lexicon, said)
-            options = {id(chain): [t for t in found[i * settings.pool: (i + 1) * settings.pool] if t is not None]
-                       for i, chain in enumerate(waiting)}
+            options: dict[int, list[str]] = {id(chain): [] for chain in waiting}
             sources: dict[tuple[int, str], Guide] = {}
             moods_due = {id(chain): mood_due(chain, mood) for chain in waiting}  # read once per place (Kiwi)
             if bank is not None:
@@ -183,6 +176,23 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
                         if guide.text not in options[id(chain)]:
                             options[id(chain)].append(guide.text)
                             sources[(id(chain), guide.text)] = guide
+            # where the bank's sentences come first, the model writes only for a candidate that fewer of
+            # them fit than there are candidates waiting (the others may take them all), or that a first
+            # try left waiting: its sentences would not be kept elsewhere, and sampling is most of a
+            # request's time
+            writing = [chain for chain in waiting
+                       if not (settings.guides_first and attempt == 0 and len(waiting) <= sum(
+                           joined(chain.sentences + [t], None, lexicon) is not None for t in options[id(chain)]))]
+            # each row's prefix leaves room in the window for a sentence, so it is read once
+            starts = [Start((prompt_ids + chain.ids)[-(window - settings.max_sentence_tokens - 8):], chain.ids,
+                            bool(keyword) and not chain.has_keyword
+                            and (remaining == 1 or row * remaining < settings.pool),
+                            words_of(" ".join(chain.sentences))[-(RUN - 1):])
+                      for chain in writing for row in range(settings.pool)]
+            found = sample_sentences(model, plan, starts, generator, lexicon, said) if starts else []
+            for i, chain in enumerate(writing):
+                own = [t for t in found[i * settings.pool: (i + 1) * settings.pool] if t is not None]
+                options[id(chain)] += [t for t in own if t not in options[id(chain)]]
             scores = score_options(model, tokenizer, judge, prompt_ids, story_text, waiting, options)
             for chain in waiting:
                 # the best sentence that no other candidate took here, nor nearly repeats

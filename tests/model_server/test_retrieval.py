@@ -206,6 +206,31 @@ def test_the_banks_sentences_come_first_wherever_one_fits(tiny_base, novel_texts
 
 
 @pytest.mark.slow
+def test_where_the_banks_sentences_fit_the_model_writes_none(tiny_base, novel_texts, monkeypatch):
+    """The model's own sentence is kept only where none of the bank's fits, and sampling is
+    most of a request's time: it samples only for the candidates the bank could not serve."""
+    from model_server import generation
+    from model_server.host import ModelHost
+    from model_server.sampling import GenerationSettings
+
+    host = ModelHost(str(tiny_base))
+    story = novel_texts[1][3000:5000]
+    rows = []
+    sample = generation.sample_sentences
+
+    def counted(model, plan, starts, *args):
+        rows.append(len(starts))
+        return sample(model, plan, starts, *args)
+
+    monkeypatch.setattr(generation, "sample_sentences", counted)
+    host.base_bank.given.clear()
+    host.generate(None, story, None, 3, 3, seed=5)
+    assert len(host.base_bank.given) == 9 and sum(rows) == 0, rows
+    host.generate(None, story, None, 3, 3, seed=5, settings=GenerationSettings(guides_first=False))
+    assert sum(rows) >= 9 * GenerationSettings().pool
+
+
+@pytest.mark.slow
 def test_following_the_novel_keeps_a_scenes_sentences_together(tiny_base, novel_texts):
     """Read blind, a passage of sentences from different novels made no sense as a whole: with
     ``follow`` a candidate goes on with the sentence that followed its last one in the novel."""
