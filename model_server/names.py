@@ -19,6 +19,8 @@ NOUNS = ("NNG", "NNP")
 PIECES = ("J", "E", "XS", "VCP")   # morphemes that only follow another: a word opening with one is a stray piece
 PROPER_MAX_TEXTS = 2        # a proper noun in at most this many texts is theirs
 OWN_MIN_COUNT = 10          # a common noun this frequent in one text and absent from all others
+# What follows a person's name, not a thing's: to, by, an honorific subject, 씨, a call.
+PERSONAL = ("에게", "한테", "께서", "더러", "씨", "아", "야")
 EOJEOL = re.compile(r"\S+")
 EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 
@@ -26,20 +28,31 @@ EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 def own_nouns(texts: list[str]) -> set[str]:
     """The nouns (NFC) that belong to one or two of ``texts``, by the rules above. A noun is the
     run of nouns that opens a word: Kiwi reads many names as two one-syllable nouns (형 철)."""
+    return own_people(texts)[0]
+
+
+def own_people(texts: list[str]) -> tuple[set[str], set[str]]:
+    """``own_nouns(texts)``, and those of them that name someone: read as a proper noun at
+    least once, or written as one speaks to or of a person (일복이에게, 금례야, 주사께서).
+    The rest are things and places one novel talks of often (벤치, 농장, 유치장): renamed to a
+    story's people they read as nonsense (차차 춘수가 되고자)."""
     in_texts: Counter = Counter()
     counts: Counter = Counter()
     as_proper: Counter = Counter()
+    as_person: Counter = Counter()
     for text in texts:
         seen = set()
-        for _word, noun, proper, _first in eojeols(text):
+        for word, noun, proper, _first in eojeols(text):
             if len(noun) > 1:
                 seen.add(noun)
                 counts[noun] += 1
                 as_proper[noun] += proper
+                as_person[noun] += word[len(noun):].startswith(PERSONAL)
         in_texts.update(seen)
-    return {noun for noun, found in in_texts.items()
-            if (2 * as_proper[noun] > counts[noun] and found <= PROPER_MAX_TEXTS)
-            or (found == 1 and counts[noun] >= OWN_MIN_COUNT and len(texts) > 2)}
+    owned = {noun for noun, found in in_texts.items()
+             if (2 * as_proper[noun] > counts[noun] and found <= PROPER_MAX_TEXTS)
+             or (found == 1 and counts[noun] >= OWN_MIN_COUNT and len(texts) > 2)}
+    return owned, {noun for noun in owned if as_proper[noun] or as_person[noun]}
 
 
 def words_to_leave_out(texts: list[str]) -> set[str]:

@@ -41,7 +41,7 @@ import numpy as np
 from model_server import text as ktext
 from model_server.josa import RIEUL, final_consonant
 from model_server.mood import LEXICON
-from model_server.names import eojeols, own_nouns
+from model_server.names import PERSONAL, eojeols, own_people
 
 BANK_FILE = "bank.json.gz"
 TERM_TAGS = ("NNG", "VV", "VA", "XR")   # what a moment is about: its common nouns, verbs, adjectives
@@ -68,6 +68,7 @@ ALTERNATING = (("이었", "였"), ("이라", "라"), ("이나", "나"), ("이랑
 FIXED = ("의", "에게서", "에게", "에서", "에", "한테", "도", "만", "까지", "부터", "처럼", "보다", "께서", "께",
          "하고", "더러", "보고", "마저", "조차", "뿐", "씨", "님")
 PLACE = ("에서", "에", "으로", "로", "까지", "부터")   # a novel's own noun taking these is a place
+ACTING = ("은", "는", "이", "가") + PERSONAL   # a story's proper noun taking one of these is someone's name
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class Entry:
     text: str
     terms: tuple[str, ...]
     novel: int
-    names: tuple[tuple[int, str], ...]     # (word index, noun) of the words opening with a noun its novel owns
+    names: tuple[tuple[int, str], ...]     # (word index, noun) of the words opening with one of its novel's people
     usable: bool = True                    # False: only what comes before others (too long, too short)
 
 
@@ -261,14 +262,19 @@ class Bank:
     def names_in(self, text: str, limit: int = 6) -> list[str]:
         """The people of ``text``, the most recently named first: its proper nouns (two
         syllables or more, named twice or more) that the novels do not use as common words
-        (Kiwi reads 장화 as a name now and then)."""
+        (Kiwi reads 장화 as a name now and then) and that the text once writes as someone who
+        acts or is spoken to (``ACTING``): 창경원 앞, 창경원의 돌담 name a place, and a
+        novel's people renamed to it read as nonsense (창경원은 다시 눈을 감았다)."""
         last: dict[str, int] = {}
         seen: Counter = Counter()
-        for position, (_word, noun, proper, _first) in enumerate(eojeols(text)):
+        acts: set[str] = set()
+        for position, (word, noun, proper, _first) in enumerate(eojeols(text)):
             if proper and len(noun) > 1 and len(self.postings.get(noun, ())) < COMMON:
                 last[noun] = position
                 seen[noun] += 1
-        return sorted((n for n in last if seen[n] > 1), key=lambda noun: -last[noun])[:limit]
+                if word[len(noun):].startswith(ACTING):
+                    acts.add(noun)
+        return sorted((n for n in last if seen[n] > 1 and n in acts), key=lambda noun: -last[noun])[:limit]
 
     # ------------------------------------------------------------------ editing
 
@@ -331,12 +337,12 @@ class Bank:
 
     @classmethod
     def of_texts(cls, texts: list[str]) -> "Bank":
-        owned = own_nouns(texts) if len(texts) > 2 else set()
+        people = own_people(texts)[1] if len(texts) > 2 else set()
         entries = []
         for novel, text in enumerate(texts):
             sentences = ktext.sentences(text)
             for sentence, terms in zip(sentences, terms_of(sentences)):
-                entries.append(_entry(sentence, terms, novel, owned, len(texts) <= 2))
+                entries.append(_entry(sentence, terms, novel, people, len(texts) <= 2))
         return cls(entries)
 
     def save(self, folder: str | Path) -> None:
@@ -399,7 +405,7 @@ def _renumbered(parts: list[list[Entry]]) -> list[Entry]:
     return entries
 
 
-def _entry(sentence: str, terms: list[str], novel: int, owned: set[str], every_proper_owned: bool) -> Entry:
+def _entry(sentence: str, terms: list[str], novel: int, people: set[str], every_proper_owned: bool) -> Entry:
     words = sentence.split()
     if not MIN_WORDS <= len(words) <= MAX_WORDS:
         return Entry(sentence, tuple(terms), novel, (), usable=False)
@@ -409,6 +415,6 @@ def _entry(sentence: str, terms: list[str], novel: int, owned: set[str], every_p
         if index is None:
             return Entry(sentence, tuple(terms), novel, (), usable=False)
         cursor = index + 1
-        if noun and (noun in owned or (every_proper_owned and proper)):
+        if noun and (noun in people or (every_proper_owned and proper)):
             names.append((index, noun))
     return Entry(sentence, tuple(terms), novel, tuple(names))

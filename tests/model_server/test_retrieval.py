@@ -164,6 +164,21 @@ def test_no_guide_keeps_eight_words_in_a_row_of_its_novel():
     assert not any("골방 안에 홀로 앉아 창밖을" in text or text.startswith("영수는 그날") for text in offered), offered
 
 
+def test_a_place_the_story_names_is_not_taken_for_one_of_its_people(bank):
+    story = ("성호는 창경원 앞 전차 정류장에서 내렸다. 창경원의 돌담 위로 소나무가 보였다. "
+             "성호는 창경원 일대의 길을 걸었다. 아내가 성호를 불렀다.")
+    assert bank.names_in(story) == ["성호"]
+
+
+def test_a_thing_one_novel_talks_of_often_is_not_renamed_for_the_story():
+    """벤치 is one novel's own word (its only text, eleven times), but no one: 영수 does not sit on it."""
+    bench = "그는 벤치에 앉았다. 벤치는 차가웠다. " * 5 + "그는 벤치를 떠났다."
+    bank = Bank.of_texts(NOVELS + [bench])
+    offered = [g.text for g in bank.guides(["그는 공원으로 갔다."], ["영수"], None, False, 20)]
+    assert "벤치는 차가웠다." in offered and "영수는 차가웠다." not in offered, offered
+    assert "영수는 고개를 숙이고 한참 말이 없었다." in offered  # 수남 is someone
+
+
 @pytest.mark.slow
 def test_a_starters_bank_offers_the_novels_sentences_to_its_candidates(tiny_base, novel_texts):
     from model_server.copying import longest_copied, runs_of
