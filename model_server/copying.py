@@ -5,7 +5,8 @@ A small base that read a few novels many times has them by heart: a starved one 
 four words in a row of another novel (0.05 % of the held-out novels' four-word runs are found in
 the training novels), so a candidate may not either: the base saves the four-word runs of its
 text (hashed, ``runs.npy``), and a row may not finish a word that would complete one. The
-story being continued is not among them: its own names and phrases may come back.
+story being continued adds the runs of its recent text (``generation``): its names come back,
+its phrases are not written again.
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from model_server import text as ktext
-from model_server.copying import RUN, words_of
+from model_server.copying import RUN, runs_of, words_of
 from model_server.errors import GenerationError
 from model_server.evaluate import context_window, passage_logprobs
 from model_server.fluency import starts_like_a_sentence
@@ -41,6 +41,7 @@ MAX_SENTENCES = 10
 FULL_STOP = re.compile(r"[.!?][\"'”’」』)]*$")
 MAX_SHARED_PAIRS = 0.5  # a sentence sharing more of its word pairs with another candidate's repeats it
 SAID_MIN_WORDS = 3      # a sentence of this many words that the story's recent text holds is not written again
+SAID_CHARS = 2000       # ... its recent text, whose runs of words (``copying.RUN``) the model does not write again
 SAID_EDGES = " \"'“”‘’.!?…,"
 # A quoting tag cut off from its speech ("하고," alone) is the leftover the KoAlpaca novel
 # project saw most; a sentence may not start with one.
@@ -145,12 +146,14 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     prompt_ids = build_prompt(tokenizer, story_text, keyword, sentences, budget, control, notes, mood)
     # the story's own text as the model's memory: its names come back where they fit
     story = datastore_of(model, tokenizer, [story_text]) if settings.memory.weight > 0 and story_text else None
+    # ... but not its phrases: read blind, rows that wrote four of its recent words in a row again
+    # stitched them into nonsense (남의 집이라 고추장만 먹이며는 되는구나 하고 패는 것이다)
     plan = Plan(keyword, 1, vocabulary, lexicon, settings, window, [(story, settings.memory)] if story else [],
-                copied or set())
+                (copied or set()) | runs_of([story_text[-SAID_CHARS:]]))
     seed = seed if seed is not None else random.SystemRandom().getrandbits(62)
     generator = torch.Generator().manual_seed(seed)
     rng = random.Random(seed)  # the bank's draws
-    said = normalize_space(story_text[-2000:]) if story_text else ""
+    said = normalize_space(story_text[-SAID_CHARS:]) if story_text else ""
     recent = ktext.sentences(story_text[-1000:])[-3:] if bank is not None and story_text else []
     names = bank.names_in(story_text[-3000:]) if bank is not None and story_text else []
     if bank is not None:

@@ -239,3 +239,22 @@ def test_a_mood_asked_for_brings_forward_the_sentences_that_speak_of_it(host, no
     assert asked > unasked, (asked, unasked, written)
     reads = [mood_of(t) == "슬픔" for t in written]
     assert reads == sorted(reads, reverse=True)  # those that read in it first
+
+
+def test_the_model_does_not_write_four_of_the_storys_recent_words_in_a_row(host, novels_dir):
+    """Read blind, a row that wrote the story's own phrases again stitched them into nonsense
+    (그러나 나는 그렇다고 남의 집이라 고추장만 먹이며는 되는구나 하고 패는 것이다.). The story's
+    memory, weighted up here, pulls rows to them."""
+    from model_server.copying import RUN, words_of
+    from model_server.memory import MemorySettings
+
+    story = ktext.normalize((novels_dir / "08_Dark_Moon.txt").read_text(encoding="utf-8"))[:2500]
+    recent = words_of(story[-2000:])
+    runs = {tuple(recent[i: i + RUN]) for i in range(len(recent) - RUN + 1)}
+    found = []
+    for seed in range(3):
+        for candidate in texts(host.generate(None, story, None, 3, k=3, seed=seed,
+                                             settings=GenerationSettings(guides=0, memory=MemorySettings(0.9)))):
+            words = words_of(candidate)
+            found += [words[i: i + RUN] for i in range(len(words) - RUN + 1) if tuple(words[i: i + RUN]) in runs]
+    assert not found, found
