@@ -278,6 +278,7 @@ def main() -> None:
           + ("; a CPU-bound process runs beside it" if burner else ""))
     host.generate(args.adapter, prompts[0].context, prompts[0].keyword, 1, 1, seed=0, judge=judge)  # warm-up
     groups, failures, latencies = [], [], {}
+    from_bank = written_by_model = 0
     for prompt in prompts:
         started = time.perf_counter()
         try:
@@ -290,11 +291,14 @@ def main() -> None:
             continue
         latencies.setdefault(prompt.sentences, []).append(time.perf_counter() - started)
         groups.append((prompt, [w.text for w in written]))
+        from_bank += sum(entry is not None for w in written for entry in w.given)
+        written_by_model += sum(entry is None for w in written for entry in w.given)
     load = os.getloadavg()[0]
     if burner:
         burner.terminate()
 
     report("AI candidates", groups, corpus_runs)
+    print(f"  sentences from the novels' bank (retrieval): {from_bank}, written by the model: {written_by_model}")
     report("held-out novels (ceiling)", [(p, p.real) for p in prompts], corpus_runs)
     print(f"generation failures: {len(failures)}/{len(prompts)}" + "".join(f"\n  {f}" for f in failures))
     print(f"latency (load {load:.2f} at the end{', busy' if args.busy else ''}):")
