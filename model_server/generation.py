@@ -15,6 +15,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
 
 import torch
 
@@ -162,6 +163,12 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     if lexicon is not None and names:  # the bank's sentences give the story's people new particles
         lexicon = lexicon.with_layer(Layer.of_forms(frozenset().union(*map(keyword_words, names))))
 
+    @cache  # asked twice of the bank's sentences at a place: whether to sample, then how to rank
+    def joins(written: tuple[str, ...], text: str) -> bool:
+        """Whether the site still counts ``text`` as one more sentence after ``written`` (a speech
+        line and its tag, written after another speech line, would merge)."""
+        return joined([*written, text], None, lexicon) is not None
+
     chains = [Chain() for _ in range(k)]
     for position in range(sentences):
         remaining = sentences - position
@@ -185,7 +192,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             # request's time
             writing = [chain for chain in waiting
                        if not (settings.guides_first and attempt == 0 and len(waiting) <= sum(
-                           joined(chain.sentences + [t], None, lexicon) is not None for t in options[id(chain)]))]
+                           joins(tuple(chain.sentences), t) for t in options[id(chain)]))]
             # each row's prefix leaves room in the window for a sentence, so it is read once
             starts = [Start((prompt_ids + chain.ids)[-(window - settings.max_sentence_tokens - 8):], chain.ids,
                             bool(keyword) and not chain.has_keyword
@@ -203,8 +210,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
                 ranked = [t for _, t in sorted(zip(scores[id(chain)], options[id(chain)]), key=lambda x: -x[0])
                           if t not in taken]
                 # ... and that the site still counts as one more sentence once it joins the others
-                # (a speech line and its tag, written after another speech line, would merge)
-                ranked = [t for t in ranked if joined(chain.sentences + [t], None, lexicon) is not None]
+                ranked = [t for t in ranked if joins(tuple(chain.sentences), t)]
                 wanted = moods_due[id(chain)]
 
                 def rank(text: str, chain: Chain = chain) -> tuple[bool, ...]:  # False first; stable: by score within
