@@ -256,10 +256,13 @@ def test_following_the_novel_keeps_a_scenes_sentences_together(tiny_base, novel_
     bank = host.base_bank
     story = novel_texts[1][3000:5000]
 
-    def followed(settings) -> int:
-        bank.given.clear()
-        written = host.generate(None, story, None, 3, 3, seed=5, settings=settings)
-        return sum(a is not None and b is not None and bank.after[a] == b
-                   for w in written for a, b in zip(w.given, w.given[1:]))
+    def followed(settings) -> int:  # of the 18 pairs of sentences three requests write, those that follow
+        count = 0
+        for seed in (5, 6, 7):  # a few seeds: one request's figure moves with the machine's floating point
+            bank.given.clear()
+            written = host.generate(None, story, None, 3, 3, seed=seed, settings=settings)
+            count += sum(a is not None and b is not None and bank.after[a] == b
+                         for w in written for a, b in zip(w.given, w.given[1:]))
+        return count
 
-    assert followed(GenerationSettings(follow=True, copied_words=40)) >= 4 > followed(GenerationSettings())
+    assert followed(GenerationSettings(follow=True, copied_words=40)) >= 9 > 3 >= followed(GenerationSettings())
