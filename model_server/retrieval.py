@@ -12,9 +12,11 @@ al. 2018), edited so they belong to the story:
   respelled to fit the new name (순이가, 복남이가); a sentence that names a place of its novel,
   or more people than the story has, is not offered; a candidate's next sentence from the same
   novel keeps the names its last one gave;
-- where the crowd's keyword is due, only sentences that hold it themselves are offered (set in
-  another noun's place it read as nonsense: 좋은 트릿을 가져오게); where it is due a few
-  sentences on, those it follows in their novel rank higher (``ahead``);
+- where the crowd's keyword is due, sentences that hold it themselves are offered first (set in
+  just any noun's place it read as nonsense: 좋은 트릿을 가져오게); after them, it takes the
+  place of a thing that is only looked at, thought of, found or missed (``SLOTS``: 편지를
+  바라보았다 → 트릿을 바라보았다), where any noun reads; where it is due a few sentences on,
+  those it follows in their novel rank higher (``ahead``);
 - a sentence the last one came from goes on with the sentence that followed it there;
 - where the crowd asked for a mood, sentences holding one of its words (``mood.LEXICON``) rank
   higher, as if their moment were that much more like the story's;
@@ -69,6 +71,15 @@ FIXED = ("의", "에게서", "에게", "에서", "에", "한테", "도", "만", 
          "하고", "더러", "보고", "마저", "조차", "뿐", "씨", "님")
 PLACE = ("에서", "에", "으로", "로", "까지", "부터")   # a novel's own noun taking these is a place
 ACTING = ("은", "는", "이", "가") + PERSONAL   # a story's proper noun taking one of these is someone's name
+# The verbs after which any noun reads, by the particle the noun takes (Kiwi's stems; 생각하다 is
+# 생각 + 하): a keyword no sentence of the novels holds takes the place of such a noun where the
+# verb ends the sentence (what follows may speak of the noun: 편지를 꺼내어 주소를 읽었다). Read blind,
+# the model's own keyword sentences made no sense at all (장독에 한 욕을 이토록 먹어 버리란다).
+SLOTS = {
+    "JKO": frozenset({"보", "바라보", "쳐다보", "내려다보", "들여다보", "떠올리", "찾", "잊", "만지", "가리키",
+                      "꺼내", "생각", "기억", "쥐", "잡"}),
+    "JKS": frozenset({"떠오르", "보이", "생각나"}),
+}
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,7 @@ class Bank:
         self.given: deque[int] = deque(maxlen=REMEMBERED)
         self._moods: dict[str, np.ndarray] = {}
         self._holding: tuple[str | None, np.ndarray] = (None, np.array([], dtype=np.int64))
+        self._slots: dict[int, tuple[int, str] | None] = {}
 
     def give(self, entry: int) -> None:
         """Remember that ``entry`` went into a candidate: it is not offered again for a while."""
@@ -186,7 +198,7 @@ class Bank:
         """Up to ``n`` edited sentences to go after ``recent``: the one that followed entry
         ``last`` (what the candidate's last sentence was) in its novel, then those that followed
         the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
-        ``keyword``; without, those the keyword follows within ``ahead`` sentences of their novel
+        ``keyword``, those of the novels that hold it first, then those it is placed in; without, those the keyword follows within ``ahead`` sentences of their novel
         rank higher. None is a sentence the candidate ``written`` holds, an entry of ``skip`` or
         one given lately, or keeps more than ``copied`` words in a row of its novel, counting
         the words of ``written`` it would go on from. ``moments``: ``self.moments(recent)``, when
@@ -199,8 +211,36 @@ class Bank:
             scores[self.leading_to(keyword, ahead)] += KEYWORD_BOOST
         if mood:
             scores[self.mood_entries(mood)] += MOOD_BOOST
-        # where the keyword is due, only a sentence holding it can be offered: the shortlist is of those
-        among = self.holding(keyword) if keyword and keyword_due else np.arange(len(self.entries))
+        # where the keyword is due, a sentence holding it comes first: the first shortlist is of those; then,
+        # while too few are found, the keyword takes a looked-at thing's place in those of the moment
+        every = np.arange(len(self.entries))
+        passes = [(every, False)]
+        if keyword and keyword_due:
+            passes = [(self.holding(keyword), False)] + [(every, True)] * ktext.is_one_noun(keyword)
+        before = " ".join(written).split()[-(copied + 1):]
+        found, seen, skipped = [], set(written), set(skip) | set(self.given)
+        for among, placing in passes:
+            if len(found) >= n:
+                break
+            order = self._shortlist(scores, among, rng, last)
+            slots = self.slots(order) if placing else {}
+            for i in order:
+                if len(found) >= n:
+                    break
+                if i in skipped or (placing and slots[i] is None):
+                    continue
+                own = cast if cast and last is not None and self.entries[i].novel == self.entries[last].novel else None
+                guide = self.edit(i, names, keyword if keyword_due else None, before, own, copied, last,
+                                  slots.get(i))
+                if guide is not None and guide.text not in seen:
+                    seen.add(guide.text)
+                    found.append(guide)
+        return found
+
+    def _shortlist(self, scores: np.ndarray, among: np.ndarray, rng: random.Random | None,
+                   last: int | None) -> list[int]:
+        """The SHORTLIST best of ``among`` by ``scores``, shuffled a little by ``rng``, after the
+        entry that followed ``last`` in its novel."""
         shortlist = among[np.argsort(-scores[among], kind="stable")[:SHORTLIST]]
         if rng is not None and len(shortlist) and scores[shortlist[0]] > 0:
             keys = scores[shortlist] / scores[shortlist[0]] + NOISE * np.array(
@@ -209,19 +249,17 @@ class Bank:
         order = [int(i) for i in shortlist]
         if last is not None and self.after[last] >= 0:
             order.insert(0, int(self.after[last]))
-        before = " ".join(written).split()[-(copied + 1):]
-        found, seen, skipped = [], set(written), set(skip) | set(self.given)
-        for i in order:
-            if i in skipped:
-                continue
-            own = cast if cast and last is not None and self.entries[i].novel == self.entries[last].novel else None
-            guide = self.edit(i, names, keyword if keyword_due else None, before, own, copied, last)
-            if guide is not None and guide.text not in seen:
-                seen.add(guide.text)
-                found.append(guide)
-                if len(found) >= n:
-                    break
-        return found
+        return order
+
+    def slots(self, ids: list[int]) -> dict[int, tuple[int, str] | None]:
+        """For each of ``ids``, the (word index, noun) of a common noun any other could stand in
+        for (``SLOTS``), or None; Kiwi reads each entry once, when first asked."""
+        new = [i for i in dict.fromkeys(ids) if i not in self._slots]
+        if new:
+            analysed = ktext._get_kiwi().tokenize([self.entries[i].text for i in new])
+            for i, tokens in zip(new, analysed):
+                self._slots[i] = _slot(self.entries[i], tokens)
+        return {i: self._slots[i] for i in ids}
 
     def holding(self, keyword: str) -> np.ndarray:
         """The entries whose text holds ``keyword`` as written (Kiwi may read it as two terms),
@@ -279,13 +317,15 @@ class Bank:
     # ------------------------------------------------------------------ editing
 
     def edit(self, i: int, names: list[str], keyword: str | None, before: list[str] = (),
-             cast: dict[str, str] | None = None, copied: int = MAX_COPIED, last: int | None = None) -> Guide | None:
+             cast: dict[str, str] | None = None, copied: int = MAX_COPIED, last: int | None = None,
+             slot: tuple[int, str] | None = None) -> Guide | None:
         """Entry ``i`` with its novel's people renamed to ``names`` (those of ``cast`` as it
         says, the rest to names it leaves free); None where it cannot be, where it lacks
         ``keyword`` (when given) or keeps more than ``copied`` words in a row of its novel, the
         last words of ``before`` (the text it would follow, entry ``last``'s) counted in: both
         those that come before ``i`` in its novel and, where ``i`` opens as the sentence after
-        ``last`` did, those before that one."""
+        ``last`` did, those before that one. With a ``slot`` (``slots``), the ``keyword`` takes
+        the place of its noun."""
         entry = self.entries[i]
         if not entry.usable:
             return None
@@ -303,6 +343,11 @@ class Bank:
             if word is None:
                 return None
             words[index] = word
+        if slot is not None and keyword is not None:
+            index, noun = slot
+            words[index] = replace(words[index], noun, keyword)
+            if words[index] is None:
+                return None
         if keyword is not None and not ktext.contains_keyword(" ".join(words), keyword):
             return None
         runs = [len(run) for run in "".join("1" if a == b else "0" for a, b in zip(words, source)).split("0")]
@@ -418,3 +463,26 @@ def _entry(sentence: str, terms: list[str], novel: int, people: set[str], every_
         if noun and (noun in people or (every_proper_owned and proper)):
             names.append((index, noun))
     return Entry(sentence, tuple(terms), novel, tuple(names))
+
+
+def _slot(entry: Entry, tokens) -> tuple[int, str] | None:
+    """The (word index, noun) of ``entry``'s word that is a common noun and a particle alone,
+    right before a verb of ``SLOTS`` for that particle that ends the sentence; None where it has none."""
+    if not entry.usable:
+        return None
+    starts, position = [], 0
+    for word in entry.text.split():
+        position = entry.text.index(word, position)
+        starts.append(position)
+        position += len(word)
+    named = {index for index, _ in entry.names}
+    for noun, particle, verb in zip(tokens, tokens[1:], tokens[2:]):
+        if noun.tag != "NNG" or particle.tag not in SLOTS or verb.form not in SLOTS[particle.tag] \
+                or not verb.tag.startswith(("VV", "VA", "NNG")) or noun.start not in starts:
+            continue
+        index = starts.index(noun.start)
+        word = entry.text.split()[index]
+        if index not in named and index + 2 == len(starts) and starts[index + 1] == verb.start \
+                and word == noun.form + particle.form:
+            return index, noun.form
+    return None

@@ -286,6 +286,12 @@ def is_proper_noun(word: str) -> bool:
     return len(tokens) == 1 and tokens[0].tag == "NNP"
 
 
+def is_one_noun(word: str) -> bool:
+    """Whether Kiwi reads ``word`` on its own as one noun, common or proper (편지, 순이)."""
+    tokens = _get_kiwi().tokenize(unicodedata.normalize("NFC", word.strip()))
+    return len(tokens) == 1 and tokens[0].tag in NOUN_TAGS
+
+
 def contains_keyword(text: str, keyword: str) -> bool:
     """Whether the keyword occurs in the text (검객이 contains 검객); any run of whitespace
     matches any other, so a two-word keyword may cross a line end."""

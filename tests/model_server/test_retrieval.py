@@ -56,10 +56,24 @@ def test_without_names_to_give_no_sentence_of_a_novels_people_is_offered(bank):
     assert offered and not any("수남" in text or "복동" in text for text in offered), offered
 
 
-def test_where_the_keyword_is_due_only_sentences_that_hold_it_are_offered(bank):
+def test_where_the_keyword_is_due_every_sentence_offered_holds_it(bank):
     recent = ["아이들은 기침을 하며 문을 열었다."]
     offered = [g.text for g in bank.guides(recent, ["영수"], "편지", True, 5)]
     assert offered == ["영수는 편지를 꺼내어 주소를 다시 읽었다."]
+
+
+def test_a_keyword_no_novel_holds_takes_the_place_of_a_thing_only_looked_at():
+    # where no sentence holds it, the keyword stands in for a noun that only ends the sentence as
+    # a thing looked at or thought of; not for one the sentence does something with, nor one it
+    # goes on about, nor in an idiom (한참 말이 없었다)
+    scene = ("영감은 좋은 트릿을 가져오게 하였다. 아이는 한참 동안 그 그림을 바라보았다. "
+             "아이는 그림을 보고 웃었다. 문득 고향이 떠올랐다. 영감은 한참 말이 없었다.")
+    bank = Bank.of_texts(NOVELS + [scene])
+    offered = [g.text for g in bank.guides(["아이들은 기침을 하며 문을 열었다."], [], "손수건", True, 10)]
+    assert sorted(offered) == ["문득 손수건이 떠올랐다.", "아이는 한참 동안 그 손수건을 바라보았다."]
+    # ... and only after those that hold it, as the novels wrote it
+    offered = [g.text for g in bank.guides(["아이들은 기침을 하며 문을 열었다."], ["영수"], "편지", True, 10)]
+    assert offered[0] == "영수는 편지를 꺼내어 주소를 다시 읽었다." and "문득 편지가 떠올랐다." in offered
 
 
 def test_a_due_keyword_finds_its_sentence_however_many_others_fit_the_moment():
@@ -266,3 +280,4 @@ def test_following_the_novel_keeps_a_scenes_sentences_together(tiny_base, novel_
         return count
 
     assert followed(GenerationSettings(follow=True, copied_words=40)) >= 9 > 3 >= followed(GenerationSettings())
+
