@@ -32,6 +32,7 @@ import gzip
 import json
 import math
 import random
+import re
 import unicodedata
 from collections import Counter, deque
 from dataclasses import dataclass
@@ -76,10 +77,14 @@ ACTING = ("은", "는", "이", "가") + PERSONAL   # a story's proper noun takin
 # verb ends the sentence (what follows may speak of the noun: 편지를 꺼내어 주소를 읽었다). Read blind,
 # the model's own keyword sentences made no sense at all (장독에 한 욕을 이토록 먹어 버리란다).
 SLOTS = {
-    "JKO": frozenset({"보", "바라보", "쳐다보", "내려다보", "들여다보", "떠올리", "찾", "잊", "만지", "가리키",
-                      "꺼내", "생각", "기억", "쥐", "잡"}),
+    "JKO": frozenset({"보", "바라보", "쳐다보", "내려다보", "들여다보", "떠올리", "찾", "잊", "생각", "기억"}),
     "JKS": frozenset({"떠오르", "보이", "생각나"}),
 }
+# ... a cheap first look for such sentences: a noun and a particle, then a last word that may be one of those verbs
+MAY_HAVE_SLOT = re.compile(r"[을를이가] (?:보|봤|본|봐|바라|쳐다|내려다|들여다|떠올|떠오|찾|잊|생각|기억)\S*$")
+# ... and a noun nothing qualifies: after one of these (있는 어머니, 남편의 얼굴, 밭 고랑) it would keep
+# another thing's words (사랑과 자랑의 변통이 보인다)
+QUALIFYING = ("ETM", "JKG", "NNG", "NNP", "NNB", "NR", "SN", "XSN", "XPN", "VA")
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,7 @@ class Bank:
         self._moods: dict[str, np.ndarray] = {}
         self._holding: tuple[str | None, np.ndarray] = (None, np.array([], dtype=np.int64))
         self._slots: dict[int, tuple[int, str] | None] = {}
+        self._placeable: np.ndarray | None = None
 
     def give(self, entry: int) -> None:
         """Remember that ``entry`` went into a candidate: it is not offered again for a while."""
@@ -212,11 +218,10 @@ class Bank:
         if mood:
             scores[self.mood_entries(mood)] += MOOD_BOOST
         # where the keyword is due, a sentence holding it comes first: the first shortlist is of those; then,
-        # while too few are found, the keyword takes a looked-at thing's place in those of the moment
-        every = np.arange(len(self.entries))
-        passes = [(every, False)]
+        # while too few are found, the keyword takes a looked-at thing's place in those most like the moment
+        passes = [(np.arange(len(self.entries)), False)]
         if keyword and keyword_due:
-            passes = [(self.holding(keyword), False)] + [(every, True)] * ktext.is_one_noun(keyword)
+            passes = [(self.holding(keyword), False)] + [(self.placeable(), True)] * ktext.is_one_noun(keyword)
         before = " ".join(written).split()[-(copied + 1):]
         found, seen, skipped = [], set(written), set(skip) | set(self.given)
         for among, placing in passes:
@@ -250,6 +255,14 @@ class Bank:
         if last is not None and self.after[last] >= 0:
             order.insert(0, int(self.after[last]))
         return order
+
+    def placeable(self) -> np.ndarray:
+        """The entries with a slot (``slots``), found once: of ten thousand sentences, a hundred or two."""
+        if self._placeable is None:
+            near = [i for i, e in enumerate(self.entries) if e.usable and MAY_HAVE_SLOT.search(e.text)]
+            slots = self.slots(near)
+            self._placeable = np.array([i for i in near if slots[i] is not None], dtype=np.int64)
+        return self._placeable
 
     def slots(self, ids: list[int]) -> dict[int, tuple[int, str] | None]:
         """For each of ``ids``, the (word index, noun) of a common noun any other could stand in
@@ -466,8 +479,9 @@ def _entry(sentence: str, terms: list[str], novel: int, people: set[str], every_
 
 
 def _slot(entry: Entry, tokens) -> tuple[int, str] | None:
-    """The (word index, noun) of ``entry``'s word that is a common noun and a particle alone,
-    right before a verb of ``SLOTS`` for that particle that ends the sentence; None where it has none."""
+    """The (word index, noun) of ``entry``'s word that is a common noun nothing qualifies and a
+    particle alone, right before a verb of ``SLOTS`` for that particle that ends the sentence;
+    None where it has none."""
     if not entry.usable:
         return None
     starts, position = [], 0
@@ -476,7 +490,9 @@ def _slot(entry: Entry, tokens) -> tuple[int, str] | None:
         starts.append(position)
         position += len(word)
     named = {index for index, _ in entry.names}
-    for noun, particle, verb in zip(tokens, tokens[1:], tokens[2:]):
+    for before, noun, particle, verb in zip([None, *tokens], tokens, tokens[1:], tokens[2:]):
+        if before is not None and before.tag.startswith(QUALIFYING):
+            continue
         if noun.tag != "NNG" or particle.tag not in SLOTS or verb.form not in SLOTS[particle.tag] \
                 or not verb.tag.startswith(("VV", "VA", "NNG")) or noun.start not in starts:
             continue

@@ -65,9 +65,9 @@ def test_where_the_keyword_is_due_every_sentence_offered_holds_it(bank):
 def test_a_keyword_no_novel_holds_takes_the_place_of_a_thing_only_looked_at():
     # where no sentence holds it, the keyword stands in for a noun that only ends the sentence as
     # a thing looked at or thought of; not for one the sentence does something with, nor one it
-    # goes on about, nor in an idiom (한참 말이 없었다)
+    # goes on about, nor one other words qualify (부엌의 솥), nor in an idiom (한참 말이 없었다)
     scene = ("영감은 좋은 트릿을 가져오게 하였다. 아이는 한참 동안 그 그림을 바라보았다. "
-             "아이는 그림을 보고 웃었다. 문득 고향이 떠올랐다. 영감은 한참 말이 없었다.")
+             "아이는 그림을 보고 웃었다. 문득 고향이 떠올랐다. 영감은 한참 말이 없었다. 영감은 부엌의 솥을 바라보았다.")
     bank = Bank.of_texts(NOVELS + [scene])
     offered = [g.text for g in bank.guides(["아이들은 기침을 하며 문을 열었다."], [], "손수건", True, 10)]
     assert sorted(offered) == ["문득 손수건이 떠올랐다.", "아이는 한참 동안 그 손수건을 바라보았다."]
