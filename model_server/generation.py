@@ -44,6 +44,9 @@ MAX_SHARED_PAIRS = 0.5  # a sentence sharing more of its word pairs with another
 SAID_MIN_WORDS = 3      # a sentence of this many words that the story's recent text holds is not written again
 SAID_CHARS = 2000       # ... its recent text, whose runs of words (``copying.RUN``) the model does not write again
 SAID_EDGES = " \"'“”‘’.!?…,"
+# A plain sentence: where not even it can follow a sentence as one more (narration that ends in a
+# speech line, 그는, "여보게…." takes in what comes after it), none can, and only the last may be it.
+PLAIN_SENTENCE = "밤이 왔다."
 # A quoting tag cut off from its speech ("하고," alone) is the leftover the KoAlpaca novel
 # project saw most; a sentence may not start with one.
 DANGLING_TAG = re.compile(r"^(하고|하며|하면서|라고|이라고|하니|하자)[,\s.]")
@@ -169,6 +172,12 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
         line and its tag, written after another speech line, would merge)."""
         return joined([*written, text], None, lexicon) is not None
 
+    def fits(written: tuple[str, ...], text: str, remaining: int) -> bool:
+        """Whether ``text`` joins ``written`` and, unless it is the last of ``remaining``, leaves
+        room for one more: read in a benchmark, a candidate that took a sentence no other could
+        follow failed its request."""
+        return joins(written, text) and (remaining == 1 or joins((*written, text), PLAIN_SENTENCE))
+
     chains = [Chain() for _ in range(k)]
     for position in range(sentences):
         remaining = sentences - position
@@ -192,7 +201,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             # request's time
             writing = [chain for chain in waiting
                        if not (settings.guides_first and attempt == 0 and len(waiting) <= sum(
-                           joins(tuple(chain.sentences), t) for t in options[id(chain)]))]
+                           fits(tuple(chain.sentences), t, remaining) for t in options[id(chain)]))]
             # each row's prefix leaves room in the window for a sentence, so it is read once
             starts = [Start((prompt_ids + chain.ids)[-(window - settings.max_sentence_tokens - 8):], chain.ids,
                             bool(keyword) and not chain.has_keyword
@@ -209,8 +218,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
                 taken = [c.sentences[position] for c in chains if len(c.sentences) > position]
                 ranked = [t for _, t in sorted(zip(scores[id(chain)], options[id(chain)]), key=lambda x: -x[0])
                           if t not in taken]
-                # ... and that the site still counts as one more sentence once it joins the others
-                ranked = [t for t in ranked if joins(tuple(chain.sentences), t)]
+                # ... and that the site still counts as one more sentence once it joins the others, with room for more
+                ranked = [t for t in ranked if fits(tuple(chain.sentences), t, remaining)]
                 wanted = moods_due[id(chain)]
 
                 def rank(text: str, chain: Chain = chain) -> tuple[bool, ...]:  # False first; stable: by score within

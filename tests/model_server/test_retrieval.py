@@ -1,6 +1,7 @@
 """The bank of sentences a model read: what followed a like moment, retrieved and edited for the story."""
 import pytest
 
+from model_server import text as ktext
 from model_server.retrieval import BANK_FILE, Bank, replace, respell
 
 # Three small "novels": the bank needs more than two to tell a novel's own names from words
@@ -257,6 +258,22 @@ def test_where_the_banks_sentences_fit_the_model_writes_none(tiny_base, novel_te
     assert len(host.base_bank.given) == 9 and sum(rows) == 0, rows
     host.generate(None, story, None, 3, 3, seed=5, settings=GenerationSettings(guides_first=False))
     assert sum(rows) >= 9 * GenerationSettings().pool
+
+
+def test_a_sentence_no_other_can_follow_is_kept_for_the_passages_end(tiny_base):
+    """Narration that ends in a speech line (그는, "여보게….") takes in whatever comes after it:
+    taken first, it left its candidate with no second sentence, and the request failed."""
+    from model_server.generation import generate
+    from model_server.host import ModelHost
+
+    host = ModelHost(str(tiny_base))
+    lines = [f'그는 {n}번이나, "여보게, 자네가 왔나…."' for n in range(2, 30)]
+    bank = Bank.of_texts(["\n\n".join(lines[i::3]) for i in range(3)])
+    written = generate(host.model, host.tokenizer, "그날 밤이었다. 그는 문을 열었다.", None, 2, 2, seed=3,
+                       vocabulary=host.vocabulary, control=False, bank=bank)
+    for passage in written:
+        first, second = ktext.sentences(passage.text)
+        assert not first.endswith('"') and second.endswith('"'), passage.text
 
 
 @pytest.mark.slow
