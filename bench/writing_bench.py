@@ -174,6 +174,9 @@ def ranking(host, judge, prompts: list[Prompt], rng: random.Random) -> None:
     budget = context_window(host.model) - GenerationSettings().max_sentence_tokens
     against_base, against_real = [], []
     for prompt in prompts:
+        elsewhere = [p for p in prompts if p.novel != prompt.novel]
+        if not elsewhere:  # a few contexts may all come from one novel: none to set beside it
+            continue
         try:
             written = host.generate(None, prompt.context, prompt.keyword, prompt.sentences, 4,
                                     seed=rng.getrandbits(32), settings=GenerationSettings(pool=1))
@@ -181,8 +184,8 @@ def ranking(host, judge, prompts: list[Prompt], rng: random.Random) -> None:
             continue
         ids = build_prompt(host.tokenizer, prompt.context, None, prompt.sentences, budget, control=False)
         for group, found in (([prompt.real[0]] + [w.text for w in written], against_base),
-                             ([prompt.real[0], prompt.later] + [rng.choice([p for p in prompts if p.novel != prompt.novel]).real[0]
-                                                                 for _ in range(3)], against_real)):
+                             ([prompt.real[0], prompt.later] + [rng.choice(elsewhere).real[0] for _ in range(3)],
+                              against_real)):
             found.append(judge.features(prompt.context, group, passage_logprobs(host.model, host.tokenizer, ids, group)))
     print(f"judges: true continuation ranked first among 5 (chance 0.2), {len(against_base)} held-out contexts")
     print(f"  combined score: vs the base's candidates {ranked_first(judge, against_base):.2f}, "
