@@ -80,7 +80,8 @@ SLOTS = {
     "JKO": frozenset({"보", "바라보", "쳐다보", "내려다보", "들여다보", "떠올리", "찾", "잊", "생각", "기억"}),
     "JKS": frozenset({"떠오르", "보이", "생각나"}),
 }
-# ... a cheap first look for such sentences: a noun and a particle, then a last word that may be one of those verbs
+# ... a cheap first look for such sentences (Kiwi then reads those it finds): a particle, then a
+# last word that may be one of those verbs
 MAY_HAVE_SLOT = re.compile(r"[을를이가] (?:보|봤|본|봐|바라|쳐다|내려다|들여다|떠올|떠오|찾|잊|생각|기억)\S*$")
 # ... and a noun nothing qualifies: after one of these (있는 어머니, 남편의 얼굴, 밭 고랑) it would keep
 # another thing's words (사랑과 자랑의 변통이 보인다)
@@ -204,8 +205,9 @@ class Bank:
         """Up to ``n`` edited sentences to go after ``recent``: the one that followed entry
         ``last`` (what the candidate's last sentence was) in its novel, then those that followed
         the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
-        ``keyword``, those of the novels that hold it first, then those it is placed in; without, those the keyword follows within ``ahead`` sentences of their novel
-        rank higher. None is a sentence the candidate ``written`` holds, an entry of ``skip`` or
+        ``keyword``: those that hold it as their novel wrote them first, then those it is placed in
+        (``placeable``); without, those the keyword follows within ``ahead`` sentences of their
+        novel rank higher. None is a sentence the candidate ``written`` holds, an entry of ``skip`` or
         one given lately, or keeps more than ``copied`` words in a row of its novel, counting
         the words of ``written`` it would go on from. ``moments``: ``self.moments(recent)``, when
         the caller asks twice for one place. ``mood``: entries holding its words rank higher.
@@ -257,7 +259,8 @@ class Bank:
         return order
 
     def placeable(self) -> np.ndarray:
-        """The entries with a slot (``slots``), found once: of ten thousand sentences, a hundred or two."""
+        """The entries with a slot (``slots``), found once per bank: the keyword may be placed in
+        any of them, not only in those that fall among the sentences most like the moment."""
         if self._placeable is None:
             near = [i for i, e in enumerate(self.entries) if e.usable and MAY_HAVE_SLOT.search(e.text)]
             slots = self.slots(near)
