@@ -166,8 +166,7 @@ class Bank:
         self.given: deque[int] = deque(maxlen=REMEMBERED)
         self._moods: dict[str, np.ndarray] = {}
         self._holding: tuple[str | None, np.ndarray] = (None, np.array([], dtype=np.int64))
-        self._slots: dict[int, tuple[int, str] | None] = {}
-        self._placeable: np.ndarray | None = None
+        self._placeable: dict[int, tuple[int, str]] | None = None
 
     def give(self, entry: int) -> None:
         """Remember that ``entry`` went into a candidate: it is not offered again for a while."""
@@ -221,24 +220,24 @@ class Bank:
             scores[self.mood_entries(mood)] += MOOD_BOOST
         # where the keyword is due, a sentence holding it comes first: the first shortlist is of those; then,
         # while too few are found, the keyword takes a looked-at thing's place in those most like the moment
-        passes = [(np.arange(len(self.entries)), False)]
+        passes = [(np.arange(len(self.entries)), None)]  # (the entries to shortlist, their slots when placing)
         if keyword and keyword_due:
-            passes = [(self.holding(keyword), False)] + [(self.placeable(), True)] * ktext.is_one_noun(keyword)
+            passes = [(self.holding(keyword), None)]
+            if ktext.is_one_noun(keyword) and self.placeable():
+                passes.append((np.array(list(self.placeable()), dtype=np.int64), self.placeable()))
         before = " ".join(written).split()[-(copied + 1):]
         found, seen, skipped = [], set(written), set(skip) | set(self.given)
-        for among, placing in passes:
+        for among, slots in passes:
             if len(found) >= n:
                 break
-            order = self._shortlist(scores, among, rng, last)
-            slots = self.slots(order) if placing else {}
-            for i in order:
+            for i in self._shortlist(scores, among, rng, last):
                 if len(found) >= n:
                     break
-                if i in skipped or (placing and slots[i] is None):
+                if i in skipped or (slots is not None and i not in slots):
                     continue
                 own = cast if cast and last is not None and self.entries[i].novel == self.entries[last].novel else None
                 guide = self.edit(i, names, keyword if keyword_due else None, before, own, copied, last,
-                                  slots.get(i))
+                                  slots[i] if slots is not None else None)
                 if guide is not None and guide.text not in seen:
                     seen.add(guide.text)
                     found.append(guide)
@@ -258,24 +257,16 @@ class Bank:
             order.insert(0, int(self.after[last]))
         return order
 
-    def placeable(self) -> np.ndarray:
-        """The entries with a slot (``slots``), found once per bank: the keyword may be placed in
-        any of them, not only in those that fall among the sentences most like the moment."""
+    def placeable(self) -> dict[int, tuple[int, str]]:
+        """The entries with a common noun any other could stand in for (``SLOTS``), each with
+        its (word index, noun); found once per bank, so the keyword may be placed in any of
+        them, not only in those that fall among the sentences most like the moment."""
         if self._placeable is None:
             near = [i for i, e in enumerate(self.entries) if e.usable and MAY_HAVE_SLOT.search(e.text)]
-            slots = self.slots(near)
-            self._placeable = np.array([i for i in near if slots[i] is not None], dtype=np.int64)
+            analysed = ktext._get_kiwi().tokenize([self.entries[i].text for i in near]) if near else []
+            slots = {i: _slot(self.entries[i], tokens) for i, tokens in zip(near, analysed)}
+            self._placeable = {i: slot for i, slot in slots.items() if slot is not None}
         return self._placeable
-
-    def slots(self, ids: list[int]) -> dict[int, tuple[int, str] | None]:
-        """For each of ``ids``, the (word index, noun) of a common noun any other could stand in
-        for (``SLOTS``), or None; Kiwi reads each entry once, when first asked."""
-        new = [i for i in dict.fromkeys(ids) if i not in self._slots]
-        if new:
-            analysed = ktext._get_kiwi().tokenize([self.entries[i].text for i in new])
-            for i, tokens in zip(new, analysed):
-                self._slots[i] = _slot(self.entries[i], tokens)
-        return {i: self._slots[i] for i in ids}
 
     def holding(self, keyword: str) -> np.ndarray:
         """The entries whose text holds ``keyword`` as written (Kiwi may read it as two terms),
@@ -487,8 +478,8 @@ def _slot(entry: Entry, tokens) -> tuple[int, str] | None:
     None where it has none."""
     if not entry.usable:
         return None
-    starts, position = [], 0
-    for word in entry.text.split():
+    words, starts, position = entry.text.split(), [], 0
+    for word in words:
         position = entry.text.index(word, position)
         starts.append(position)
         position += len(word)
@@ -500,8 +491,7 @@ def _slot(entry: Entry, tokens) -> tuple[int, str] | None:
                 or not verb.tag.startswith(("VV", "VA", "NNG")) or noun.start not in starts:
             continue
         index = starts.index(noun.start)
-        word = entry.text.split()[index]
         if index not in named and index + 2 == len(starts) and starts[index + 1] == verb.start \
-                and word == noun.form + particle.form:
+                and words[index] == noun.form + particle.form:
             return index, noun.form
     return None

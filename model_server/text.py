@@ -282,14 +282,18 @@ def proper_nouns(text: str, min_chars: int = 2) -> Counter:
 
 def is_proper_noun(word: str) -> bool:
     """Whether Kiwi reads ``word`` on its own as one proper noun (순이, not 정거장)."""
-    tokens = _get_kiwi().tokenize(unicodedata.normalize("NFC", word.strip()))
-    return len(tokens) == 1 and tokens[0].tag == "NNP"
+    return _tag_alone(word) == "NNP"
 
 
 def is_one_noun(word: str) -> bool:
     """Whether Kiwi reads ``word`` on its own as one noun, common or proper (편지, 순이)."""
+    return _tag_alone(word) in NOUN_TAGS
+
+
+def _tag_alone(word: str) -> str | None:
+    """Kiwi's tag for ``word`` read on its own as one morpheme; None where it reads more or none."""
     tokens = _get_kiwi().tokenize(unicodedata.normalize("NFC", word.strip()))
-    return len(tokens) == 1 and tokens[0].tag in NOUN_TAGS
+    return tokens[0].tag if len(tokens) == 1 else None
 
 
 def contains_keyword(text: str, keyword: str) -> bool:
