@@ -12,6 +12,7 @@ import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from model_server._korean_encodings import (
@@ -290,6 +291,7 @@ def is_one_noun(word: str) -> bool:
     return _tag_alone(word) in NOUN_TAGS
 
 
+@lru_cache(maxsize=4096)  # asked of the same keyword at every place of every candidate of a request
 def _tag_alone(word: str) -> str | None:
     """Kiwi's tag for ``word`` read on its own as one morpheme; None where it reads more or none."""
     tokens = _get_kiwi().tokenize(unicodedata.normalize("NFC", word.strip()))
