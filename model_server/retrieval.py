@@ -17,7 +17,8 @@ al. 2018), edited so they belong to the story:
   place of a thing that is only looked at, thought of, found or missed (``SLOTS``: 편지를
   바라보았다 → 트릿을 바라보았다), where any noun reads; where it is due a few sentences on,
   those it follows in their novel rank higher (``ahead``);
-- a sentence the last one came from goes on with the sentence that followed it there;
+- a sentence the last one came from goes on with the sentence that followed it there; a line
+  that is all talk comes only so (``spoken``);
 - where the crowd asked for a mood, sentences holding one of its words (``mood.LEXICON``) rank
   higher, as if their moment were that much more like the story's;
 - a sentence given to one passage is not given again for a while, to this story or another.
@@ -45,6 +46,7 @@ from model_server import text as ktext
 from model_server.josa import RIEUL, final_consonant
 from model_server.mood import LEXICON
 from model_server.names import PERSONAL, eojeols, own_people
+from model_server.voice import narration
 
 BANK_FILE = "bank.json.gz"
 TERM_TAGS = ("NNG", "VV", "VA", "XR")   # what a moment is about: its common nouns, verbs, adjectives
@@ -155,6 +157,10 @@ class Bank:
         self.idf = {term: math.log((count + 1) / (len(ids) + 0.5)) for term, ids in found.items()}
         self.norm = np.array([math.sqrt(len(set(e.terms)) + 1.0) for e in entries])
         novels = np.array([e.novel for e in entries], dtype=np.int64)
+        # what people said, and nothing else: read blind, a line of another novel's talk answered a
+        # remark no one made ("형편에 따라서 다르다니, 형편이란 어떤 것 말인가?" after narration), so
+        # it is offered only where it goes on from the line before it in its novel
+        self.spoken = np.array([not narration(e.text) for e in entries], dtype=bool)
         # the entry that follows each one in its novel (-1 at a novel's end)
         self.after = np.full(count, -1, dtype=np.int64)
         if count > 1:
@@ -206,9 +212,10 @@ class Bank:
         the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
         ``keyword``: those that hold it as their novel wrote them first, then those it is placed in
         (``placeable``); without, those the keyword follows within ``ahead`` sentences of their
-        novel rank higher. None is a sentence the candidate ``written`` holds, an entry of ``skip`` or
-        one given lately, or keeps more than ``copied`` words in a row of its novel, counting
-        the words of ``written`` it would go on from. ``moments``: ``self.moments(recent)``, when
+        novel rank higher. None is a sentence the candidate ``written`` holds, an entry of ``skip``
+        or one given lately, a line all talk that did not follow ``last``, or keeps more than
+        ``copied`` words in a row of its novel, counting the words of ``written`` it would go on
+        from. ``moments``: ``self.moments(recent)``, when
         the caller asks twice for one place. ``mood``: entries holding its words rank higher.
         ``cast``: the people of ``last``'s novel already renamed in the candidate, kept so."""
         if not self.entries or n <= 0:
@@ -233,7 +240,8 @@ class Bank:
             for i in self._shortlist(scores, among, rng, last):
                 if len(found) >= n:
                     break
-                if i in skipped or (slots is not None and i not in slots):
+                if i in skipped or (slots is not None and i not in slots) \
+                        or (self.spoken[i] and (last is None or int(self.after[last]) != i)):
                     continue
                 own = cast if cast and last is not None and self.entries[i].novel == self.entries[last].novel else None
                 guide = self.edit(i, names, keyword if keyword_due else None, before, own, copied, last,

@@ -298,3 +298,14 @@ def test_following_the_novel_keeps_a_scenes_sentences_together(tiny_base, novel_
 
     assert followed(GenerationSettings(follow=True, copied_words=40)) >= 9 > 3 >= followed(GenerationSettings())
 
+
+
+def test_a_line_of_talk_is_offered_only_after_the_line_it_answers_in_its_novel():
+    talk = '"형편이란 어떤 것 말인가?"'
+    bank = Bank.of_texts([f"밤이 깊었다. 바람이 불었다. {talk} 그는 대답하지 않았다.",
+                          "비가 왔다. 바람이 불었다. 그는 한숨을 쉬었다.", "날이 밝았다. 그는 일어났다."])
+    offered = [g.text for g in bank.guides(["바람이 불었다."], [], None, False, 10)]
+    assert "그는 한숨을 쉬었다." in offered and talk not in offered, offered
+    wind = next(i for i, e in enumerate(bank.entries) if e.novel == 0 and e.text == "바람이 불었다.")
+    after_its_line = bank.guides(["바람이 불었다."], [], None, False, 10, written=["바람이 불었다."], last=wind)
+    assert after_its_line[0].text == talk
