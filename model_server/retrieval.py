@@ -43,6 +43,7 @@ from typing import Iterable
 import numpy as np
 
 from model_server import text as ktext
+from model_server.copying import EDGES
 from model_server.josa import RIEUL, final_consonant
 from model_server.mood import LEXICON
 from model_server.names import PERSONAL, eojeols, own_people
@@ -372,7 +373,7 @@ class Bank:
         if following >= 0 and following != i:  # 그는 ... after a sentence its novel went on with 그는 ...
             opening = 0
             for a, b in zip(words, self.entries[following].text.split()):
-                if a != b:
+                if EDGES.sub("", a) != EDGES.sub("", b):
                     break
                 opening += 1
             if opening:
@@ -388,7 +389,7 @@ class Bank:
             source = self.entries[j].text.split() + source
         count = 0
         for a, b in zip(reversed(before), reversed(source)):
-            if a != b:
+            if EDGES.sub("", a) != EDGES.sub("", b):  # 말! goes on a run of 말. as the bench counts runs
                 break
             count += 1
         return count

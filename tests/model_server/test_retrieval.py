@@ -309,3 +309,16 @@ def test_a_line_of_talk_is_offered_only_after_the_line_it_answers_in_its_novel()
     wind = next(i for i, e in enumerate(bank.entries) if e.novel == 0 and e.text == "바람이 불었다.")
     after_its_line = bank.guides(["바람이 불었다."], [], None, False, 10, written=["바람이 불었다."], last=wind)
     assert after_its_line[0].text == talk
+
+
+def test_a_run_copied_across_sentences_is_counted_whatever_mark_ends_its_words():
+    """The words before an entry in its novel end 말. and the candidate's end 말!: one run all the
+    same (the writing bench, like copying.words_of, reads words without their marks)."""
+    bank = Bank.of_texts(NOVELS + ["그것이 남편의 말. 남편은 묵묵히 앉았다가 혼자 산으로 가 버렸다."])
+    entry = "남편은 묵묵히 앉았다가 혼자 산으로 가 버렸다."
+
+    def offered_after(written):
+        return entry in [g.text for g in bank.guides([written], [], None, False, 30, written=[written])]
+
+    assert offered_after("그는 대답하지 않았다.")
+    assert not offered_after("이것이 남편의 말!")
