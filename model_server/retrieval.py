@@ -216,9 +216,9 @@ class Bank:
         novel rank higher. None is a sentence the candidate ``written`` holds, an entry of ``skip``
         or one given lately, a line all talk that did not follow ``last``, or keeps more than
         ``copied`` words in a row of its novel, counting the words of ``written`` it would go on
-        from. ``moments``: ``self.moments(recent)``, when
-        the caller asks twice for one place. ``mood``: entries holding its words rank higher.
-        ``cast``: the people of ``last``'s novel already renamed in the candidate, kept so."""
+        from. ``moments``: ``self.moments(recent)``, when the caller asks twice for one place.
+        ``mood``: entries holding its words rank higher. ``cast``: the people of ``last``'s novel
+        already renamed in the candidate, kept so."""
         if not self.entries or n <= 0:
             return []
         scores = (self.moments(recent) if moments is None else moments).copy()

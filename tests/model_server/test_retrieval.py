@@ -299,7 +299,6 @@ def test_following_the_novel_keeps_a_scenes_sentences_together(tiny_base, novel_
     assert followed(GenerationSettings(follow=True, copied_words=40)) >= 9 > 3 >= followed(GenerationSettings())
 
 
-
 def test_a_line_of_talk_is_offered_only_after_the_line_it_answers_in_its_novel():
     talk = '"형편이란 어떤 것 말인가?"'
     bank = Bank.of_texts([f"밤이 깊었다. 바람이 불었다. {talk} 그는 대답하지 않았다.",
