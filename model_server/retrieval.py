@@ -231,8 +231,8 @@ class Bank:
         passes = [(np.arange(len(self.entries)), None)]  # (the entries to shortlist, their slots when placing)
         if keyword and keyword_due:
             passes = [(self.holding(keyword), None)]
-            if ktext.is_one_noun(keyword) and self.placeable():
-                passes.append((np.array(list(self.placeable()), dtype=np.int64), self.placeable()))
+            if ktext.is_one_noun(keyword) and (placeable := self.placeable()):
+                passes.append((np.array(list(placeable), dtype=np.int64), placeable))
         before = " ".join(written).split()[-(copied + 1):]
         found, seen, skipped = [], set(written), set(skip) | set(self.given)
         for among, slots in passes:
@@ -366,14 +366,14 @@ class Bank:
                 return None
         if keyword is not None and not ktext.contains_keyword(" ".join(words), keyword):
             return None
-        runs = [len(run) for run in "".join("1" if a == b else "0" for a, b in zip(words, source)).split("0")]
+        runs = [len(run) for run in "".join("1" if same_word(a, b) else "0" for a, b in zip(words, source)).split("0")]
         if runs[0]:
             runs[0] += self.kept_before(i, before)
         following = int(self.after[last]) if last is not None else -1
         if following >= 0 and following != i:  # 그는 ... after a sentence its novel went on with 그는 ...
             opening = 0
             for a, b in zip(words, self.entries[following].text.split()):
-                if EDGES.sub("", a) != EDGES.sub("", b):
+                if not same_word(a, b):
                     break
                 opening += 1
             if opening:
@@ -389,7 +389,7 @@ class Bank:
             source = self.entries[j].text.split() + source
         count = 0
         for a, b in zip(reversed(before), reversed(source)):
-            if EDGES.sub("", a) != EDGES.sub("", b):  # 말! goes on a run of 말. as the bench counts runs
+            if not same_word(a, b):
                 break
             count += 1
         return count
@@ -455,6 +455,12 @@ def replace(word: str, noun: str, new: str) -> str | None:
         return None
     ending = respell(new, suffix)
     return None if ending is None else lead + new + ending + punctuation
+
+
+def same_word(a: str, b: str) -> bool:
+    """Whether two words are one in a run of copied words, their marks aside (말! goes on a run of
+    말.), as ``copying.words_of`` and the writing bench read them."""
+    return EDGES.sub("", a) == EDGES.sub("", b)
 
 
 def _renumbered(parts: list[list[Entry]]) -> list[Entry]:
