@@ -135,11 +135,12 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
     print(f"  four-word runs in >= 3 prompts: {len(recurring)}" + (f" {recurring[:5]}" if recurring else ""))
     print(f"  keyword tacked on as vocative/copula: {tacked}/{len(passages)} ({100 * tacked / max(1, len(passages)):.1f}%)")
     print(f"  names of the context reused: {named}/{len(passages)} ({100 * named / max(1, len(passages)):.1f}%)")
-    voices = {prompt.id: voice_of(ktext.sentences(prompt.context[-RECENT_CHARS:])) for prompt, _ in groups}
+    voices = {prompt.id: voice_of(ktext.sentences(prompt.context[-RECENT_CHARS:]), [prompt.keyword])
+              for prompt, _ in groups}
     unvoiced = sum(not all(speaks_in(s, voices[prompt.id]) for s in ktext.sentences(p))
                    for prompt, ps in groups for p in ps)
-    print(f"  out of the story's voice (model_server.voice: a narrator's 나 or 합니다, someone's 문 서방 the story never "
-          f"had): {unvoiced}/{len(passages)} ({100 * unvoiced / max(1, len(passages)):.1f}%)")
+    print(f"  out of the story's voice (model_server.voice: a narrator's 나 or 합니다, a 문 서방 or a 소년 the story "
+          f"never had): {unvoiced}/{len(passages)} ({100 * unvoiced / max(1, len(passages)):.1f}%)")
     bibled = [(prompt, ps, sense.story_bible(prompt.story)) for prompt, ps in groups]
     with_bible = [(prompt, p, bible) for prompt, ps, bible in bibled if bible for p in ps]
     right = sum(sense.uses_bible_name(p, bible) for _, p, bible in with_bible)

@@ -2,14 +2,18 @@
 
 Read blind, the bank's sentences most often failed as a continuation by belonging to another
 story: an "I" narrating in a story told of "him", a narrator who suddenly says 합니다, a 문 서방
-or 김 첨지 nobody had met. A sentence's narration (what lies outside its quotes) is checked
-against the story's recent narration; what people say inside quotes may be anything.
+or 김 첨지 nobody had met, a 소년 or a 왕자 the scene never had (``people``). A sentence's
+narration (what lies outside its quotes) is checked against the story's recent narration; what
+people say inside quotes may be anything but a person the story has not met.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Iterable
+
+from model_server.people import people_in
 
 QUOTED = re.compile(r"[\"“][^\"”]*[\"”]|['‘][^'’]*['’]|「[^」]*」|『[^』]*』")
 # 나가, 나와 and 나서 are as often the verb 나다 as "I" (내가 is "I"), and 저 as often "that"
@@ -27,6 +31,7 @@ class Voice:
     first_person: bool       # the narrator says 나 (or 내가, 우리)
     polite: bool             # the narration ends its sentences in 합니다/해요
     titled: frozenset[str]   # the surname-and-title people the story has (송 서방), spaces taken out
+    people: frozenset[str]   # the people it names by a noun for one (소년, 어머니: people.GROUPS)
 
 
 def narration(sentence: str) -> str:
@@ -42,23 +47,25 @@ def titled_people(text: str) -> set[str]:
     return {surname + title for surname, title in TITLED.findall(unicodedata.normalize("NFC", text))}
 
 
-def voice_of(sentences: list[str]) -> Voice:
-    """The voice of a story's recent ``sentences``."""
+def voice_of(sentences: list[str], named: Iterable[str] = ()) -> Voice:
+    """The voice of a story's recent ``sentences``; the words of ``named`` (the crowd's keyword,
+    the names of the story bible's notes) count as people it has met."""
     told = [narration(s) for s in sentences]
     told = [t for t in told if t]
     first = sum(bool(FIRST_PERSON.search(t)) for t in told)
     polite = sum(bool(POLITE.search(t)) for t in told)
     return Voice(first_person=first > 0, polite=2 * polite > len(told) > 0,
-                 titled=frozenset(p for s in sentences for p in titled_people(s)))
+                 titled=frozenset(p for s in sentences for p in titled_people(s)),
+                 people=people_in("\n".join([*sentences, *named])))
 
 
 def speaks_in(sentence: str, voice: Voice) -> bool:
     """Whether ``sentence`` may follow a story of ``voice``: its narration says "I" only where the
     story's narrator does, says 합니다 only where the story's does, and names no one by surname
-    and title whom the story has not named."""
+    and title, nor by a noun for a person (소년, 순사), whom the story has not named."""
     told = narration(sentence)
     if told and not voice.first_person and FIRST_PERSON.search(told):
         return False
     if told and not voice.polite and POLITE.search(told):
         return False
-    return titled_people(sentence) <= voice.titled
+    return titled_people(sentence) <= voice.titled and people_in(sentence) <= voice.people

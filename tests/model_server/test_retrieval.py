@@ -321,3 +321,19 @@ def test_a_run_copied_across_sentences_is_counted_whatever_mark_ends_its_words()
 
     assert offered_after("그는 대답하지 않았다.")
     assert not offered_after("이것이 남편의 말!")
+
+
+def test_no_candidate_brings_in_a_person_the_story_never_had(tiny_base):
+    """Read blind, a 소년 or a 왕자 of another novel walked into a scene that had neither."""
+    from model_server.generation import generate
+    from model_server.host import ModelHost
+
+    host = ModelHost(str(tiny_base))
+    # every novel has all three, so none is one novel's own person, whom the bank would rename
+    bank = Bank.of_texts([f"밤이 깊었다. 바람이 불었다. {who} 빙긋 웃었다. 소년과 왕자와 아내가 모였다."
+                          for who in ("소년은", "아내는", "왕자는")])
+    story = "그는 방에 누웠다. 아내가 부엌에서 나왔다. 바람이 불었다."
+    written = generate(host.model, host.tokenizer, story, None, 1, 2, seed=3, vocabulary=host.vocabulary,
+                       control=False, bank=bank)
+    texts = [w.text for w in written]
+    assert "아내는 빙긋 웃었다." in texts and not any("소년" in t or "왕자" in t for t in texts), texts

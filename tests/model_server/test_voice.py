@@ -34,7 +34,7 @@ def test_a_story_told_by_me_takes_both():
 
 def test_a_plain_narration_takes_no_polite_one():
     assert not speaks_in("한 사람이 버는 돈으로 이 많은 식구를 먹이기는 힘들었습니다.", voice_of(TOLD_OF_HIM))
-    assert speaks_in('"손님이 오셨는데 미안합니다."', voice_of(TOLD_OF_HIM))
+    assert speaks_in('"오늘은 늦었는데 미안합니다."', voice_of(TOLD_OF_HIM))
     polite = voice_of(["옛날 어느 마을에 나무꾼이 살았습니다.", "나무꾼은 날마다 산에 갔습니다."])
     assert speaks_in("한 사람이 버는 돈으로 이 많은 식구를 먹이기는 힘들었습니다.", polite)
 
@@ -48,3 +48,19 @@ def test_a_plain_narration_takes_no_polite_one():
 ])
 def test_no_one_is_named_by_surname_and_title_whom_the_story_never_named(sentence, fits):
     assert speaks_in(sentence, voice_of(TOLD_OF_HIM)) is fits
+
+
+@pytest.mark.parametrize("sentence,fits", [
+    ("소년은 비로소 빙긋 웃었다.", False),            # read blind: a boy the scene never had
+    ("장사는 벌떡 일어나 왕자의 손을 잡아끌었다.", False),
+    ('"손님이 오셨는데 미안합니다."', False),          # nor in what someone says
+    ("마누라는 아무 대답도 하지 않았다.", True),        # the story's 아내, by another word
+    ("송 서방은 사람들 틈에 섞여 걸었다.", True),       # 사람 is anyone
+])
+def test_no_one_is_named_by_a_noun_for_a_person_whom_the_story_never_had(sentence, fits):
+    assert speaks_in(sentence, voice_of(TOLD_OF_HIM)) is fits
+
+
+def test_the_crowds_keyword_and_the_notes_names_count_as_people_the_story_has():
+    assert not speaks_in("어머니는 부엌에서 나왔다.", voice_of(TOLD_OF_HIM))
+    assert speaks_in("어머니는 부엌에서 나왔다.", voice_of(TOLD_OF_HIM, ["어머니"]))
