@@ -298,15 +298,16 @@ def guides_for(bank: Bank, chain: Chain, recent: list[str], names: list[str], ke
     moments = bank.moments(recent + chain.sentences)  # read once for the place, with or without the keyword
     found = []
     for with_keyword in ([False] if not due else [True] if remaining == 1 else [False, True]):
-        for guide in bank.guides(recent + chain.sentences, names, keyword, with_keyword, settings.guides,
-                                 written=chain.sentences, last=chain.given[-1] if chain.given else None, rng=rng,
-                                 skip=[e for e in chain.given if e is not None], moments=moments, mood=mood,
-                                 cast=chain.cast, copied=settings.copied_words,
-                                 ahead=remaining - 1 if settings.follow else 0):
-            if check_candidate(guide.text, keyword if with_keyword else None, 1, lexicon) \
-                    and in_lexicon(guide.text, lexicon) and not said_before(guide.text, said) \
-                    and speaks_in(guide.text, voice):
-                found.append(guide)
+
+        def keeps(text: str, with_keyword: bool = with_keyword) -> bool:
+            return check_candidate(text, keyword if with_keyword else None, 1, lexicon) \
+                and in_lexicon(text, lexicon) and not said_before(text, said) and speaks_in(text, voice)
+
+        found += bank.guides(recent + chain.sentences, names, keyword, with_keyword, settings.guides,
+                             written=chain.sentences, last=chain.given[-1] if chain.given else None, rng=rng,
+                             skip=[e for e in chain.given if e is not None], moments=moments, mood=mood,
+                             cast=chain.cast, copied=settings.copied_words,
+                             ahead=remaining - 1 if settings.follow else 0, keeps=keeps)
     return found
 
 

@@ -38,7 +38,7 @@ import unicodedata
 from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -207,7 +207,8 @@ class Bank:
     def guides(self, recent: list[str], names: list[str], keyword: str | None, keyword_due: bool, n: int,
                written: list[str] = (), last: int | None = None, rng: random.Random | None = None,
                skip: Iterable[int] = (), moments: np.ndarray | None = None, mood: str | None = None,
-               cast: dict[str, str] | None = None, copied: int = MAX_COPIED, ahead: int = 0) -> list[Guide]:
+               cast: dict[str, str] | None = None, copied: int = MAX_COPIED, ahead: int = 0,
+               keeps: Callable[[str], bool] | None = None) -> list[Guide]:
         """Up to ``n`` edited sentences to go after ``recent``: the one that followed entry
         ``last`` (what the candidate's last sentence was) in its novel, then those that followed
         the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
@@ -218,7 +219,8 @@ class Bank:
         ``copied`` words in a row of its novel, counting the words of ``written`` it would go on
         from. ``moments``: ``self.moments(recent)``, when the caller asks twice for one place.
         ``mood``: entries holding its words rank higher. ``cast``: the people of ``last``'s novel
-        already renamed in the candidate, kept so."""
+        already renamed in the candidate, kept so. ``keeps``: the caller's own rules for an edited
+        sentence; one it refuses does not count among the ``n``."""
         if not self.entries or n <= 0:
             return []
         scores = (self.moments(recent) if moments is None else moments).copy()
@@ -247,7 +249,7 @@ class Bank:
                 own = cast if cast and last is not None and self.entries[i].novel == self.entries[last].novel else None
                 guide = self.edit(i, names, keyword if keyword_due else None, before, own, copied, last,
                                   slots[i] if slots is not None else None)
-                if guide is not None and guide.text not in seen:
+                if guide is not None and guide.text not in seen and (keeps is None or keeps(guide.text)):
                     seen.add(guide.text)
                     found.append(guide)
         return found

@@ -46,7 +46,7 @@ class GenerationSettings:
     keyword_chance: float = 0.05       # probability of starting the keyword at which a row is made to
     keyword_within: int = 4            # ... and the number of words into its last sentence at the latest
     opening_prior: float = 1.0         # weight of the novels' sentence openings at a sentence's first word
-    guides: int = 4                    # sentences of the bank (retrieval) offered per candidate and place
+    guides: int = 4                    # the bank's sentences (retrieval) that keep the rules, offered per candidate and place
     guides_first: bool = True          # the model's own sentence is kept only where no sentence of the bank fits
     follow: bool = False               # ... and the sentence that followed the last one in its novel, wherever it fits
     copied_words: int = MAX_COPIED     # words in a row of a novel a candidate may keep (follow needs a whole scene's)

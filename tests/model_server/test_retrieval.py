@@ -44,6 +44,16 @@ def test_the_sentence_that_followed_a_like_moment_comes_first(bank):
     assert guides[0].text == "그는 한숨을 쉬고 걷기 시작하였다."
 
 
+def test_a_sentence_the_callers_rules_refuse_does_not_count_among_those_asked_for(bank):
+    """The writer refuses some of the bank's sentences (another voice, someone the scene never
+    had): the bank looks further for the number it was asked for, so the model is not left to
+    write in their place."""
+    recent = ["그는 기차에서 내렸다.", "그는 편지를 꺼내어 주소를 읽었다."]
+    first = bank.guides(recent, ["영수"], None, False, 1)[0].text
+    others = bank.guides(recent, ["영수"], None, False, 2, keeps=lambda text: text != first)
+    assert len(others) == 2 and first not in [g.text for g in others]
+
+
 def test_the_novels_people_take_the_storys_names(bank):
     recent = ["바람이 불었다.", "영수는 닭을 안고 울타리 옆에 섰다."]
     offered = [g.text for g in bank.guides(recent, ["영수"], None, False, 5)]
@@ -273,7 +283,7 @@ def test_a_sentence_no_other_can_follow_is_kept_for_the_passages_end(tiny_base):
                        vocabulary=host.vocabulary, control=False, bank=bank)
     for passage in written:
         first, second = ktext.sentences(passage.text)
-        assert not first.endswith('"') and second.endswith('"'), passage.text
+        assert first not in lines and second.endswith('"'), passage.text
 
 
 @pytest.mark.slow
