@@ -333,17 +333,18 @@ def test_a_run_copied_across_sentences_is_counted_whatever_mark_ends_its_words()
     assert not offered_after("이것이 남편의 말!")
 
 
-def test_no_candidate_brings_in_a_person_the_story_never_had(tiny_base):
-    """Read blind, a 소년 or a 왕자 of another novel walked into a scene that had neither."""
-    from model_server.generation import generate
-    from model_server.host import ModelHost
+def test_no_sentence_offered_brings_in_a_person_the_story_never_had():
+    """Read blind, people of another novel walked into a scene that had none of them."""
+    import random
 
-    host = ModelHost(str(tiny_base))
+    from model_server.generation import Chain, guides_for
+    from model_server.sampling import GenerationSettings
+    from model_server.voice import voice_of
+
     # every novel has all three, so none is one novel's own person, whom the bank would rename
     bank = Bank.of_texts([f"밤이 깊었다. 바람이 불었다. {who} 빙긋 웃었다. 소년과 왕자와 아내가 모였다."
                           for who in ("소년은", "아내는", "왕자는")])
-    story = "그는 방에 누웠다. 아내가 부엌에서 나왔다. 바람이 불었다."
-    written = generate(host.model, host.tokenizer, story, None, 1, 2, seed=3, vocabulary=host.vocabulary,
-                       control=False, bank=bank)
-    texts = [w.text for w in written]
-    assert "아내는 빙긋 웃었다." in texts and not any("소년" in t or "왕자" in t for t in texts), texts
+    story = ["그는 방에 누웠다.", "아내가 부엌에서 나왔다.", "바람이 불었다."]
+    offered = [g.text for g in guides_for(bank, Chain(), story, [], None, 1, GenerationSettings(guides=10), None,
+                                          "", random.Random(0), voice_of(story))]
+    assert "아내는 빙긋 웃었다." in offered and not any("소년" in t or "왕자" in t for t in offered), offered
