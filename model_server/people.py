@@ -1,10 +1,11 @@
 """The common nouns a Korean reader takes for a person: 소년, 어머니, 순사.
 
 Read blind, a sentence of another novel failed as a continuation when it brought in people the
-scene did not have (뽀이들 in a newsroom). Among the bank's sentences offered for held-out scenes
-there were many: "소년은 비로소 빙긋 웃었다." beside a man, his wife and their baby, a 왕자, a
-벙어리, a 학생 called to the dormitory office at a chemist's counter. The renaming (``retrieval``) gives a novel's own
-people the story's names, but these nouns are every novel's, so they stay as written. The list
+scene did not have (뽀이들 in a newsroom, a 순사 bursting in, an old 주지 coughing). Among the
+bank's sentences offered for held-out scenes there were many: "소년은 비로소 빙긋 웃었다." beside
+a man, his wife and their baby, a 왕자, a 벙어리, a 학생 called to the dormitory office at a
+chemist's counter. The renaming (``retrieval``) gives a novel's own people the story's names,
+but these nouns are every novel's, so they stay as written. The list
 is written by hand, as a reader knows them; Kiwi's embedding puts 마음 and 얼굴 as near to 사람 as
 소년 is, and the particles only people take (에게, 께서) are too rare in half a million characters
 to find them. Nouns that are as often something else (중 "during", 종 "bell", 장사 "trade") are
@@ -83,12 +84,12 @@ GROUPS = """
 친구 동무
 애인 연인
 장사꾼 상인
-농부 농군
+농부 농군 농사꾼
 어부
 사공 뱃사공
 목수
 포수
-스님
+스님 주지 중놈
 목사
 거지
 도둑 도적 강도 도적놈
