@@ -162,8 +162,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     names = bank.names_in(story_text[-3000:]) if bank is not None and story_text else []
     if bank is not None:
         names = people_first(notes, names)
-    voice = voice_of(ktext.sentences(story_text[-3000:]), [keyword or "", *(name for name, _ in notes)]) \
-        if bank is not None else None
+    met = [name for name, _ in notes] + ([keyword] if keyword else [])
+    voice = voice_of(ktext.sentences(story_text[-3000:]), met) if bank is not None else None
     if lexicon is not None and names:  # the bank's sentences give the story's people new particles
         lexicon = lexicon.with_layer(Layer.of_forms(frozenset().union(*map(keyword_words, names))))
 
