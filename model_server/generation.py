@@ -163,7 +163,8 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     if bank is not None:
         names = people_first(notes, names)
     met = [name for name, _ in notes] + ([keyword] if keyword else [])
-    voice = voice_of(ktext.sentences(story_text[-3000:]), met) if bank is not None else None
+    seen = ktext.sentences(story_text[-3000:]) if bank is not None else []
+    voice = voice_of(seen, met) if bank is not None else None
     if lexicon is not None and names:  # the bank's sentences give the story's people new particles
         lexicon = lexicon.with_layer(Layer.of_forms(frozenset().union(*map(keyword_words, names))))
 
@@ -192,7 +193,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             if bank is not None:
                 for chain in waiting:
                     for guide in guides_for(bank, chain, recent, names, keyword, remaining, settings, lexicon,
-                                            said, rng, voice, moods_due[id(chain)]):
+                                            said, rng, voice, moods_due[id(chain)], seen):
                         if guide.text not in options[id(chain)]:
                             options[id(chain)].append(guide.text)
                             sources[(id(chain), guide.text)] = guide
@@ -290,10 +291,11 @@ def people_first(notes: list[tuple[str, str]], names: list[str], limit: int = 6)
 
 def guides_for(bank: Bank, chain: Chain, recent: list[str], names: list[str], keyword: str | None,
                remaining: int, settings: GenerationSettings, lexicon: Lexicon | None, said: str,
-               rng: random.Random, voice: Voice, mood: str | None = None) -> list[Guide]:
+               rng: random.Random, voice: Voice, mood: str | None = None, story: list[str] = ()) -> list[Guide]:
     """The bank's sentences for ``chain``'s next place that keep the rules and speak in the
     story's ``voice``: some without the keyword (unless the place must hold it), some with it
-    (while the passage lacks it); those holding ``mood``'s words rank higher."""
+    (while the passage lacks it: where the novels have none, before a verb it takes in the
+    ``story``'s sentences); those holding ``mood``'s words rank higher."""
     due = bool(keyword) and not chain.has_keyword
     moments = bank.moments(recent + chain.sentences)  # read once for the place, with or without the keyword
     found = []
@@ -307,7 +309,7 @@ def guides_for(bank: Bank, chain: Chain, recent: list[str], names: list[str], ke
                              written=chain.sentences, last=chain.given[-1] if chain.given else None, rng=rng,
                              skip=[e for e in chain.given if e is not None], moments=moments, mood=mood,
                              cast=chain.cast, copied=settings.copied_words,
-                             ahead=remaining - 1 if settings.follow else 0, keeps=keeps)
+                             ahead=remaining - 1 if settings.follow else 0, keeps=keeps, story=story)
     return found
 
 

@@ -14,8 +14,9 @@ al. 2018), edited so they belong to the story:
   novel keeps the names its last one gave;
 - where the crowd's keyword is due, sentences that hold it themselves are offered first (set in
   just any noun's place it read as nonsense: 좋은 트릿을 가져오게); after them, it takes the
-  place of a thing that is only looked at, thought of, found or missed (``SLOTS``: 편지를
-  바라보았다 → 트릿을 바라보았다), where any noun reads; where it is due a few sentences on,
+  place of a noun before a verb it takes itself in the story (고추장을 먹이면 →
+  모이를 먹였다 → 고추장을 먹였다), then of a thing that is only looked at, thought of, found or
+  missed (``SLOTS``: 편지를 바라보았다 → 트릿을 바라보았다); where it is due a few sentences on,
   those it follows in their novel rank higher (``ahead``);
 - a sentence the last one came from goes on with the sentence that followed it there; a line
   that is all talk comes only so (``spoken``);
@@ -64,6 +65,7 @@ NEW_CHARS = 1_000_000                   # text a version adds to its bank at mos
 COMMON = 3                              # a noun in this many sentences as a common noun is no one's name
 KEYWORD_BOOST = 1.0                     # what leading to the keyword within the passage adds to an entry's score
 MOOD_BOOST = 0.5                        # what a word of the mood asked for adds to an entry's score
+FRAMED = ("JKO", "JKS")                 # the particles after which a keyword may take a noun's place
 
 # Particles whose form follows the sound a noun ends in: (after a consonant, after a vowel).
 # The longer ones first: 이었다 is 이었 + 다, not 이 + 었다.
@@ -83,9 +85,12 @@ SLOTS = {
     "JKO": frozenset({"보", "바라보", "쳐다보", "내려다보", "들여다보", "떠올리", "찾", "잊", "생각", "기억"}),
     "JKS": frozenset({"떠오르", "보이", "생각나"}),
 }
-# ... a cheap first look for such sentences (Kiwi then reads those it finds): a particle, then a
-# last word that may be one of those verbs
-MAY_HAVE_SLOT = re.compile(r"[을를이가] (?:보|봤|본|봐|바라|쳐다|내려다|들여다|떠올|떠오|찾|잊|생각|기억)\S*$")
+# ... but first a verb the keyword takes itself in the story (고추장을 먹이다: 모이를
+# 먹였다 → 고추장을 먹였다); read blind, a keyword looked at or looked for read as nonsense (형편을
+# 찾았다, 진고개를 바라보았다). 하다 and 되다 say nothing of the noun before them (약속을 하였다).
+BARE_VERBS = frozenset({"하", "되"})
+# ... a cheap first look for sentences that end in a noun, its particle and a verb (Kiwi then reads those)
+MAY_END_IN_FRAME = re.compile(r"[을를이가] \S+$")
 # ... and a noun nothing qualifies: after one of these (있는 어머니, 남편의 얼굴, 밭 고랑) it would keep
 # another thing's words (사랑과 자랑의 변통이 보인다)
 QUALIFYING = ("ETM", "JKG", "NNG", "NNP", "NNB", "NR", "SN", "XSN", "XPN", "VA")
@@ -173,7 +178,9 @@ class Bank:
         self.given: deque[int] = deque(maxlen=REMEMBERED)
         self._moods: dict[str, np.ndarray] = {}
         self._holding: tuple[str | None, np.ndarray] = (None, np.array([], dtype=np.int64))
+        self._endings: dict[tuple[str, str], dict[int, tuple[int, str]]] | None = None
         self._placeable: dict[int, tuple[int, str]] | None = None
+        self._framed: tuple[tuple | None, dict[int, tuple[int, str]]] = (None, {})
 
     def give(self, entry: int) -> None:
         """Remember that ``entry`` went into a candidate: it is not offered again for a while."""
@@ -208,13 +215,14 @@ class Bank:
                written: list[str] = (), last: int | None = None, rng: random.Random | None = None,
                skip: Iterable[int] = (), moments: np.ndarray | None = None, mood: str | None = None,
                cast: dict[str, str] | None = None, copied: int = MAX_COPIED, ahead: int = 0,
-               keeps: Callable[[str], bool] | None = None) -> list[Guide]:
+               keeps: Callable[[str], bool] | None = None, story: Iterable[str] = ()) -> list[Guide]:
         """Up to ``n`` edited sentences to go after ``recent``: the one that followed entry
         ``last`` (what the candidate's last sentence was) in its novel, then those that followed
         the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
-        ``keyword``: those that hold it as their novel wrote them first, then those it is placed in
-        (``placeable``); without, those the keyword follows within ``ahead`` sentences of their
-        novel rank higher. None is a sentence the candidate ``written`` holds, an entry of ``skip``
+        ``keyword``: those that hold it as their novel wrote them first, then those it is placed
+        in before a verb it takes in ``story``'s sentences (``framed``), then before one any noun
+        takes (``placeable``); without, those the keyword follows within ``ahead`` sentences of
+        their novel rank higher. None is a sentence the candidate ``written`` holds, an entry of ``skip``
         or one given lately, a line all talk that did not follow ``last``, or keeps more than
         ``copied`` words in a row of its novel, counting the words of ``written`` it would go on
         from. ``moments``: ``self.moments(recent)``, when the caller asks twice for one place.
@@ -233,8 +241,10 @@ class Bank:
         passes = [(np.arange(len(self.entries)), None)]  # (the entries to shortlist, their slots when placing)
         if keyword and keyword_due:
             passes = [(self.holding(keyword), None)]
-            if ktext.is_one_noun(keyword) and (placeable := self.placeable()):
-                passes.append((np.array(list(placeable), dtype=np.int64), placeable))
+            if ktext.is_one_noun(keyword):
+                for slots in (self.framed(keyword, story), self.placeable()):
+                    if slots:
+                        passes.append((np.array(list(slots), dtype=np.int64), slots))
         before = " ".join(written).split()[-(copied + 1):]
         found, seen, skipped = [], set(written), set(skip) | set(self.given)
         for among, slots in passes:
@@ -268,16 +278,39 @@ class Bank:
             order.insert(0, int(self.after[last]))
         return order
 
-    def placeable(self) -> dict[int, tuple[int, str]]:
-        """The entries with a common noun any other could stand in for (``SLOTS``), each with
-        its (word index, noun); found once per bank, so the keyword may be placed in any of
-        them, not only in those that fall among the sentences most like the moment."""
-        if self._placeable is None:
-            near = [i for i, e in enumerate(self.entries) if e.usable and MAY_HAVE_SLOT.search(e.text)]
+    def endings(self) -> dict[tuple[str, str], dict[int, tuple[int, str]]]:
+        """The entries that end in a common noun nothing qualifies, its particle and a verb, by
+        (particle tag, verb stem), each with the noun's (word index, noun); found once per bank,
+        so the keyword may take the noun's place in any of them, not only in those that fall
+        among the sentences most like the moment."""
+        if self._endings is None:
+            near = [i for i, e in enumerate(self.entries) if e.usable and MAY_END_IN_FRAME.search(e.text)]
             analysed = ktext._get_kiwi().tokenize([self.entries[i].text for i in near]) if near else []
-            slots = {i: _slot(self.entries[i], tokens) for i, tokens in zip(near, analysed)}
-            self._placeable = {i: slot for i, slot in slots.items() if slot is not None}
+            self._endings = {}
+            for i, tokens in zip(near, analysed):
+                if (ending := _ending(self.entries[i], tokens)) is not None:
+                    frame, slot = ending
+                    self._endings.setdefault(frame, {})[i] = slot
+        return self._endings
+
+    def placeable(self) -> dict[int, tuple[int, str]]:
+        """The entries whose last noun any other could stand in for (``SLOTS``)."""
+        if self._placeable is None:
+            self._placeable = {i: slot for (particle, verb), found in self.endings().items()
+                               if verb in SLOTS.get(particle, ()) for i, slot in found.items()}
         return self._placeable
+
+    def framed(self, keyword: str, story: Iterable[str] = ()) -> dict[int, tuple[int, str]]:
+        """The entries whose last noun ``keyword`` may take the place of (``endings``): before a
+        verb it takes itself, with the same particle, in ``story``'s sentences (the novels'
+        own uses of a word mislead: 강도 is a robber and a strength, 서방 is in 새서방); kept for
+        the last asked, as every place of every candidate of a request asks."""
+        story = tuple(s for s in story if keyword in s)
+        if self._framed[0] != (keyword, story):
+            endings = self.endings()
+            self._framed = ((keyword, story), {i: slot for frame in frames_of(keyword, list(story))
+                                               for i, slot in endings.get(frame, {}).items()})
+        return self._framed[1]
 
     def holding(self, keyword: str) -> np.ndarray:
         """The entries whose text holds ``keyword`` as written (Kiwi may read it as two terms),
@@ -489,10 +522,32 @@ def _entry(sentence: str, terms: list[str], novel: int, people: set[str], every_
     return Entry(sentence, tuple(terms), novel, tuple(names))
 
 
-def _slot(entry: Entry, tokens) -> tuple[int, str] | None:
-    """The (word index, noun) of ``entry``'s word that is a common noun nothing qualifies and a
-    particle alone, right before a verb of ``SLOTS`` for that particle that ends the sentence;
-    None where it has none."""
+def frames_of(keyword: str, texts: list[str]) -> set[tuple[str, str]]:
+    """The (particle tag, verb stem) pairs ``keyword`` takes in ``texts``: a word that is the keyword
+    and its particle (``FRAMED``) right before a verb other than ``BARE_VERBS``."""
+    found = set()
+    for text, tokens in zip(texts, ktext._get_kiwi().tokenize(texts) if texts else []):
+        for k, (noun, particle, verb) in enumerate(zip(tokens, tokens[1:], tokens[2:])):
+            if noun.form == keyword and noun.tag.startswith("NN") and particle.tag in FRAMED \
+                    and verb.tag.startswith(("VV", "VA")) and verb.form not in BARE_VERBS \
+                    and (noun.start == 0 or not text[noun.start - 1].isalnum()) \
+                    and not _compound(text, tokens, k + 2):
+                found.add((particle.tag, verb.form))
+    return found
+
+
+def _compound(text: str, tokens, k: int) -> bool:
+    """Whether the verb ``tokens[k]`` opens a compound within its word (떠받았다 is 뜨 + 어 + 받,
+    잡아갔다 is 잡 + 아 + 가): its stem alone says another thing (눈을 뜨다 is not 떠받다)."""
+    ending, then = (tokens[k + 1], tokens[k + 2]) if k + 2 < len(tokens) else (None, None)
+    return ending is not None and ending.tag == "EC" and then.tag.startswith(("VV", "VX")) \
+        and not any(c.isspace() for c in text[ending.start + ending.len: then.start])
+
+
+def _ending(entry: Entry, tokens) -> tuple[tuple[str, str], tuple[int, str]] | None:
+    """``entry``'s (particle tag, verb stem) and (word index, noun), where its last two words
+    are a common noun nothing qualifies with a particle alone (``FRAMED``) and a verb (or
+    생각하다, read as 생각 + 하); None where they are not."""
     if not entry.usable:
         return None
     words, starts, position = entry.text.split(), [], 0
@@ -501,14 +556,15 @@ def _slot(entry: Entry, tokens) -> tuple[int, str] | None:
         starts.append(position)
         position += len(word)
     named = {index for index, _ in entry.names}
-    for before, noun, particle, verb in zip([None, *tokens], tokens, tokens[1:], tokens[2:]):
+    for k, (before, noun, particle, verb) in enumerate(zip([None, *tokens], tokens, tokens[1:], tokens[2:])):
         if before is not None and before.tag.startswith(QUALIFYING):
             continue
-        if noun.tag != "NNG" or particle.tag not in SLOTS or verb.form not in SLOTS[particle.tag] \
-                or not verb.tag.startswith(("VV", "VA", "NNG")) or noun.start not in starts:
+        if noun.tag != "NNG" or particle.tag not in FRAMED or noun.start not in starts \
+                or not (verb.tag.startswith(("VV", "VA")) or verb.form in SLOTS.get(particle.tag, ())) \
+                or _compound(entry.text, tokens, k + 2):
             continue
         index = starts.index(noun.start)
         if index not in named and index + 2 == len(starts) and starts[index + 1] == verb.start \
-                and words[index] == noun.form + particle.form:
-            return index, noun.form
+                and words[index] == noun.form + particle.form and verb.form not in BARE_VERBS:
+            return (particle.tag, verb.form), (index, noun.form)
     return None

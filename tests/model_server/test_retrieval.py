@@ -87,6 +87,30 @@ def test_a_keyword_no_novel_holds_takes_the_place_of_a_thing_only_looked_at():
     assert offered[0] == "영수는 편지를 꺼내어 주소를 다시 읽었다." and "문득 편지가 떠올랐다." in offered
 
 
+def test_a_keyword_no_novel_holds_first_takes_a_nouns_place_before_a_verb_it_takes_in_the_story():
+    """Read blind, a keyword only looked at or looked for read as nonsense (형편을 찾았다); before
+    a verb the story itself gave it, with the same particle, it reads as the story does."""
+    scene = "노인은 닭에게 모이를 먹였다. 아이는 한참 동안 그 그림을 바라보았다. 노인은 아이에게 밥을 먹였다."
+    bank = Bank.of_texts(NOVELS + [scene])
+    story = ["나는 장독께로 갔다.", "닭에게 고추장을 먹이면 기운이 뻗친다 한다."]
+    offered = [g.text for g in bank.guides(story[-1:], [], "고추장", True, 10, story=story)]
+    assert set(offered[:2]) == {"노인은 닭에게 고추장을 먹였다.", "노인은 아이에게 고추장을 먹였다."}, offered
+    assert offered[2:] == ["아이는 한참 동안 그 고추장을 바라보았다."]
+    # a story that never gave the keyword that verb: only the looked-at thing's place
+    offered = [g.text for g in bank.guides(story[-1:], [], "고추장", True, 10, story=["고추장이 맵다."])]
+    assert offered == ["아이는 한참 동안 그 고추장을 바라보았다."]
+
+
+def test_the_verbs_a_keyword_takes_are_read_where_it_is_a_word_of_its_own():
+    from model_server.retrieval import frames_of
+
+    assert frames_of("고추장", ["닭에게 고추장을 먹였다.", "고추장이 맵다."]) == {("JKO", "먹이"), ("JKS", "맵")}
+    assert frames_of("서방", ["새서방을 얻었다."]) == set()  # 서방 within another word
+    assert frames_of("약속", ["그는 약속을 하였다."]) == set()  # 하다 says nothing of the noun
+    assert frames_of("서방", ["고양이가 송 서방을 떠받았다."]) == set()  # 떠받다 is not 뜨다
+    assert frames_of("모이", ["닭에게 모이를 먹여 보았다."]) == {("JKO", "먹이")}
+
+
 def test_a_due_keyword_finds_its_sentence_however_many_others_fit_the_moment():
     # seventy sentences like the story's last line crowd the shortlist; the one holding the
     # keyword shares nothing with it, and is still the one offered
