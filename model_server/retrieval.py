@@ -65,6 +65,8 @@ NEW_CHARS = 1_000_000                   # text a version adds to its bank at mos
 COMMON = 3                              # a noun in this many sentences as a common noun is no one's name
 KEYWORD_BOOST = 1.0                     # what leading to the keyword within the passage adds to an entry's score
 MOOD_BOOST = 0.5                        # what a word of the mood asked for adds to an entry's score
+# Marks a sentence opens and closes; one the sentence splitter cut from its pair is dropped
+PAIRED_MARKS = (("(", ")"), ("‘", "’"), ("“", "”"), ("「", "」"), ("『", "』"), ("'", "'"))
 FRAMED = ("JKO", "JKS")                 # the particles after which a keyword may take a noun's place
 
 # Particles whose form follows the sound a noun ends in: (after a consonant, after a vowel).
@@ -413,7 +415,9 @@ class Bank:
                 opening += 1
             if opening:
                 runs.append(opening + self.kept_before(following, before))
-        return Guide(" ".join(words), i, tuple(renamed.items())) if max(runs) <= copied else None
+        if max(runs) > copied:
+            return None
+        return Guide(unpaired_marks_dropped(" ".join(words)), i, tuple(renamed.items()))
 
     def kept_before(self, i: int, before: list[str]) -> int:
         """How many of the last words of ``before`` are the words before entry ``i`` in its novel."""
@@ -474,6 +478,16 @@ def save_bank(folder: str | Path, texts: list[str], inherit: str | Path | None =
         kept.append(text[:room])
         room -= len(kept[-1])
     Bank.joined([parent, Bank.of_texts([t for t in kept if t])]).save(folder)
+
+
+def unpaired_marks_dropped(sentence: str) -> str:
+    """``sentence`` without the brackets and quotes it opens and never closes, or closes and never
+    opened: read blind, a sentence cut from a novel's bracket or thought kept the stray mark
+    (밤낮 버릇을 보지.), 그리고는, '닮았나?)."""
+    for opening, closing in PAIRED_MARKS:
+        if sentence.count(opening) != sentence.count(closing) or opening == closing and sentence.count(opening) % 2:
+            sentence = sentence.replace(opening, "").replace(closing, "")
+    return " ".join(sentence.split())
 
 
 def replace(word: str, noun: str, new: str) -> str | None:

@@ -372,3 +372,19 @@ def test_no_sentence_offered_brings_in_a_person_the_story_never_had():
     offered = [g.text for g in guides_for(bank, Chain(), story, [], None, 1, GenerationSettings(guides=10), None,
                                           "", random.Random(0), voice_of(story))]
     assert "아내는 빙긋 웃었다." in offered and not any("소년" in t or "왕자" in t for t in offered), offered
+
+
+
+def test_a_sentence_offered_keeps_no_bracket_or_quote_cut_from_its_pair():
+    """Read blind, sentences cut from a novel's bracket or thought kept the stray mark
+    (밤낮 버릇을 보지.))."""
+    from model_server.retrieval import unpaired_marks_dropped
+
+    assert unpaired_marks_dropped("그는 '가자.' 하고 생각하였다.") == "그는 '가자.' 하고 생각하였다."
+    assert unpaired_marks_dropped("그는 바다(동해)를 보았다.") == "그는 바다(동해)를 보았다."
+    assert unpaired_marks_dropped("그 모양이니 밤낮 술을 먹지.)") == "그 모양이니 밤낮 술을 먹지."
+    assert unpaired_marks_dropped("그리고는, '닮았나?") == "그리고는, 닮았나?"
+    bank = Bank.of_texts([f"밤이 깊었다. 바람이 불었다. {line} 그는 잠이 들었다."
+                          for line in ("그 모양이니 밤낮 술을 먹지.)", "그는 ‘술을 먹지.", "그는 빙긋 웃었다.")])
+    offered = [g.text for g in bank.guides(["그는 방에 누웠다.", "바람이 불었다."], [], None, False, 10)]
+    assert "그 모양이니 밤낮 술을 먹지." in offered and not any(")" in t or "‘" in t for t in offered), offered
