@@ -7,8 +7,9 @@ a man, his wife and their baby, a 왕자, a 벙어리, a 학생 called to the do
 chemist's counter. The renaming (``retrieval``) gives a novel's own people the story's names,
 but these nouns are every novel's, so they stay as written. The list is written by hand, as a
 reader knows them; Kiwi's embedding puts 마음 and 얼굴 as near to 사람 as 소년 is, and the
-particles only people take (에게, 께서) are too rare in half a million characters to find them. Nouns that are as often something else (중 "during", 종 "bell", 장사 "trade") are
-left out, and so are the ones any scene may have (사람, 남, 누구).
+particles only people take (에게, 께서) are too rare in half a million characters to find them.
+Nouns that are as often something else (중 "during", 종 "bell", 장사 "trade") are left out, and
+so are the ones any scene may have (사람, 남, 누구).
 
 Each line names one person, the words for them side by side: a story that has 어린애 has met the
 아이 of another novel.

@@ -224,10 +224,10 @@ class Bank:
         ``keyword``: those that hold it as their novel wrote them first, then those it is placed
         in before a verb it takes in ``story``'s sentences (``framed``), then before one any noun
         takes (``placeable``); without, those the keyword follows within ``ahead`` sentences of
-        their novel rank higher. None is a sentence the candidate ``written`` holds, an entry of ``skip``
-        or one given lately, a line all talk that did not follow ``last``, or keeps more than
-        ``copied`` words in a row of its novel, counting the words of ``written`` it would go on
-        from. ``moments``: ``self.moments(recent)``, when the caller asks twice for one place.
+        their novel rank higher. None is a sentence the candidate ``written`` holds, an entry of
+        ``skip`` or one given lately, a line all talk that did not follow ``last``, or keeps more
+        than ``copied`` words in a row of its novel, counting the words of ``written`` it would go
+        on from. ``moments``: ``self.moments(recent)``, when the caller asks twice for one place.
         ``mood``: entries holding its words rank higher. ``cast``: the people of ``last``'s novel
         already renamed in the candidate, kept so. ``keeps``: the caller's own rules for an edited
         sentence; one it refuses does not count among the ``n``."""
