@@ -65,6 +65,8 @@ NEW_CHARS = 1_000_000                   # text a version adds to its bank at mos
 COMMON = 3                              # a noun in this many sentences as a common noun is no one's name
 KEYWORD_BOOST = 1.0                     # what leading to the keyword within the passage adds to an entry's score
 MOOD_BOOST = 0.5                        # what a word of the mood asked for adds to an entry's score
+SCENE = 8                               # the sentences after a candidate's last one in its novel: still its scene
+SCENE_BOOST = 1.0                       # ... which adds this share of the place's best score to an entry's
 # Marks a sentence opens and closes; one the sentence splitter cut from its pair is dropped
 PAIRED_MARKS = (("(", ")"), ("‘", "’"), ("“", "”"), ("「", "」"), ("『", "』"), ("'", "'"))
 FRAMED = ("JKO", "JKS")                 # the particles after which a keyword may take a noun's place
@@ -219,8 +221,9 @@ class Bank:
                cast: dict[str, str] | None = None, copied: int = MAX_COPIED, ahead: int = 0,
                keeps: Callable[[str], bool] | None = None, story: Iterable[str] = ()) -> list[Guide]:
         """Up to ``n`` edited sentences to go after ``recent``: the one that followed entry
-        ``last`` (what the candidate's last sentence was) in its novel, then those that followed
-        the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
+        ``last`` (what the candidate's last sentence was) in its novel, then the rest of its scene
+        (``scene_after``: read blind, a passage stitched from three novels read as three stories),
+        then those that followed the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
         ``keyword``: those that hold it as their novel wrote them first, then those it is placed
         in before a verb it takes in ``story``'s sentences (``framed``), then before one any noun
         takes (``placeable``); without, those the keyword follows within ``ahead`` sentences of
@@ -238,6 +241,8 @@ class Bank:
             scores[self.leading_to(keyword, ahead)] += KEYWORD_BOOST
         if mood:
             scores[self.mood_entries(mood)] += MOOD_BOOST
+        if last is not None:
+            scores[self.scene_after(last)] += SCENE_BOOST * scores.max()
         # where the keyword is due, a sentence holding it comes first: the first shortlist is of those; then,
         # while too few are found, the keyword takes a looked-at thing's place in those most like the moment
         passes = [(np.arange(len(self.entries)), None)]  # (the entries to shortlist, their slots when placing)
@@ -341,6 +346,16 @@ class Bank:
             step = step[step >= 0]
             found.append(step)
         return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+
+    def scene_after(self, i: int) -> list[int]:
+        """The ``SCENE`` entries that follow entry ``i`` in its novel (fewer at its end)."""
+        found = []
+        for _ in range(SCENE):
+            i = int(self.after[i])
+            if i < 0:
+                break
+            found.append(i)
+        return found
 
     def mood_entries(self, mood: str) -> np.ndarray:
         """The entries whose terms hold a word of ``mood`` (``mood.LEXICON``; its one-word lemmas),

@@ -388,3 +388,12 @@ def test_a_sentence_offered_keeps_no_bracket_or_quote_cut_from_its_pair():
                           for line in ("그 모양이니 밤낮 술을 먹지.)", "그는 ‘술을 먹지.", "그는 빙긋 웃었다.")])
     offered = [g.text for g in bank.guides(["그는 방에 누웠다.", "바람이 불었다."], [], None, False, 10)]
     assert "그 모양이니 밤낮 술을 먹지." in offered and not any(")" in t or "‘" in t for t in offered), offered
+
+
+def test_after_a_sentence_of_the_bank_the_rest_of_its_scene_comes_before_a_like_moment_elsewhere(bank):
+    """Read blind, a passage stitched from three novels' sentences read as three stories: after
+    a candidate's sentence from the bank, the sentences that follow it in its novel come first,
+    though the story's lines before it are more like another novel's moment."""
+    recent = ["그는 기차에서 내렸다.", "그는 편지를 꺼내어 주소를 읽었다.", "어머니는 부엌에서 불을 지폈다."]
+    offered = [g.entry for g in bank.guides(recent, ["영수"], None, False, 2, written=recent[-1:], last=11)]
+    assert len(offered) == 2 and all(11 < entry <= 14 for entry in offered), offered
