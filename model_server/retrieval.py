@@ -107,6 +107,7 @@ class Entry:
     novel: int
     names: tuple[tuple[int, str], ...]     # (word index, noun) of the words opening with one of its novel's people
     usable: bool = True                    # False: only what comes before others (too long, too short)
+    strangers: tuple[str, ...] = ()        # the proper nouns it keeps as they are (서울, 톨스토이, 김)
 
 
 @dataclass(frozen=True)
@@ -220,20 +221,22 @@ class Bank:
                skip: Iterable[int] = (), moments: np.ndarray | None = None, mood: str | None = None,
                cast: dict[str, str] | None = None, copied: int = MAX_COPIED, ahead: int = 0,
                keeps: Callable[[str], bool] | None = None, story: Iterable[str] = ()) -> list[Guide]:
-        """Up to ``n`` edited sentences to go after ``recent``: the one that followed entry
-        ``last`` (what the candidate's last sentence was) in its novel, then the rest of its scene
+        """Up to ``n`` edited sentences to go after ``recent``: the one that followed entry ``last``
+        (what the candidate's last sentence was) in its novel, then the rest of its scene
         (``scene_after``: read blind, a passage stitched from three novels read as three stories),
-        then those that followed the likeliest moments, shuffled a little by ``rng``. With ``keyword_due`` each holds
-        ``keyword``: those that hold it as their novel wrote them first, then those it is placed
-        in before a verb it takes in ``story``'s sentences (``framed``), then before one any noun
-        takes (``placeable``); without, those the keyword follows within ``ahead`` sentences of
-        their novel rank higher. None is a sentence the candidate ``written`` holds, an entry of
-        ``skip`` or one given lately, a line all talk that did not follow ``last``, or keeps more
-        than ``copied`` words in a row of its novel, counting the words of ``written`` it would go
-        on from. ``moments``: ``self.moments(recent)``, when the caller asks twice for one place.
-        ``mood``: entries holding its words rank higher. ``cast``: the people of ``last``'s novel
-        already renamed in the candidate, kept so. ``keeps``: the caller's own rules for an edited
-        sentence; one it refuses does not count among the ``n``."""
+        then those that followed the likeliest moments, shuffled a little by ``rng``. With
+        ``keyword_due`` each holds ``keyword``: those that hold it as their novel wrote them first,
+        then those it is placed in before a verb it takes in ``story``'s sentences (``framed``),
+        then before one any noun takes (``placeable``); without, those the keyword follows within
+        ``ahead`` sentences of their novel rank higher. None is a sentence the candidate ``written``
+        holds, an entry of ``skip`` or one given lately, a line all talk that did not follow
+        ``last``, or keeps more than ``copied`` words in a row of its novel, counting the words of
+        ``written`` it would go on from, or keeps a proper noun (``Entry.strangers``) that
+        ``story``, ``recent`` and the ``keyword`` never wrote. ``moments``:
+        ``self.moments(recent)``, when the caller asks twice for one place. ``mood``: entries
+        holding its words rank higher. ``cast``: the people of ``last``'s novel already renamed in
+        the candidate, kept so. ``keeps``: the caller's own rules for an edited sentence; one it
+        refuses does not count among the ``n``."""
         if not self.entries or n <= 0:
             return []
         scores = (self.moments(recent) if moments is None else moments).copy()
@@ -253,6 +256,7 @@ class Bank:
                     if slots:
                         passes.append((np.array(list(slots), dtype=np.int64), slots))
         before = " ".join(written).split()[-(copied + 1):]
+        known = " ".join([*story, *recent, keyword or ""])
         found, seen, skipped = [], set(written), set(skip) | set(self.given)
         for among, slots in passes:
             if len(found) >= n:
@@ -261,7 +265,8 @@ class Bank:
                 if len(found) >= n:
                     break
                 if i in skipped or (slots is not None and i not in slots) \
-                        or (self.spoken[i] and (last is None or int(self.after[last]) != i)):
+                        or (self.spoken[i] and (last is None or int(self.after[last]) != i)) \
+                        or any(stranger not in known for stranger in self.entries[i].strangers):
                     continue
                 own = cast if cast and last is not None and self.entries[i].novel == self.entries[last].novel else None
                 guide = self.edit(i, names, keyword if keyword_due else None, before, own, copied, last,
@@ -461,7 +466,7 @@ class Bank:
         return cls(entries)
 
     def save(self, folder: str | Path) -> None:
-        rows = [[e.text, list(e.terms), e.novel, [list(s) for s in e.names], e.usable]
+        rows = [[e.text, list(e.terms), e.novel, [list(s) for s in e.names], e.usable, list(e.strangers)]
                 for e in self.entries]
         with gzip.open(Path(folder) / BANK_FILE, "wt", encoding="utf-8") as out:
             json.dump(rows, out, ensure_ascii=False)
@@ -474,8 +479,10 @@ class Bank:
             path = Path(folder) / BANK_FILE
             if path.is_file():
                 with gzip.open(path, "rt", encoding="utf-8") as source:
-                    parts.append([Entry(text, tuple(terms), novel, tuple(map(tuple, names)), usable)
-                                  for text, terms, novel, names, usable in json.load(source)])
+                    # a bank saved before its entries kept their strangers has five fields a row
+                    parts.append([Entry(text, tuple(terms), novel, tuple(map(tuple, names)), usable,
+                                        tuple(strangers[0]) if strangers else ())
+                                  for text, terms, novel, names, usable, *strangers in json.load(source)])
         return cls(_renumbered(parts)) if parts else None
 
     @classmethod
@@ -532,7 +539,7 @@ def _renumbered(parts: list[list[Entry]]) -> list[Entry]:
     entries: list[Entry] = []
     for part in parts:
         offset = entries[-1].novel + 1 if entries else 0
-        entries += [Entry(e.text, e.terms, offset + e.novel, e.names, e.usable) for e in part]
+        entries += [Entry(e.text, e.terms, offset + e.novel, e.names, e.usable, e.strangers) for e in part]
     return entries
 
 
@@ -540,7 +547,7 @@ def _entry(sentence: str, terms: list[str], novel: int, people: set[str], every_
     words = sentence.split()
     if not MIN_WORDS <= len(words) <= MAX_WORDS:
         return Entry(sentence, tuple(terms), novel, (), usable=False)
-    names, cursor = [], 0
+    names, strangers, cursor = [], [], 0
     for word, noun, proper, _first in eojeols(sentence):
         index = next((j for j in range(cursor, len(words)) if word in words[j]), None)
         if index is None:
@@ -548,7 +555,9 @@ def _entry(sentence: str, terms: list[str], novel: int, people: set[str], every_
         cursor = index + 1
         if noun and (noun in people or (every_proper_owned and proper)):
             names.append((index, noun))
-    return Entry(sentence, tuple(terms), novel, tuple(names))
+        elif noun and proper:
+            strangers.append(noun)
+    return Entry(sentence, tuple(terms), novel, tuple(names), strangers=tuple(dict.fromkeys(strangers)))
 
 
 def frames_of(keyword: str, texts: list[str]) -> set[tuple[str, str]]:

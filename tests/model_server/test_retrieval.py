@@ -397,3 +397,26 @@ def test_after_a_sentence_of_the_bank_the_rest_of_its_scene_comes_before_a_like_
     recent = ["그는 기차에서 내렸다.", "그는 편지를 꺼내어 주소를 읽었다.", "어머니는 부엌에서 불을 지폈다."]
     offered = [g.entry for g in bank.guides(recent, ["영수"], None, False, 2, written=recent[-1:], last=11)]
     assert len(offered) == 2 and all(11 < entry <= 14 for entry in offered), offered
+
+
+def test_no_sentence_offered_names_a_place_or_person_the_story_never_had():
+    """Read blind, 톨스토이, 서울 and 고구려 came into village stories from other novels: a proper
+    noun that no novel owns (so it is not renamed) is offered only where the story has it."""
+    seoul = ["그는 서울로 떠났다. 아이는 울었다.", "서울은 멀었다. 어머니는 기다렸다.",
+             "그는 서울에서 편지를 썼다. 편지는 늦게 왔다."]
+    bank = Bank.of_texts(NOVELS + seoul)
+    assert bank.entries[-2].strangers == ("서울",)
+    recent = ["그는 편지를 꺼내어 주소를 읽었다."]
+    offered = [g.text for g in bank.guides(recent, [], None, False, 20)]
+    assert offered and not any("서울" in text for text in offered)
+    story = ["아버지는 서울에 갔다.", *recent]
+    assert "그는 서울에서 편지를 썼다." in [g.text for g in bank.guides(recent, [], None, False, 20, story=story)]
+
+
+def test_a_bank_saved_before_strangers_were_kept_is_read(tmp_path):
+    import gzip
+    import json
+
+    with gzip.open(tmp_path / BANK_FILE, "wt", encoding="utf-8") as out:
+        json.dump([["그는 웃었다.", ["웃"], 0, [], True]], out)
+    assert Bank.load([tmp_path]).entries[0].strangers == ()
