@@ -247,7 +247,8 @@ class Bank:
         if last is not None:
             scores[self.scene_after(last)] += SCENE_BOOST * scores.max()
         # where the keyword is due, a sentence holding it comes first: the first shortlist is of those; then,
-        # while too few are found, the keyword takes a looked-at thing's place in those most like the moment
+        # while too few are found, the keyword takes a noun's place before a verb the story gave it, then a
+        # looked-at thing's place, in those most like the moment
         passes = [(np.arange(len(self.entries)), None)]  # (the entries to shortlist, their slots when placing)
         if keyword and keyword_due:
             passes = [(self.holding(keyword), None)]
