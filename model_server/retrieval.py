@@ -47,7 +47,7 @@ from model_server import text as ktext
 from model_server.copying import EDGES
 from model_server.josa import RIEUL, final_consonant
 from model_server.mood import LEXICON
-from model_server.names import PERSONAL, eojeols, own_people
+from model_server.names import PERSONAL, PROPER_MAX_TEXTS, eojeols, own_people
 from model_server.voice import narration
 
 BANK_FILE = "bank.json.gz"
@@ -459,11 +459,12 @@ class Bank:
     @classmethod
     def of_texts(cls, texts: list[str]) -> "Bank":
         people = own_people(texts)[1] if len(texts) > 2 else set()
+        spelled = spelled_apart(texts, people)
         entries = []
         for novel, text in enumerate(texts):
             sentences = ktext.sentences(text)
             for sentence, terms in zip(sentences, terms_of(sentences)):
-                entries.append(_entry(sentence, terms, novel, people, len(texts) <= 2))
+                entries.append(_entry(sentence, terms, novel, people, len(texts) <= 2, spelled))
         return cls(entries)
 
     def save(self, folder: str | Path) -> None:
@@ -544,7 +545,8 @@ def _renumbered(parts: list[list[Entry]]) -> list[Entry]:
     return entries
 
 
-def _entry(sentence: str, terms: list[str], novel: int, people: set[str], every_proper_owned: bool) -> Entry:
+def _entry(sentence: str, terms: list[str], novel: int, people: set[str], every_proper_owned: bool,
+           spelled: set[str] = frozenset()) -> Entry:
     words = sentence.split()
     if not MIN_WORDS <= len(words) <= MAX_WORDS:
         return Entry(sentence, tuple(terms), novel, (), usable=False)
@@ -558,7 +560,32 @@ def _entry(sentence: str, terms: list[str], novel: int, people: set[str], every_
             names.append((index, noun))
         elif noun and proper:
             strangers.append(noun)
-    return Entry(sentence, tuple(terms), novel, tuple(names), strangers=tuple(dict.fromkeys(strangers)))
+    named = {index for index, _ in names}
+    names += [(index, person) for index, word in enumerate(words)
+              if index not in named and (person := person_opening(word, spelled)) is not None]
+    return Entry(sentence, tuple(terms), novel, tuple(sorted(names)), strangers=tuple(dict.fromkeys(strangers)))
+
+
+def spelled_apart(texts: list[str], people: set[str]) -> set[str]:
+    """Those of ``people`` whose spelling opens words of at most ``PROPER_MAX_TEXTS`` of ``texts``:
+    a word spelled so is the person, however Kiwi reads it there. 마리 (한 마리), 하니 and 그네 open
+    words of every novel, so where Kiwi reads them as something else they are."""
+    found: Counter = Counter()
+    for text in texts:
+        found.update({word[:end] for word in (EDGES.sub("", w) for w in text.split())
+                      for end in range(2, len(word) + 1) if word[:end] in people})
+    return {person for person in people if found[person] <= PROPER_MAX_TEXTS}
+
+
+def person_opening(word: str, people: set[str]) -> str | None:
+    """The one of ``people`` that ``word`` is, with a particle this module can respell, or None.
+    Kiwi reads a name by the words around it: read alone in its sentence, 현보를 was a determiner
+    and a noun, and the novel's 현보 came into stories that never had him."""
+    stripped = EDGES.sub("", word)
+    for end in range(2, len(stripped) + 1):  # the shortest: 점순 of 점순이도, whose 이 is respelled
+        if stripped[:end] in people and respell(stripped[:end], stripped[end:]) is not None:
+            return stripped[:end]
+    return None
 
 
 def frames_of(keyword: str, texts: list[str]) -> set[tuple[str, str]]:

@@ -2,7 +2,7 @@
 import pytest
 
 from model_server import text as ktext
-from model_server.retrieval import BANK_FILE, Bank, replace, respell
+from model_server.retrieval import BANK_FILE, Bank, replace, respell, spelled_apart
 
 # Three small "novels": the bank needs more than two to tell a novel's own names from words
 # every novel uses.
@@ -411,6 +411,21 @@ def test_no_sentence_offered_names_a_place_or_person_the_story_never_had():
     assert offered and not any("서울" in text for text in offered)
     story = ["아버지는 서울에 갔다.", *recent]
     assert "그는 서울에서 편지를 썼다." in [g.text for g in bank.guides(recent, [], None, False, 20, story=story)]
+
+
+def test_a_name_kiwi_misreads_in_one_sentence_is_still_renamed():
+    """Kiwi reads 현보 by the words around it: 현보를 opening a sentence is a determiner and a noun
+    to it. The novel's people are known from the whole novel, so the word is still his."""
+    novel = "밤이 깊었다. 그러자 현보가 웃었다. 그러자 현보는 일어섰다. 현보를 어머니가 불렀다. 바람이 불었다."
+    bank = Bank.of_texts(NOVELS + [novel])
+    assert bank.entries[-2].names == ((0, "현보"),)
+    offered = [g.text for g in bank.guides(["그러자 영수가 웃었다."], ["영수"], None, False, 30)]
+    assert "영수를 어머니가 불렀다." in offered and not any("현보" in text for text in offered), offered
+
+
+def test_a_name_spelled_as_a_word_of_every_novel_is_renamed_only_where_kiwi_reads_it_so():
+    texts = ["닭 한 마리가 울었다. 현보가 웃었다.", "소 두 마리를 몰았다.", "개 한 마리가 짖었다."]
+    assert spelled_apart(texts, {"현보", "마리"}) == {"현보"}
 
 
 def test_a_bank_saved_before_strangers_were_kept_is_read(tmp_path):
