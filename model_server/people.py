@@ -30,6 +30,7 @@ GROUPS = """
 청년 젊은이
 노인 늙은이 노파 할멈
 남자 사내 사나이
+신사
 여자 여인 계집 여편네 아낙 아낙네
 어머니 어머님 엄마 어미 모친
 아버지 아버님 아빠 아비 부친
@@ -45,8 +46,8 @@ GROUPS = """
 동생 아우
 남편 서방님 지아비
 아내 마누라 부인
-색시 신부
-신랑
+색시 신부 새색시 새댁
+신랑 새서방 새신랑
 며느리
 시어머니
 시아버지
@@ -113,11 +114,15 @@ def people_in(text: str) -> frozenset[str]:
     """The people ``text`` names by such a noun, each as its line of ``GROUPS``."""
     tokens = ktext._get_kiwi().tokenize(unicodedata.normalize("NFC", text))
     found = set()
-    for token, after in zip(tokens, [*tokens[1:], None]):
+    for previous, token, after in zip([None, *tokens], tokens, [*tokens[1:], None]):
         if token.tag not in ("NNG", "NNP"):  # Kiwi reads 아씨 and 나리 as names
             continue
-        # ... and 손님 as 손 + 님, 장사꾼 as 장사 + 꾼: the suffix is part of the word
+        # ... and 손님 as 손 + 님, 장사꾼 as 장사 + 꾼: the suffix is part of the word; so is the 새 of
+        # 새서방 and 새색시, a determiner to Kiwi (새 + 서방), written as one word with the noun
         whole = token.form + after.form if after is not None and after.tag == "XSN" else None
+        if previous is not None and previous.form == "새" and previous.tag == "MM" \
+                and previous.start + previous.len == token.start:
+            whole = "새" + token.form
         word = whole if whole in PERSON else token.form
         if word in PERSON:
             found.add(PERSON[word])

@@ -56,6 +56,8 @@ def test_no_one_is_named_by_surname_and_title_whom_the_story_never_named(sentenc
     ('"손님이 오셨는데 미안합니다."', False),          # nor in what someone says
     ("마누라는 아무 대답도 하지 않았다.", True),        # the story's 아내, by another word
     ("송 서방은 사람들 틈에 섞여 걸었다.", True),       # 사람 is anyone
+    ("새서방은 그래도 시원치 못하였다.", False),        # read blind: a bridegroom in 송 서방's house
+    ("신사는 모자를 벗고 웃었다.", False),
 ])
 def test_no_one_is_named_by_a_noun_for_a_person_whom_the_story_never_had(sentence, fits):
     assert speaks_in(sentence, voice_of(TOLD_OF_HIM)) is fits
