@@ -1,7 +1,7 @@
 """Whether a sentence of another novel speaks in the story's voice.
 
 Read blind, the bank's sentences most often failed as a continuation by belonging to another
-story: an "I" narrating in a story told of "him", a narrator who suddenly says 합니다, a 문 서방
+story: an "I" narrating in a story told of "him", a narrator who suddenly says 합니다 or 했소, a 문 서방
 or 김 첨지 nobody had met, a 소년 or a 왕자 the scene never had (``people``). A sentence's
 narration (what lies outside its quotes) is checked against the story's recent narration; what
 people say inside quotes may be anything but a person the story has not met.
@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
+from model_server import text as ktext
 from model_server.people import people_in
 
 QUOTED = re.compile(r"[\"“][^\"”]*[\"”]|['‘][^'’]*['’]|「[^」]*」|『[^』]*』")
@@ -23,6 +25,9 @@ POLITE = re.compile(r"(?:니다|니까|세요|어요|아요|지요|에요)[.!?�
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진나엄채원천방공현함변염여추도석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예봉경사부"
 TITLES = ("서방", "첨지", "영감", "생원", "참봉", "주사", "진사", "선생", "노인", "씨", "부인", "마님", "서기", "교장")
 PARTICLES = ("이", "가", "은", "는", "을", "를", "의", "에게", "께", "도", "과", "와", "하고", "만", "님", "댁", "네")
+# How a narrator of 하오체 (났소, 가오, 보우, 왔구려) or of the old storytellers (고하였더라, 이니라) ends a
+# sentence: Kiwi's last ending (EF, or EC where it reads 났소's 소 so)
+OLD_STYLE = frozenset({"소", "오", "우", "구려", "더라", "니라", "느니라", "노라", "도다", "로다"})
 TITLED = re.compile(rf"(?<![가-힣])([{SURNAMES}]) ?({'|'.join(TITLES)})(?=$|[^가-힣]|(?:{'|'.join(PARTICLES)})(?![가-힣]))")
 
 
@@ -30,6 +35,7 @@ TITLED = re.compile(rf"(?<![가-힣])([{SURNAMES}]) ?({'|'.join(TITLES)})(?=$|[^
 class Voice:
     first_person: bool       # the narrator says 나 (or 내가, 우리)
     polite: bool             # the narration ends its sentences in 합니다/해요
+    old_style: bool          # ... or some in 하오체 or the old storytellers' endings (``OLD_STYLE``)
     titled: frozenset[str]   # the surname-and-title people the story has (송 서방), spaces taken out
     people: frozenset[str]   # the people it names by a noun for one (소년, 어머니: people.GROUPS)
 
@@ -41,6 +47,13 @@ def narration(sentence: str) -> str:
     if text.count('"') % 2:
         text = "" if text.lstrip().startswith('"') else text.rpartition('"')[2]
     return text.strip()
+
+
+@lru_cache(maxsize=4096)
+def old_style(told: str) -> bool:
+    """Whether narration ``told`` ends as ``OLD_STYLE`` has it."""
+    tokens = [t for t in ktext._get_kiwi().tokenize(told) if not t.tag.startswith("S")]
+    return bool(tokens) and tokens[-1].tag in ("EF", "EC") and tokens[-1].form in OLD_STYLE
 
 
 def titled_people(text: str) -> set[str]:
@@ -55,17 +68,20 @@ def voice_of(sentences: list[str], named: Iterable[str] = ()) -> Voice:
     first = sum(bool(FIRST_PERSON.search(t)) for t in told)
     polite = sum(bool(POLITE.search(t)) for t in told)
     return Voice(first_person=first > 0, polite=2 * polite > len(told) > 0,
+                 old_style=any(old_style(t) for t in told),
                  titled=frozenset(p for s in sentences for p in titled_people(s)),
                  people=people_in("\n".join([*sentences, *named])))
 
 
 def speaks_in(sentence: str, voice: Voice) -> bool:
     """Whether ``sentence`` may follow a story of ``voice``: its narration says "I" only where the
-    story's narrator does, says 합니다 only where the story's does, and names no one by surname
+    story's narrator does, says 합니다 (or 했소, 하였더라) only where the story's does, and names no one by surname
     and title, nor by a noun for a person (소년, 순사), whom the story has not named."""
     told = narration(sentence)
     if told and not voice.first_person and FIRST_PERSON.search(told):
         return False
     if told and not voice.polite and POLITE.search(told):
+        return False
+    if told and not voice.old_style and old_style(told):
         return False
     return titled_people(sentence) <= voice.titled and people_in(sentence) <= voice.people

@@ -39,6 +39,19 @@ def test_a_plain_narration_takes_no_polite_one():
     assert speaks_in("한 사람이 버는 돈으로 이 많은 식구를 먹이기는 힘들었습니다.", polite)
 
 
+def test_a_story_told_in_haetda_takes_no_narration_in_haoche_or_the_old_storytellers_endings():
+    """Read blind, 한숨소리가 났소 and 신사의 일을 고하였더라 came into a story told in 했다."""
+    voice = voice_of(TOLD_OF_HIM)
+    assert not voice.old_style
+    assert not speaks_in("그 뒤를 이어 후하는 한숨소리가 났소.", voice)
+    assert not speaks_in("춘수의 집을 찾아가 신사의 일을 고하였더라.", voice)
+    assert speaks_in('"나는 안 가오." 하고 그는 돌아섰다.', voice)  # a person may speak so
+    assert speaks_in("그의 얼굴에 떠오르는 미소.", voice)         # a noun ends it, not 하오체's 소
+    assert speaks_in("그는 모르리라.", voice)
+    told_so = voice_of(["그날 밤 송 서방은 돌아왔소.", "가을이 깊었소."])
+    assert told_so.old_style and speaks_in("그 뒤를 이어 후하는 한숨소리가 났소.", told_so)
+
+
 @pytest.mark.parametrize("sentence,fits", [
     ("그날 밤늦게서야 문 서방이 그 집에 찾아왔다.", False),   # someone the story never had
     ("김첨지는 웃었다.", False),
