@@ -139,7 +139,7 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
               for prompt, _ in groups}
     unvoiced = sum(not all(speaks_in(s, voices[prompt.id]) for s in ktext.sentences(p))
                    for prompt, ps in groups for p in ps)
-    print(f"  out of the story's voice (model_server.voice: a narrator's 나 or 합니다, a 문 서방 or a 소년 the story "
+    print(f"  out of the story's voice (model_server.voice: a narrator's 나, 합니다 or 했소, a 문 서방 or a 소년 the story "
           f"never had): {unvoiced}/{len(passages)} ({100 * unvoiced / max(1, len(passages)):.1f}%)")
     bibled = [(prompt, ps, sense.story_bible(prompt.story)) for prompt, ps in groups]
     with_bible = [(prompt, p, bible) for prompt, ps, bible in bibled if bible for p in ps]
