@@ -18,7 +18,9 @@ next passages (the ceiling):
   hunspell), sentences that start like one, distinct-2 across K, keyword and count kept;
 - copying: the longest run of words found in the training novels, and the share of four- and
   eight-word runs found there; passages that say again four words in a row of their own story's
-  last 2,000 characters;
+  last 2,000 characters; the sentences taken from the novels' bank and written by the model, and
+  of two of the bank's in a row, whether the second followed the first in its novel, came later
+  in its scene or from elsewhere (a seven-word bound on copying leaves little room for the first);
 - the judges: how often the combined score ranks the true continuation first among 5, against
   the base's candidates and against real passages from elsewhere (chance: 0.2);
 - latency per sentence count with the machine's load; ``--busy`` runs a CPU-bound process
@@ -40,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -283,6 +286,8 @@ def main() -> None:
     host.generate(args.adapter, prompts[0].context, prompts[0].keyword, 1, 1, seed=0, judge=judge)  # warm-up
     groups, failures, latencies = [], [], {}
     from_bank = written_by_model = 0
+    bank = host.adapter_banks.get(str(Path(args.adapter).resolve())) if args.adapter else host.base_bank
+    following: Counter = Counter()  # how each two sentences of the bank in a row stood in their novel
     for prompt in prompts:
         started = time.perf_counter()
         try:
@@ -297,12 +302,16 @@ def main() -> None:
         groups.append((prompt, [w.text for w in written]))
         from_bank += sum(entry is not None for w in written for entry in w.given)
         written_by_model += sum(entry is None for w in written for entry in w.given)
+        following.update(in_novel(bank, a, b) for w in written for a, b in zip(w.given, w.given[1:])
+                         if a is not None and b is not None)
     load = os.getloadavg()[0]
     if burner:
         burner.terminate()
 
     report("AI candidates", groups, corpus_runs)
     print(f"  sentences from the novels' bank (retrieval): {from_bank}, written by the model: {written_by_model}")
+    print(f"  two of the bank's in a row: {sum(following.values())}; the second was the next in its novel "
+          f"{following['next']}, later in its scene {following['scene']}, elsewhere {following['elsewhere']}")
     report("held-out novels (ceiling)", [(p, p.real) for p in prompts], corpus_runs)
     print(f"generation failures: {len(failures)}/{len(prompts)}" + "".join(f"\n  {f}" for f in failures))
     print(f"latency (load {load:.2f} at the end{', busy' if args.busy else ''}):")
@@ -321,6 +330,14 @@ def main() -> None:
     for prompt, candidates in groups[: args.samples]:
         tail = prompt.context[-80:].replace("\n", " ")
         print(f"\n[…{tail}]  키워드 {prompt.keyword} · {prompt.sentences}문장\n→ {candidates[0]}")
+
+
+def in_novel(bank, first: int, second: int) -> str:
+    """Where entry ``second`` stands from ``first`` in the bank's novels: "next", "scene" (within
+    ``retrieval.SCENE`` sentences after it) or "elsewhere"."""
+    if int(bank.after[first]) == second:
+        return "next"
+    return "scene" if second in bank.scene_after(first) else "elsewhere"
 
 
 if __name__ == "__main__":
