@@ -9,9 +9,9 @@ judge's best of them is kept wherever one fits (retrieve and edit: Guu et al. 20
 al. 2018), edited so they belong to the story:
 
 - the novel's people are renamed to the story's (its most recent names first), their particles
-  respelled to fit the new name (순이가, 복남이가); a sentence that names a place of its novel,
-  or more people than the story has, is not offered; a candidate's next sentence from the same
-  novel keeps the names its last one gave;
+  respelled to fit the new name (순이가, 복남이가), and one the story has no name left for is 그
+  (``PRONOUN``); a sentence that names a place of its novel, or more people than that, is not
+  offered; a candidate's next sentence from the same novel keeps the names its last one gave;
 - where the crowd's keyword is due, sentences that hold it themselves are offered first (set in
   just any noun's place it read as nonsense: 좋은 트릿을 가져오게); after them, it takes the
   place of a noun before a verb it takes itself in the story (고추장을 먹이면 →
@@ -70,6 +70,11 @@ SCENE_BOOST = 1.0                       # ... which adds this share of the place
 # Marks a sentence opens and closes; one the sentence splitter cut from its pair is dropped
 PAIRED_MARKS = (("(", ")"), ("‘", "’"), ("“", "”"), ("「", "」"), ("『", "』"), ("'", "'"))
 FRAMED = ("JKO", "JKS")                 # the particles after which a keyword may take a noun's place
+# A novel's person the story has no name left for is 그 (그는, 그의, 그에게), one per sentence: the
+# sentence still tells what someone did, and a story with few names is left more of the novels'
+# sentences (with none, its keyword's sentence was the model's to write, and a small base failed it)
+PRONOUN = "그"
+CALLED = ("아", "야", "씨", "님")           # ... but no one is called 그야 or 그 씨
 
 # Particles whose form follows the sound a noun ends in: (after a consonant, after a vowel).
 # The longer ones first: 이었다 is 이었 + 다, not 이 + 었다.
@@ -411,8 +416,12 @@ class Bank:
             if noun not in renamed:
                 renamed[noun] = next(free, None)
                 if renamed[noun] is None:
-                    return None  # more people than the story has names for
+                    if PRONOUN in renamed.values():
+                        return None  # more people than the story has names for, and 그 for one of them
+                    renamed[noun] = PRONOUN
         for index, noun in entry.names:
+            if renamed[noun] == PRONOUN and EDGES.sub("", words[index])[len(noun):].startswith(CALLED):
+                return None  # 그야, 그 씨
             word = replace(words[index], noun, renamed[noun])
             if word is None:
                 return None

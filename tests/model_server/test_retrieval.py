@@ -61,10 +61,21 @@ def test_the_novels_people_take_the_storys_names(bank):
     assert not any("수남" in text or "복동" in text for text in offered), offered
 
 
-def test_without_names_to_give_no_sentence_of_a_novels_people_is_offered(bank):
+def test_without_names_to_give_a_novels_person_is_he_and_never_keeps_the_novels_name(bank):
     recent = ["영수는 닭을 안고 울타리 옆에 섰다."]
     offered = [g.text for g in bank.guides(recent, [], None, False, 10)]
     assert offered and not any("수남" in text or "복동" in text for text in offered), offered
+    assert "그는 고개를 숙이고 한참 말이 없었다." in offered, offered
+
+
+def test_one_person_of_a_sentence_may_be_he_but_not_two_nor_one_called_by_name():
+    bank = Bank.of_texts(NOVELS + ["바람이 불었다. 수남이는 복동이를 불렀다. 바람이 불었다. 어머니가 수남아 하고 불렀다."])
+    assert [len(e.names) for e in bank.entries[-3:]] == [2, 0, 1]
+    offered = [g.text for g in bank.guides(["그날 밤 바람이 불었다."], [], None, False, 40)]
+    assert not any("수남" in text or "복동" in text or "그야" in text for text in offered), offered
+    assert not any("불렀다" in text and text.startswith("그는") for text in offered), offered
+    named = [g.text for g in bank.guides(["그날 밤 바람이 불었다."], ["영수"], None, False, 40)]
+    assert "영수는 그를 불렀다." in named, named
 
 
 def test_where_the_keyword_is_due_every_sentence_offered_holds_it(bank):
