@@ -19,7 +19,7 @@ al. 2018), edited so they belong to the story:
   missed (``SLOTS``: 편지를 바라보았다 → 트릿을 바라보았다); where it is due a few sentences on,
   those it follows in their novel rank higher (``ahead``);
 - a sentence the last one came from goes on with the sentence that followed it there; a line
-  that is all talk comes only so (``spoken``);
+  that is all talk, or whose narration cries or asks (산 너머로!), comes only so (``spoken``);
 - where the crowd asked for a mood, sentences holding one of its words (``mood.LEXICON``) rank
   higher, as if their moment were that much more like the story's;
 - a sentence given to one passage is not given again for a while, to this story or another.
@@ -98,6 +98,7 @@ SLOTS = {
 # 먹였다 → 고추장을 먹였다); read blind, a keyword looked at or looked for read as nonsense (형편을
 # 찾았다, 진고개를 바라보았다). 하다 and 되다 say nothing of the noun before them (약속을 하였다).
 BARE_VERBS = frozenset({"하", "되"})
+EXCLAIMED = re.compile(r"[!?][.…]*$")  # narration that ends in a cry or a question
 # ... a cheap first look for sentences that end in a noun, its particle and a verb (Kiwi then reads those)
 MAY_END_IN_FRAME = re.compile(r"[을를이가] \S+$")
 # ... and a noun nothing qualifies: after one of these (있는 어머니, 남편의 얼굴, 밭 고랑) it would keep
@@ -175,8 +176,12 @@ class Bank:
         novels = np.array([e.novel for e in entries], dtype=np.int64)
         # what people said, and nothing else: read blind, a line of another novel's talk answered a
         # remark no one made ("형편에 따라서 다르다니, 형편이란 어떤 것 말인가?" after narration), so
-        # it is offered only where it goes on from the line before it in its novel
-        self.spoken = np.array([not narration(e.text) for e in entries], dtype=bool)
+        # it is offered only where it goes on from the line before it in its novel; so is what the
+        # narration itself cries or asks (산 너머로!, 그리고는, 닮았나?): a thought on the line before
+        # it there, read blind as a fragment of nothing (an eighth of the candidates' sentences, a
+        # hundredth of the real passages')
+        told = [narration(e.text) for e in entries]
+        self.spoken = np.array([not t or EXCLAIMED.search(t) is not None for t in told], dtype=bool)
         # the entry that follows each one in its novel (-1 at a novel's end)
         self.after = np.full(count, -1, dtype=np.int64)
         if count > 1:
