@@ -19,7 +19,8 @@ al. 2018), edited so they belong to the story:
   missed (``SLOTS``: 편지를 바라보았다 → 트릿을 바라보았다); where it is due a few sentences on,
   those it follows in their novel rank higher (``ahead``);
 - a sentence the last one came from goes on with the sentence that followed it there; a line
-  that is all talk, or whose narration cries or asks (산 너머로!), comes only so (``spoken``);
+  that is all talk, or whose narration cries, asks or stops before a verb (산 너머로!, 남편의 말.),
+  comes only so (``answering``);
 - where the crowd asked for a mood, sentences holding one of its words (``mood.LEXICON``) rank
   higher, as if their moment were that much more like the story's;
 - a sentence given to one passage is not given again for a while, to this story or another.
@@ -99,6 +100,8 @@ SLOTS = {
 # 찾았다, 진고개를 바라보았다). 하다 and 되다 say nothing of the noun before them (약속을 하였다).
 BARE_VERBS = frozenset({"하", "되"})
 EXCLAIMED = re.compile(r"[!?][.…]*$")  # narration that ends in a cry or a question
+# ... or on a noun, an adverb, a particle or an interjection: no verb closes it (남편의 말., 깜짝 놀라는 듯이.)
+VERBLESS = ("NN", "NR", "NP", "MAG", "JKB", "JKG", "JX", "XSN", "ETN", "IC")
 # ... a cheap first look for sentences that end in a noun, its particle and a verb (Kiwi then reads those)
 MAY_END_IN_FRAME = re.compile(r"[을를이가] \S+$")
 # ... and a noun nothing qualifies: after one of these (있는 어머니, 남편의 얼굴, 밭 고랑) it would keep
@@ -174,14 +177,6 @@ class Bank:
         self.idf = {term: math.log((count + 1) / (len(ids) + 0.5)) for term, ids in found.items()}
         self.norm = np.array([math.sqrt(len(set(e.terms)) + 1.0) for e in entries])
         novels = np.array([e.novel for e in entries], dtype=np.int64)
-        # what people said, and nothing else: read blind, a line of another novel's talk answered a
-        # remark no one made ("형편에 따라서 다르다니, 형편이란 어떤 것 말인가?" after narration), so
-        # it is offered only where it goes on from the line before it in its novel; so is what the
-        # narration itself cries or asks (산 너머로!, 그리고는, 닮았나?): a thought on the line before
-        # it there, read blind as a fragment of nothing (an eighth of the candidates' sentences, a
-        # hundredth of the real passages')
-        told = [narration(e.text) for e in entries]
-        self.spoken = np.array([not t or EXCLAIMED.search(t) is not None for t in told], dtype=bool)
         # the entry that follows each one in its novel (-1 at a novel's end)
         self.after = np.full(count, -1, dtype=np.int64)
         if count > 1:
@@ -196,6 +191,7 @@ class Bank:
         self._endings: dict[tuple[str, str], dict[int, tuple[int, str]]] | None = None
         self._placeable: dict[int, tuple[int, str]] | None = None
         self._framed: tuple[tuple | None, dict[int, tuple[int, str]]] = (None, {})
+        self._answering: dict[int, bool] = {}
 
     def give(self, entry: int) -> None:
         """Remember that ``entry`` went into a candidate: it is not offered again for a while."""
@@ -276,7 +272,7 @@ class Bank:
                 if len(found) >= n:
                     break
                 if i in skipped or (slots is not None and i not in slots) \
-                        or (self.spoken[i] and (last is None or int(self.after[last]) != i)) \
+                        or (self.answering(i) and (last is None or int(self.after[last]) != i)) \
                         or any(stranger not in known for stranger in self.entries[i].strangers):
                     continue
                 own = cast if cast and last is not None and self.entries[i].novel == self.entries[last].novel else None
@@ -334,6 +330,18 @@ class Bank:
             self._framed = ((keyword, story), {i: slot for frame in frames_of(keyword, list(story))
                                                for i, slot in endings.get(frame, {}).items()})
         return self._framed[1]
+
+    def answering(self, i: int) -> bool:
+        """Whether entry ``i`` reads only after the line before it in its novel: it is all talk (read
+        blind, another novel's line answered a remark no one made: "형편에 따라서 다르다니, 형편이란
+        어떤 것 말인가?" after narration), or its narration cries or asks (산 너머로!, 그리고는,
+        닮았나?) or stops before a verb (남편의 말., 그는 깜짝 놀라는 듯이.): a thought on that line,
+        read blind as a fragment of nothing. Such were an eighth and a twelfth of the candidates'
+        sentences, a hundredth and a fiftieth of the real passages'. Read once per entry."""
+        if i not in self._answering:
+            told = narration(self.entries[i].text)
+            self._answering[i] = not told or EXCLAIMED.search(told) is not None or verbless(told)
+        return self._answering[i]
 
     def holding(self, keyword: str) -> np.ndarray:
         """The entries whose text holds ``keyword`` as written (Kiwi may read it as two terms),
@@ -516,6 +524,12 @@ def save_bank(folder: str | Path, texts: list[str], inherit: str | Path | None =
         kept.append(text[:room])
         room -= len(kept[-1])
     Bank.joined([parent, Bank.of_texts([t for t in kept if t])]).save(folder)
+
+
+def verbless(told: str) -> bool:
+    """Whether narration ``told`` ends before any verb or ending (``VERBLESS``)."""
+    tokens = [t for t in ktext._get_kiwi().tokenize(told) if not t.tag.startswith("S")]
+    return bool(tokens) and tokens[-1].tag.startswith(VERBLESS)
 
 
 def unpaired_marks_dropped(sentence: str) -> str:

@@ -355,16 +355,17 @@ def test_a_line_of_talk_is_offered_only_after_the_line_it_answers_in_its_novel()
     assert after_its_line[0].text == talk
 
 
-def test_what_the_narration_cries_or_asks_is_offered_only_after_the_line_it_answers_in_its_novel():
-    """Read blind, 봄날 꽃? 산 너머로! and 그리고는, 닮았나? were fragments of nothing: an eighth of
-    the candidates' sentences, a hundredth of the real passages'."""
-    bank = Bank.of_texts(["밤이 깊었다. 바람이 불었다. 산 너머로! 그는 걸었다.",
+@pytest.mark.parametrize("fragment", ["산 너머로!", "그리고는, 닮았나?", "남편의 말.", "그는 깜짝 놀라는 듯이."])
+def test_what_the_narration_cries_asks_or_leaves_without_a_verb_comes_only_after_its_own_line(fragment):
+    """Read blind, 봄날 꽃? 산 너머로! and 남편의 말. were fragments of nothing: an eighth of the
+    candidates' sentences, a hundredth of the real passages'."""
+    bank = Bank.of_texts([f"밤이 깊었다. 바람이 불었다. {fragment} 그는 걸었다.",
                           "비가 왔다. 바람이 불었다. 그는 한숨을 쉬었다.", "날이 밝았다. 그는 일어났다."])
     offered = [g.text for g in bank.guides(["바람이 불었다."], [], None, False, 10)]
-    assert "그는 한숨을 쉬었다." in offered and "산 너머로!" not in offered, offered
+    assert "그는 한숨을 쉬었다." in offered and fragment not in offered, offered
     wind = next(i for i, e in enumerate(bank.entries) if e.novel == 0 and e.text == "바람이 불었다.")
     after_its_line = bank.guides(["바람이 불었다."], [], None, False, 10, written=["바람이 불었다."], last=wind)
-    assert after_its_line[0].text == "산 너머로!"
+    assert after_its_line[0].text == fragment
 
 
 def test_a_run_copied_across_sentences_is_counted_whatever_mark_ends_its_words():
