@@ -55,6 +55,7 @@ def test_a_story_told_in_haetda_takes_no_narration_in_haoche_or_the_old_storytel
 @pytest.mark.parametrize("sentence,fits", [
     ("그날 밤늦게서야 문 서방이 그 집에 찾아왔다.", False),   # someone the story never had
     ("김첨지는 웃었다.", False),
+    ("이 문 서방한테 치여난 칠성이다.", False),                # read blind on four sheets: 한테 hid him
     ("송 서방이 다시 찾아왔다.", True),                         # the story's own
     ("그는 이 양반을 보았다.", True),                           # 이 양반 is no one's name
     ("이 씨앗을 뿌렸다.", True),
