@@ -344,28 +344,19 @@ def test_following_the_novel_keeps_a_scenes_sentences_together(tiny_base, novel_
     assert followed(GenerationSettings(follow=True, copied_words=40)) >= 9 > 3 >= followed(GenerationSettings())
 
 
-def test_a_line_of_talk_is_offered_only_after_the_line_it_answers_in_its_novel():
-    talk = '"형편이란 어떤 것 말인가?"'
-    bank = Bank.of_texts([f"밤이 깊었다. 바람이 불었다. {talk} 그는 대답하지 않았다.",
+@pytest.mark.parametrize("line", ['"형편이란 어떤 것 말인가?"', "산 너머로!", "그리고는, 닮았나?", "남편의 말.",
+                                  "그는 깜짝 놀라는 듯이."])
+def test_a_line_that_only_answers_the_one_before_it_comes_only_after_that_line(line):
+    """Read blind, another novel's talk answered a remark no one made, and what its narration cried,
+    asked or left without a verb (봄날 꽃? 산 너머로!, 남편의 말.) was a fragment of nothing: an
+    eighth of the candidates' sentences, a hundredth of the real passages'."""
+    bank = Bank.of_texts([f"밤이 깊었다. 바람이 불었다. {line} 그는 걸었다.",
                           "비가 왔다. 바람이 불었다. 그는 한숨을 쉬었다.", "날이 밝았다. 그는 일어났다."])
     offered = [g.text for g in bank.guides(["바람이 불었다."], [], None, False, 10)]
-    assert "그는 한숨을 쉬었다." in offered and talk not in offered, offered
+    assert "그는 한숨을 쉬었다." in offered and line not in offered, offered
     wind = next(i for i, e in enumerate(bank.entries) if e.novel == 0 and e.text == "바람이 불었다.")
     after_its_line = bank.guides(["바람이 불었다."], [], None, False, 10, written=["바람이 불었다."], last=wind)
-    assert after_its_line[0].text == talk
-
-
-@pytest.mark.parametrize("fragment", ["산 너머로!", "그리고는, 닮았나?", "남편의 말.", "그는 깜짝 놀라는 듯이."])
-def test_what_the_narration_cries_asks_or_leaves_without_a_verb_comes_only_after_its_own_line(fragment):
-    """Read blind, 봄날 꽃? 산 너머로! and 남편의 말. were fragments of nothing: an eighth of the
-    candidates' sentences, a hundredth of the real passages'."""
-    bank = Bank.of_texts([f"밤이 깊었다. 바람이 불었다. {fragment} 그는 걸었다.",
-                          "비가 왔다. 바람이 불었다. 그는 한숨을 쉬었다.", "날이 밝았다. 그는 일어났다."])
-    offered = [g.text for g in bank.guides(["바람이 불었다."], [], None, False, 10)]
-    assert "그는 한숨을 쉬었다." in offered and fragment not in offered, offered
-    wind = next(i for i, e in enumerate(bank.entries) if e.novel == 0 and e.text == "바람이 불었다.")
-    after_its_line = bank.guides(["바람이 불었다."], [], None, False, 10, written=["바람이 불었다."], last=wind)
-    assert after_its_line[0].text == fragment
+    assert after_its_line[0].text == line
 
 
 def test_a_run_copied_across_sentences_is_counted_whatever_mark_ends_its_words():
