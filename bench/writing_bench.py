@@ -117,6 +117,8 @@ def distinct2(passages: list[str]) -> float:
 
 
 def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[int, set[int]]) -> None:
+    from model_server.generation import SEEN_CHARS  # the story's pages the writer reads its voice from
+
     passages = [p for _, ps in groups for p in ps]
     pieces = [s for p in passages for s in ktext.sentences(p)]
     words = [w for p in passages for w in hangul_words(p)]
@@ -138,7 +140,7 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
     print(f"  four-word runs in >= 3 prompts: {len(recurring)}" + (f" {recurring[:5]}" if recurring else ""))
     print(f"  keyword tacked on as vocative/copula: {tacked}/{len(passages)} ({100 * tacked / max(1, len(passages)):.1f}%)")
     print(f"  names of the context reused: {named}/{len(passages)} ({100 * named / max(1, len(passages)):.1f}%)")
-    voices = {prompt.id: voice_of(ktext.sentences(prompt.context[-RECENT_CHARS:]), [prompt.keyword])
+    voices = {prompt.id: voice_of(ktext.sentences(prompt.context[-SEEN_CHARS:]), [prompt.keyword])
               for prompt, _ in groups}
     unvoiced = sum(not all(speaks_in(s, voices[prompt.id]) for s in ktext.sentences(p))
                    for prompt, ps in groups for p in ps)

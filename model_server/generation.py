@@ -44,6 +44,7 @@ MAX_SHARED_PAIRS = 0.5  # a sentence sharing more of its word pairs with another
 SAID_MIN_WORDS = 3      # a sentence of this many words that the story's recent text holds is not written again
 SAID_CHARS = 2000       # ... its recent text, whose runs of words (``copying.RUN``) the model does not write again
 SAID_EDGES = " \"'“”‘’.!?…,"
+SEEN_CHARS = 3000       # the story's last pages, whose people and voice the bank's sentences must keep
 # A plain sentence: where not even it can follow a sentence as one more (narration that ends in a
 # speech line, 그는, "여보게…." takes in what comes after it), none can, and only the last may be it.
 PLAIN_SENTENCE = "밤이 왔다."
@@ -159,11 +160,11 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     rng = random.Random(seed)  # the bank's draws
     said = normalize_space(story_text[-SAID_CHARS:]) if story_text else ""
     recent = ktext.sentences(story_text[-1000:])[-3:] if bank is not None and story_text else []
-    names = bank.names_in(story_text[-3000:]) if bank is not None and story_text else []
+    names = bank.names_in(story_text[-SEEN_CHARS:]) if bank is not None and story_text else []
     if bank is not None:
         names = people_first(notes, names)
     met = [name for name, _ in notes] + ([keyword] if keyword else [])
-    seen = ktext.sentences(story_text[-3000:]) if bank is not None else []
+    seen = ktext.sentences(story_text[-SEEN_CHARS:]) if bank is not None else []
     voice = voice_of(seen, met) if bank is not None else None
     if lexicon is not None and names:  # the bank's sentences give the story's people new particles
         lexicon = lexicon.with_layer(Layer.of_forms(frozenset().union(*map(keyword_words, names))))
