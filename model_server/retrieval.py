@@ -49,7 +49,7 @@ from model_server.copying import EDGES
 from model_server.josa import RIEUL, final_consonant
 from model_server.mood import LEXICON
 from model_server.names import PERSONAL, PROPER_MAX_TEXTS, eojeols, own_people
-from model_server.voice import narration
+from model_server.voice import last_morpheme, narration
 
 BANK_FILE = "bank.json.gz"
 TERM_TAGS = ("NNG", "VV", "VA", "XR")   # what a moment is about: its common nouns, verbs, adjectives
@@ -528,8 +528,8 @@ def save_bank(folder: str | Path, texts: list[str], inherit: str | Path | None =
 
 def verbless(told: str) -> bool:
     """Whether narration ``told`` ends before any verb or ending (``VERBLESS``)."""
-    tokens = [t for t in ktext._get_kiwi().tokenize(told) if not t.tag.startswith("S")]
-    return bool(tokens) and tokens[-1].tag.startswith(VERBLESS)
+    last = last_morpheme(told)
+    return last is not None and last.tag.startswith(VERBLESS)
 
 
 def unpaired_marks_dropped(sentence: str) -> str:

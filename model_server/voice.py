@@ -52,10 +52,16 @@ def narration(sentence: str) -> str:
 
 
 @lru_cache(maxsize=4096)
+def last_morpheme(told: str):
+    """The last morpheme of narration ``told`` that is not a mark (a Kiwi token), or None."""
+    tokens = [t for t in ktext._get_kiwi().tokenize(told) if not t.tag.startswith("S")]
+    return tokens[-1] if tokens else None
+
+
 def old_style(told: str) -> bool:
     """Whether narration ``told`` ends as ``OLD_STYLE`` has it."""
-    tokens = [t for t in ktext._get_kiwi().tokenize(told) if not t.tag.startswith("S")]
-    return bool(tokens) and tokens[-1].tag in ("EF", "EC") and tokens[-1].form in OLD_STYLE
+    last = last_morpheme(told)
+    return last is not None and last.tag in ("EF", "EC") and last.form in OLD_STYLE
 
 
 def titled_people(text: str) -> set[str]:
