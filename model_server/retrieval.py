@@ -574,7 +574,7 @@ def _renumbered(parts: list[list[Entry]]) -> list[Entry]:
 
 
 def _entry(sentence: str, terms: list[str], novel: int, people: set[str], every_proper_owned: bool,
-           spelled: set[str] = frozenset()) -> Entry:
+           spelled: set[str]) -> Entry:
     words = sentence.split()
     if not MIN_WORDS <= len(words) <= MAX_WORDS:
         return Entry(sentence, tuple(terms), novel, (), usable=False)
