@@ -12,7 +12,8 @@ the table has a row per dump. The key
 goes to SHEET.md.key.json and an empty score table to SHEET.md.scores.tsv; do not open the key
 before scoring. The reader fills in, for each item, grammar (1-5), sense as a continuation of
 its context (1-5) and whether they take it for a human's (y/n). ``unblind`` joins scores and key
-and prints the table for AI and real passages. Asserts nothing.
+and prints the table for AI and real passages, then their sense by the number of sentences asked
+for. Asserts nothing.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def make(dumps: list[Path], out: Path, ai: int, real: int, seed: int) -> None:
         context = prompt["context"][-CONTEXT_SHOWN:].replace("\n", " ")
         lines += [f"## {number}", f"키워드 {prompt['keyword']} · {prompt['sentences']}문장", "",
                   f"> …{context}", "", passage, ""]
-        key[number] = {"source": source, "prompt": prompt["id"]}
+        key[number] = {"source": source, "prompt": prompt["id"], "sentences": prompt["sentences"]}
     out.write_text("\n".join(lines), encoding="utf-8")
     Path(f"{out}.key.json").write_text(json.dumps(key, ensure_ascii=False, indent=1), encoding="utf-8")
     Path(f"{out}.scores.tsv").write_text("item\tgrammar\tsense\thuman\n" + "".join(f"{n}\t\t\t\n" for n in key),
@@ -54,9 +55,13 @@ def unblind(sheet: Path, scores: Path) -> None:
     key = {int(k): v for k, v in json.loads(Path(f"{sheet}.key.json").read_text(encoding="utf-8")).items()}
     rows = [line.split("\t") for line in scores.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
     table: dict[str, list[tuple[int, int, bool]]] = {source: [] for source in sorted({v["source"] for v in key.values()})}
+    by_length: dict[str, dict[int, list[int]]] = {source: {} for source in table}  # sense by sentences asked
     for item, grammar, sense, human in rows:
         if grammar.strip():
-            table[key[int(item)]["source"]].append((int(grammar), int(sense), human.strip().lower() == "y"))
+            asked = key[int(item)]
+            table[asked["source"]].append((int(grammar), int(sense), human.strip().lower() == "y"))
+            if "sentences" in asked:  # a key written before it kept them has none
+                by_length[asked["source"]].setdefault(asked["sentences"], []).append(int(sense))
     print("| | passages | grammar (1-5) | sense (1-5) | taken for human |")
     print("|---|---|---|---|---|")
     for source, scored in table.items():
@@ -64,6 +69,14 @@ def unblind(sheet: Path, scores: Path) -> None:
             print(f"| {'AI' + source[2:] if source.startswith('ai') else 'real'} | {len(scored)} | "
                   f"{statistics.mean(g for g, _, _ in scored):.2f} | {statistics.mean(s for _, s, _ in scored):.2f} | "
                   f"{100 * sum(h for _, _, h in scored) / len(scored):.0f} % |")
+    lengths = sorted({n for found in by_length.values() for n in found})
+    if lengths:
+        print("\nsense (1-5) by the sentences asked for (passages):\n")
+        print("| | " + " | ".join(f"{n}" for n in lengths) + " |")
+        print("|---|" + "---|" * len(lengths))
+        for source, found in by_length.items():
+            cells = [f"{statistics.mean(found[n]):.2f} ({len(found[n])})" if n in found else "" for n in lengths]
+            print(f"| {'AI' + source[2:] if source.startswith('ai') else 'real'} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
