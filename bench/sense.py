@@ -12,7 +12,9 @@ Shared by bench/writing_bench.py and the tests of the artefacts the readers foun
 - names reused: passages naming someone or something the context named (its proper nouns);
 - the story's names: with a story bible made from the story so far (``story_bible``: its
   people and places as a reader's notes would hold them), passages that use one of the bible's
-  names, and passages naming someone the story never had (a proper noun not in the story so far).
+  names, and passages naming someone the story never had (a proper noun not in the story so far);
+- borrowed people: passages naming one of the training novels' people (``model_server.names``:
+  문호, read by Kiwi as a common noun, is one) that the story so far never wrote.
 """
 from __future__ import annotations
 
@@ -123,3 +125,10 @@ def uses_bible_name(passage: str, bible: list[tuple[str, str]]) -> bool:
 def stranger_names(passage: str, story: str) -> set[str]:
     """Proper nouns of ``passage`` that ``story`` never had: someone from another novel."""
     return set(ktext.proper_nouns(passage)) - set(ktext.proper_nouns(story))
+
+
+def borrowed_people(passage: str, story: str, people: set[str]) -> set[str]:
+    """The words of ``passage`` opening with one of ``people`` (a novel's own, as the bank reads
+    them) that ``story`` never wrote."""
+    return {word[:end] for word in re.findall(r"[가-힣]+", passage) for end in range(2, len(word) + 1)
+            if word[:end] in people and word[:end] not in story}

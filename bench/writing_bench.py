@@ -10,8 +10,8 @@ next passages (the ceiling):
 
 - sense: particle-syllable openings, distinct openers, four-word runs recurring across prompts,
   a keyword tacked on as a vocative or copula, names of the context reused, passages out of the
-  story's voice (``model_server.voice``), a name of the story's bible used and a name the story
-  never had (``bench/sense.py``; ``--bible`` gives the model that bible, made from each prompt's
+  story's voice (``model_server.voice``), a name of the story's bible used, a name the story
+  never had and a person of the training novels it never had (``bench/sense.py``; ``--bible`` gives the model that bible, made from each prompt's
   novel so far, as a story's notes); the share read in
   the prompt's mood (``model_server.mood``; ``--mood`` asks for it, the moods in turn);
 - words: eojeol that hunspell-ko does not accept (an independent judge: generation never asks
@@ -116,7 +116,8 @@ def distinct2(passages: list[str]) -> float:
     return len(set(bigrams)) / len(bigrams) if bigrams else 1.0
 
 
-def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[int, set[int]]) -> None:
+def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[int, set[int]],
+           people: set[str]) -> None:
     from model_server.generation import SEEN_CHARS  # the story's pages the writer reads its voice from
 
     passages = [p for _, ps in groups for p in ps]
@@ -150,9 +151,11 @@ def report(name: str, groups: list[tuple[Prompt, list[str]]], corpus_runs: dict[
     with_bible = [(prompt, p, bible) for prompt, ps, bible in bibled if bible for p in ps]
     right = sum(sense.uses_bible_name(p, bible) for _, p, bible in with_bible)
     strangers = sum(bool(sense.stranger_names(p, prompt.story)) for prompt, ps in groups for p in ps)
+    borrowed = sum(bool(sense.borrowed_people(p, prompt.story, people)) for prompt, ps in groups for p in ps)
     print(f"  a name of the story's bible used: {right}/{len(with_bible)} passages of prompts with one "
           f"({100 * right / max(1, len(with_bible)):.1f}%); naming someone the story never had: "
-          f"{strangers}/{len(passages)} ({100 * strangers / max(1, len(passages)):.1f}%)")
+          f"{strangers}/{len(passages)} ({100 * strangers / max(1, len(passages)):.1f}%); "
+          f"a person of the training novels it never had: {borrowed}/{len(passages)}")
     in_mood = sum(mood_of(p) == prompt.mood for prompt, ps in groups for p in ps)
     worded = sum(bool(mood_scores(p)[prompt.mood]) for prompt, ps in groups for p in ps)
     print(f"  read in the prompt's mood (model_server.mood, the mood --mood asks for): {in_mood}/{len(passages)} "
@@ -310,11 +313,12 @@ def main() -> None:
     if burner:
         burner.terminate()
 
-    report("AI candidates", groups, corpus_runs)
+    people = {noun for entry in bank.entries for _, noun in entry.names} if bank is not None else set()
+    report("AI candidates", groups, corpus_runs, people)
     print(f"  sentences from the novels' bank (retrieval): {from_bank}, written by the model: {written_by_model}")
     print(f"  two of the bank's in a row: {sum(following.values())}; the second was the next in its novel "
           f"{following['next']}, later in its scene {following['scene']}, elsewhere {following['elsewhere']}")
-    report("held-out novels (ceiling)", [(p, p.real) for p in prompts], corpus_runs)
+    report("held-out novels (ceiling)", [(p, p.real) for p in prompts], corpus_runs, people)
     print(f"generation failures: {len(failures)}/{len(prompts)}" + "".join(f"\n  {f}" for f in failures))
     print(f"latency (load {load:.2f} at the end{', busy' if args.busy else ''}):")
     for n in sorted(latencies):

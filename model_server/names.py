@@ -4,7 +4,8 @@ A starter that read forty novels knows forty casts. Left free it wrote 형철이
 into stories that never had them, and readers took that for nonsense at once. A word is a
 novel's own when its noun is a proper noun (Kiwi reads it so in most places) found in at most
 two of the texts, or any noun found in a single text and often there (a name Kiwi misreads as
-a common noun: 점순이, 일복). Generation's lexicon leaves such words out; a story's own text
+a common noun: 점순이, 일복), or nearly only there where it is written as a person (문호에게, once
+in another novel as "great writer"). Generation's lexicon leaves such words out; a story's own text
 puts its own names back (``lexicon.words_of``).
 """
 from __future__ import annotations
@@ -14,11 +15,13 @@ import unicodedata
 from collections import Counter
 
 from model_server.text import _get_kiwi
+from model_server.voice import TITLES
 
 NOUNS = ("NNG", "NNP")
 PIECES = ("J", "E", "XS", "VCP")   # morphemes that only follow another: a word opening with one is a stray piece
 PROPER_MAX_TEXTS = 2        # a proper noun in at most this many texts is theirs
 OWN_MIN_COUNT = 10          # a common noun this frequent in one text and absent from all others
+OWN_SHARE = 0.9             # ... or, for one written as a person and never read as a name, this share of its uses
 # What follows a person's name, not a thing's: to, by, an honorific subject, 씨, a call.
 PERSONAL = ("에게", "한테", "께서", "더러", "씨", "아", "야")
 EOJEOL = re.compile(r"\S+")
@@ -33,26 +36,35 @@ def own_nouns(texts: list[str]) -> set[str]:
 
 def own_people(texts: list[str]) -> tuple[set[str], set[str]]:
     """``own_nouns(texts)``, and those of them that name someone: read as a proper noun at
-    least once, or written as one speaks to or of a person (일복이에게, 금례야, 주사께서).
+    least once, or written as one speaks to or of a person (일복이에게, 금례야, 주사께서). Such a
+    noun is a novel's own though another text uses it once or twice: read blind, 문호 (a
+    protagonist Kiwi reads as the common noun "great writer", once in another novel) came into
+    stories that never had him. A title (진사, 서방) is no one's name.
     The rest are things and places one novel talks of often (벤치, 농장, 유치장): renamed to a
     story's people they read as nonsense (차차 춘수가 되고자)."""
     in_texts: Counter = Counter()
     counts: Counter = Counter()
+    most: Counter = Counter()        # its uses in the one text that uses it most
     as_proper: Counter = Counter()
     as_person: Counter = Counter()
     for text in texts:
-        seen = set()
+        here: Counter = Counter()
         for word, noun, proper, _first in eojeols(text):
             if len(noun) > 1:
-                seen.add(noun)
-                counts[noun] += 1
+                here[noun] += 1
                 as_proper[noun] += proper
                 as_person[noun] += word[len(noun):].startswith(PERSONAL)
-        in_texts.update(seen)
+        in_texts.update(here.keys())
+        counts.update(here)
+        for noun, n in here.items():
+            most[noun] = max(most[noun], n)
+    personal = {noun for noun in counts if as_proper[noun] or as_person[noun]}
     owned = {noun for noun, found in in_texts.items()
              if (2 * as_proper[noun] > counts[noun] and found <= PROPER_MAX_TEXTS)
-             or (found == 1 and counts[noun] >= OWN_MIN_COUNT and len(texts) > 2)}
-    return owned, {noun for noun in owned if as_proper[noun] or as_person[noun]}
+             or (len(texts) > 2 and most[noun] >= OWN_MIN_COUNT
+                 and (found == 1 or (as_person[noun] and not as_proper[noun] and noun not in TITLES
+                                     and most[noun] >= OWN_SHARE * counts[noun])))}
+    return owned, owned & personal
 
 
 def words_to_leave_out(texts: list[str]) -> set[str]:

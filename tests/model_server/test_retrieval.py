@@ -450,3 +450,17 @@ def test_a_bank_saved_before_strangers_were_kept_is_read(tmp_path):
     with gzip.open(tmp_path / BANK_FILE, "wt", encoding="utf-8") as out:
         json.dump([["그는 웃었다.", ["웃"], 0, [], True]], out)
     assert Bank.load([tmp_path]).entries[0].strangers == ()
+
+
+def test_a_novels_person_kiwi_reads_as_a_common_word_is_renamed_though_another_novel_uses_the_word():
+    """Read blind, 문호 (a protagonist Kiwi reads as the common noun "great writer", written once
+    in another novel) came into stories that never had him. A noun written as a person (문호에게)
+    with nearly all its uses in one novel is that novel's person; a title (진사) is no one's name."""
+    hero = " ".join(["문호는 웃었다.", "문호에게 편지가 왔다.", "황 진사가 문호를 불렀다.", "황 진사에게 절을 하였다."] * 4)
+    other = "그는 문호의 소설을 읽었다. 밤이 깊었다. 황 진사가 왔다."
+    bank = Bank.of_texts(NOVELS + [hero, other])
+    entry = next(e for e in bank.entries if e.text == "문호는 웃었다.")
+    assert entry.names == ((0, "문호"),)
+    offered = [g.text for g in bank.guides(["영수는 울었다."], ["영수"], None, False, 40)]
+    assert "영수는 웃었다." in offered and not any("문호" in text for text in offered), offered
+    assert not any("진사" in noun for e in bank.entries for _, noun in e.names)
