@@ -1,7 +1,8 @@
 """Whether a sentence of another novel speaks in the story's voice.
 
 Read blind, the bank's sentences most often failed as a continuation by belonging to another
-story: an "I" narrating in a story told of "him", a narrator who suddenly says 합니다 or 했소, a 문 서방
+story: an "I" narrating in a story told of "him" (or a "he" in one told by "I" that never said it),
+a narrator who suddenly says 합니다 or 했소, a 문 서방
 or 김 첨지 nobody had met, a 소년 or a 왕자 the scene never had (``people``). A sentence's
 narration (what lies outside its quotes) is checked against the story's recent narration; what
 people say inside quotes may be anything but a person the story has not met.
@@ -21,6 +22,8 @@ QUOTED = re.compile(r"[\"“][^\"”]*[\"”]|['‘][^'’]*['’]|「[^」]*」
 # 나가, 나와 and 나서 are as often the verb 나다 as "I" (내가 is "I"), and 저 as often "that"
 FIRST_PERSON = re.compile(r"(?:^|\s)(?:나(?:는|를|의|도|에게|한테|만)|내가?|우리(?:는|가|를|의|도|와|에게|한테|만)?)"
                           r"(?=\s|[,.!?…]|$)")
+# 그 as someone (그는, 그의, 그에게), not as "that" (그 사람, 그때, 그러나)
+THIRD_PERSON = re.compile(r"(?:^|\s)그(?:는|가|의|를|에게|한테|도|만|와|하고)(?=\s|[,.!?…]|$)")
 POLITE = re.compile(r"(?:니다|니까|세요|어요|아요|지요|에요)[.!?…]*\s*$")
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진나엄채원천방공현함변염여추도석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예봉경사부"
 TITLES = ("서방", "첨지", "영감", "생원", "참봉", "주사", "진사", "선생", "노인", "씨", "부인", "마님", "서기", "교장")
@@ -36,6 +39,7 @@ TITLED = re.compile(rf"(?<![가-힣])([{SURNAMES}]) ?({'|'.join(TITLES)})(?=$|[^
 @dataclass(frozen=True)
 class Voice:
     first_person: bool       # the narrator says 나 (or 내가, 우리)
+    third_person: bool       # ... or 그 for someone (그는, 그의)
     polite: bool             # the narration ends its sentences in 합니다/해요
     old_style: bool          # ... or some in 하오체 or the old storytellers' endings (``OLD_STYLE``)
     titled: frozenset[str]   # the surname-and-title people the story has (송 서방), spaces taken out
@@ -75,7 +79,8 @@ def voice_of(sentences: list[str], named: Iterable[str] = ()) -> Voice:
     told = [t for t in told if t]
     first = sum(bool(FIRST_PERSON.search(t)) for t in told)
     polite = sum(bool(POLITE.search(t)) for t in told)
-    return Voice(first_person=first > 0, polite=2 * polite > len(told) > 0,
+    return Voice(first_person=first > 0, third_person=any(THIRD_PERSON.search(t) for t in told),
+                 polite=2 * polite > len(told) > 0,
                  old_style=any(old_style(t) for t in told),
                  titled=frozenset(p for s in sentences for p in titled_people(s)),
                  people=people_in("\n".join([*sentences, *named])))
@@ -83,10 +88,14 @@ def voice_of(sentences: list[str], named: Iterable[str] = ()) -> Voice:
 
 def speaks_in(sentence: str, voice: Voice) -> bool:
     """Whether ``sentence`` may follow a story of ``voice``: its narration says "I" only where the
-    story's narrator does, says 합니다 (or 했소, 하였더라) only where the story's does, and names no one by surname
+    story's narrator does, and where the narrator says "I", says 그 for someone only where the
+    narrator has (read blind, 그는 in a story told by 나 read as the narrator turned into someone
+    else), says 합니다 (or 했소, 하였더라) only where the story's does, and names no one by surname
     and title, nor by a noun for a person (소년, 순사), whom the story has not named."""
     told = narration(sentence)
     if told and not voice.first_person and FIRST_PERSON.search(told):
+        return False
+    if told and voice.first_person and not voice.third_person and THIRD_PERSON.search(told):
         return False
     if told and not voice.polite and POLITE.search(told):
         return False

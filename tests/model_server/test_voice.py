@@ -25,9 +25,16 @@ def test_a_piece_of_a_quote_the_splitter_cut_is_speech_not_narration():
     assert not speaks_in('글쎄요." 하고 나는 웃었다.', voice)
 
 
-def test_a_story_told_by_me_takes_both():
+def test_a_story_told_by_me_takes_he_only_where_its_narrator_has_said_it():
+    """Read blind, 그는 in a story told by 나 read as the narrator turned into someone else."""
     voice = voice_of(TOLD_BY_ME)
-    assert voice.first_person
+    assert voice.first_person and not voice.third_person
+    assert speaks_in("나는 한참 바라보았다.", voice)
+    assert speaks_in("그 사람은 한숨을 쉬었다.", voice)  # 그: that
+    assert speaks_in('"그는 안 와." 하고 점순이가 말했다.', voice)  # someone may say 그
+    assert not speaks_in("나는 그를 한참 바라보았다.", voice)
+    assert not speaks_in("그는 한숨을 쉬었다.", voice)
+    voice = voice_of(TOLD_BY_ME + ["그는 나를 보고 웃었다."])
     assert speaks_in("나는 그를 한참 바라보았다.", voice)
     assert speaks_in("그는 한숨을 쉬었다.", voice)
 
