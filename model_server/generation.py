@@ -159,12 +159,12 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     generator = torch.Generator().manual_seed(seed)
     rng = random.Random(seed)  # the bank's draws
     said = normalize_space(story_text[-SAID_CHARS:]) if story_text else ""
-    recent = ktext.sentences(story_text[-1000:])[-3:] if bank is not None and story_text else []
+    seen = ktext.sentences(story_text[-SEEN_CHARS:]) if bank is not None else []
+    recent = seen[-3:]
     names = bank.names_in(story_text[-SEEN_CHARS:]) if bank is not None and story_text else []
     if bank is not None:
         names = people_first(notes, names)
     met = [name for name, _ in notes] + ([keyword] if keyword else [])
-    seen = ktext.sentences(story_text[-SEEN_CHARS:]) if bank is not None else []
     voice = voice_of(seen, met) if bank is not None else None
     if lexicon is not None and names:  # the bank's sentences give the story's people new particles
         lexicon = lexicon.with_layer(Layer.of_forms(frozenset().union(*map(keyword_words, names))))
