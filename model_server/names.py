@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections import Counter
 
+from model_server.josa import final_consonant
 from model_server.text import _get_kiwi
 from model_server.voice import TITLES
 
@@ -24,6 +25,11 @@ OWN_MIN_COUNT = 10          # a common noun this frequent in one text and absent
 OWN_SHARE = 0.9             # ... or, for one written as a person and never read as a name, this share of its uses
 # What follows a person's name, not a thing's: to, by, an honorific subject, 씨, a call.
 PERSONAL = ("에게", "한테", "께서", "더러", "씨", "아", "야")
+# A name ending in a consonant takes 이 before its particle (순영이가, 덕만이는), which no common noun
+# does: Kiwi splits many such names (순영 is 순 "pure" + 영 to it), and one written so this often in a
+# text, nearly only there, is one of its people
+CALLED_WITH_I = re.compile(r"^([가-힣]{2,3})이(?:가|는|도|를|의|에게|와|하고|야|랑|만)$")
+I_NAMED_MIN = 5
 EOJEOL = re.compile(r"\S+")
 EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 
@@ -39,7 +45,8 @@ def own_people(texts: list[str]) -> tuple[set[str], set[str]]:
     least once, or written as one speaks to or of a person (일복이에게, 금례야, 주사께서). Such a
     noun is a novel's own though another text uses it once or twice: read blind, 문호 (a
     protagonist Kiwi reads as the common noun "great writer", once in another novel) came into
-    stories that never had him. A title (진사, 서방) is no one's name.
+    stories that never had him. A title (진사, 서방) is no one's name. So is a name written with
+    the 이 only names take (순영이가) often in one text and nearly only there, however Kiwi reads it.
     The rest are things and places one novel talks of often (벤치, 농장, 유치장): renamed to a
     story's people they read as nonsense (차차 춘수가 되고자)."""
     in_texts: Counter = Counter()
@@ -47,24 +54,34 @@ def own_people(texts: list[str]) -> tuple[set[str], set[str]]:
     most: Counter = Counter()        # its uses in the one text that uses it most
     as_proper: Counter = Counter()
     as_person: Counter = Counter()
+    with_i: Counter = Counter()      # ... and the same of the names written with 이 (``CALLED_WITH_I``)
+    most_with_i: Counter = Counter()
     for text in texts:
         here: Counter = Counter()
+        here_with_i: Counter = Counter()
         for word, noun, proper, _first in eojeols(text):
             if len(noun) > 1:
                 here[noun] += 1
                 as_proper[noun] += proper
                 as_person[noun] += word[len(noun):].startswith(PERSONAL)
+            if (called := CALLED_WITH_I.match(word)) and final_consonant(called.group(1)[-1]):
+                here_with_i[called.group(1)] += 1
         in_texts.update(here.keys())
         counts.update(here)
+        with_i.update(here_with_i)
         for noun, n in here.items():
             most[noun] = max(most[noun], n)
+        for name, n in here_with_i.items():
+            most_with_i[name] = max(most_with_i[name], n)
     personal = {noun for noun in counts if as_proper[noun] or as_person[noun]}
     owned = {noun for noun, found in in_texts.items()
              if (2 * as_proper[noun] > counts[noun] and found <= PROPER_MAX_TEXTS)
              or (len(texts) > 2 and most[noun] >= OWN_MIN_COUNT
                  and (found == 1 or (as_person[noun] and not as_proper[noun] and noun not in TITLES
                                      and most[noun] >= OWN_SHARE * counts[noun])))}
-    return owned, owned & personal
+    if len(texts) > 2:
+        owned |= {name for name, n in most_with_i.items() if n >= I_NAMED_MIN and n >= OWN_SHARE * with_i[name]}
+    return owned, owned & (personal | set(with_i))
 
 
 def words_to_leave_out(texts: list[str]) -> set[str]:

@@ -464,3 +464,14 @@ def test_a_novels_person_kiwi_reads_as_a_common_word_is_renamed_though_another_n
     offered = [g.text for g in bank.guides(["영수는 울었다."], ["영수"], None, False, 40)]
     assert "영수는 웃었다." in offered and not any("문호" in text for text in offered), offered
     assert not any("진사" in noun for e in bank.entries for _, noun in e.names)
+
+
+def test_a_name_written_with_the_i_only_names_take_is_renamed_however_kiwi_reads_it():
+    """Kiwi reads 순영이가 as 순 ("pure") + 영 + 이가, so the novel's 순영 came into stories that
+    never had her. No common noun takes 이 before its particle; a word written so, often in one
+    novel and nearly only there, is one of its people."""
+    heroine = " ".join(["순영이가 웃었다.", "순영이는 벤치에 앉았다.", "바람이 불었다."] * 3)
+    bank = Bank.of_texts(NOVELS + [heroine])
+    assert next(e for e in bank.entries if e.text == "순영이가 웃었다.").names == ((0, "순영"),)
+    offered = [g.text for g in bank.guides(["영수는 울었다."], ["영수"], None, False, 40)]
+    assert "영수가 웃었다." in offered and not any("순영" in text for text in offered), offered
