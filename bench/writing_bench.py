@@ -11,8 +11,9 @@ next passages (the ceiling):
 - sense: particle-syllable openings, distinct openers, four-word runs recurring across prompts,
   a keyword tacked on as a vocative or copula, names of the context reused, passages out of the
   story's voice (``model_server.voice``), a name of the story's bible used, a name the story
-  never had and a person of the training novels it never had (``bench/sense.py``; ``--bible`` gives the model that bible, made from each prompt's
-  novel so far, as a story's notes); the share read in
+  never had and a person of the training novels it never had (``bench/sense.py``; ``--bible``
+  gives the model that bible, made from each prompt's novel so far, as a story's notes); the
+  share read in
   the prompt's mood (``model_server.mood``; ``--mood`` asks for it, the moods in turn);
 - words: eojeol that hunspell-ko does not accept (an independent judge: generation never asks
   hunspell), sentences that start like one, distinct-2 across K, keyword and count kept;
