@@ -30,6 +30,9 @@ PERSONAL = ("에게", "한테", "께서", "더러", "씨", "아", "야")
 # text, nearly only there, is one of its people
 CALLED_WITH_I = re.compile(r"^([가-힣]{2,3})이(?:가|는|도|를|의|에게|와|하고|야|랑|만)$")
 I_NAMED_MIN = 5
+# ... and someone is named more than once: what Kiwi read as a name once (단열밤 "a short
+# night", 미국, 지루함) and renamed to a story's person read as nonsense (유월의 춘수가 벌써 새었다)
+PERSON_MIN_USES = 2
 EOJEOL = re.compile(r"\S+")
 EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 
@@ -47,6 +50,8 @@ def own_people(texts: list[str]) -> tuple[set[str], set[str]]:
     protagonist Kiwi reads as the common noun "great writer", once in another novel) came into
     stories that never had him. A title (진사, 서방) is no one's name. So is a name written with
     the 이 only names take (순영이가) often in one text and nearly only there, however Kiwi reads it.
+    A noun written fewer than ``PERSON_MIN_USES`` times is no one (a proper noun of it is a
+    stranger: ``retrieval.Entry.strangers``).
     The rest are things and places one novel talks of often (벤치, 농장, 유치장): renamed to a
     story's people they read as nonsense (차차 춘수가 되고자)."""
     in_texts: Counter = Counter()
@@ -81,7 +86,7 @@ def own_people(texts: list[str]) -> tuple[set[str], set[str]]:
                                      and most[noun] >= OWN_SHARE * counts[noun])))}
     if len(texts) > 2:
         owned |= {name for name, n in most_with_i.items() if n >= I_NAMED_MIN and n >= OWN_SHARE * with_i[name]}
-    return owned, owned & (personal | set(with_i))
+    return owned, {noun for noun in owned & (personal | set(with_i)) if counts[noun] + with_i[noun] >= PERSON_MIN_USES}
 
 
 def words_to_leave_out(texts: list[str]) -> set[str]:

@@ -475,3 +475,14 @@ def test_a_name_written_with_the_i_only_names_take_is_renamed_however_kiwi_reads
     assert next(e for e in bank.entries if e.text == "순영이가 웃었다.").names == ((0, "순영"),)
     offered = [g.text for g in bank.guides(["영수는 울었다."], ["영수"], None, False, 40)]
     assert "영수가 웃었다." in offered and not any("순영" in text for text in offered), offered
+
+
+def test_a_noun_kiwi_reads_as_a_name_once_is_no_one_to_rename():
+    """Read blind on three sheets: Kiwi read 단열밤 ("a short night") as a name once, and renamed to a
+    story's person it gave 유월의 춘수가 벌써 새었다. A proper noun written once is a stranger."""
+    night = "그 고통으로부터 겨우 벗어난 때에는, 유월의 단열밤이 벌써 새었다. 그는 웃었다."
+    bank = Bank.of_texts(NOVELS + [night])
+    entry = next(e for e in bank.entries if "단열밤" in e.text)
+    assert entry.names == () and entry.strangers == ("단열밤",)
+    offered = [g.text for g in bank.guides(["영수는 울었다."], ["영수"], None, False, 40)]
+    assert not any("벌써 새었다" in text for text in offered), offered
