@@ -74,10 +74,8 @@ def own_people(texts: list[str]) -> tuple[set[str], set[str]]:
         in_texts.update(here.keys())
         counts.update(here)
         with_i.update(here_with_i)
-        for noun, n in here.items():
-            most[noun] = max(most[noun], n)
-        for name, n in here_with_i.items():
-            most_with_i[name] = max(most_with_i[name], n)
+        most |= here  # the larger count of each
+        most_with_i |= here_with_i
     personal = {noun for noun in counts if as_proper[noun] or as_person[noun]}
     owned = {noun for noun, found in in_texts.items()
              if (2 * as_proper[noun] > counts[noun] and found <= PROPER_MAX_TEXTS)
