@@ -159,9 +159,10 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     generator = torch.Generator().manual_seed(seed)
     rng = random.Random(seed)  # the bank's draws
     said = normalize_space(story_text[-SAID_CHARS:]) if story_text else ""
-    seen = ktext.sentences(story_text[-SEEN_CHARS:]) if bank is not None else []
+    last_pages = story_text[-SEEN_CHARS:]
+    seen = ktext.sentences(last_pages) if bank is not None else []
     recent = seen[-3:]
-    names = bank.names_in(story_text[-SEEN_CHARS:]) if bank is not None and story_text else []
+    names = bank.names_in(last_pages) if bank is not None and story_text else []
     if bank is not None:
         names = people_first(notes, names)
     met = [name for name, _ in notes] + ([keyword] if keyword else [])

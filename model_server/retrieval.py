@@ -433,8 +433,6 @@ class Bank:
                         return None  # more people than the story has names for, and 그 for one of them
                     renamed[noun] = PRONOUN
         for index, noun in entry.names:
-            if renamed[noun] == PRONOUN and EDGES.sub("", words[index])[len(noun):].startswith(CALLED):
-                return None  # 그야, 그 씨
             word = replace(words[index], noun, renamed[noun])
             if word is None:
                 return None
@@ -544,7 +542,8 @@ def unpaired_marks_dropped(sentence: str) -> str:
 
 def replace(word: str, noun: str, new: str) -> str | None:
     """``word`` (opening with ``noun``) with ``new`` in the noun's place; None where its ending
-    cannot be carried over or makes the noun a place (을밀대에서: no person stands in for it)."""
+    cannot be carried over, makes the noun a place (을밀대에서: no person stands in for it) or
+    calls ``new`` by name where it is ``PRONOUN`` (그야, 그 씨)."""
     stripped = word.lstrip("\"'“‘(")
     lead = word[: len(word) - len(stripped)]
     if not stripped.startswith(noun):
@@ -552,7 +551,7 @@ def replace(word: str, noun: str, new: str) -> str | None:
     tail = stripped[len(noun):]
     suffix = tail.rstrip(".,!?\"'”’…)")
     punctuation = tail[len(suffix):]
-    if suffix.startswith(PLACE) and not suffix.startswith("에게"):
+    if suffix.startswith(PLACE) and not suffix.startswith("에게") or new == PRONOUN and suffix.startswith(CALLED):
         return None
     ending = respell(new, suffix)
     return None if ending is None else lead + new + ending + punctuation
