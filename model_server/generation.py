@@ -29,7 +29,7 @@ from model_server.lexicon import BOUNDARY, Layer, Lexicon, story_layer
 from model_server.memory import datastore_of
 from model_server.mood import mood_of, mood_scores
 from model_server.prompting import build_prompt, notes_that_fit
-from model_server.judges.judge import Judge
+from model_server.judges.judge import CONTEXT_SENTENCES, Judge, last_sentences
 from model_server.retrieval import Bank, Guide
 from model_server.sampling import GenerationSettings, Plan, Start, sample_rows
 from model_server.vocabulary import FORBIDDEN, Vocabulary
@@ -114,8 +114,9 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     and (when given) the ``keyword``, best first; GenerationError when that cannot be done.
 
     Each candidate is written a sentence at a time: ``settings.pool`` sentences are sampled
-    for it, those that keep the rules are scored by the ``judge`` as the passage so far, and
-    the best that no other candidate took at that place is kept. Where the keyword goes is
+    for it, those that keep the rules are scored by the ``judge`` as what follows the story and
+    the candidate's sentences so far, and the best that no other candidate took at that place
+    is kept. Where the keyword goes is
     chosen the same way: some of a position's rows must hold it (all of them in the last
     sentence, if it is still missing), each placing it where the model first gives it a
     chance, and the judge keeps the likeliest. ``seed`` makes the result reproducible;
@@ -159,6 +160,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     generator = torch.Generator().manual_seed(seed)
     rng = random.Random(seed)  # the bank's draws
     said = normalize_space(story_text[-SAID_CHARS:]) if story_text else ""
+    told = last_sentences(story_text)  # what the judge reads before each option, with the candidate's sentences
     last_pages = story_text[-SEEN_CHARS:]
     seen = ktext.sentences(last_pages) if bank is not None else []
     recent = seen[-3:]
@@ -216,7 +218,7 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
             for i, chain in enumerate(writing):
                 own = [t for t in found[i * settings.pool: (i + 1) * settings.pool] if t is not None]
                 options[id(chain)] += [t for t in own if t not in options[id(chain)]]
-            scores = score_options(model, tokenizer, judge, prompt_ids, story_text, waiting, options)
+            scores = score_options(model, tokenizer, judge, prompt_ids, told, waiting, options)
             for chain in waiting:
                 # the best sentence that no other candidate took here, nor nearly repeats
                 taken = [c.sentences[position] for c in chains if len(c.sentences) > position]
@@ -322,15 +324,18 @@ def in_lexicon(text: str, lexicon: Lexicon | None) -> bool:
                                   for word in BOUNDARY.split(unicodedata.normalize("NFC", text)) if word)
 
 
-def score_options(model, tokenizer, judge: Judge, prompt_ids: list[int], story_text: str, chains: list[Chain],
+def score_options(model, tokenizer, judge: Judge, prompt_ids: list[int], told: list[str], chains: list[Chain],
                   options: dict[int, list[str]]) -> dict[int, list[float]]:
-    """The judge's score of each chain's passage so far with each of its options added, all
-    chains' options read by the model in one batch."""
-    passages = [join_sentences(chain.sentences + [text]) for chain in chains for text in options[id(chain)]]
-    if not passages:
-        return {id(chain): [] for chain in chains}
-    scores = iter(judge.score(story_text, passages, passage_logprobs(model, tokenizer, prompt_ids, passages)))
-    return {id(chain): [next(scores) for _ in options[id(chain)]] for chain in chains}
+    """The judge's score of each chain's options as the passage that follows the story's last
+    sentences (``told``) and the chain's own: read blind, sentences that each suited the story
+    but not the one before them made no sense as a whole."""
+    found = {}
+    for chain in chains:
+        texts = options[id(chain)]
+        context = " ".join((told + chain.sentences)[-CONTEXT_SENTENCES:])
+        found[id(chain)] = judge.score(context, texts, passage_logprobs(model, tokenizer, prompt_ids + chain.ids, texts)) \
+            if texts else []
+    return found
 
 
 def sample_sentences(model, plan: Plan, starts: list[Start], generator: torch.Generator,

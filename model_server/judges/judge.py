@@ -58,7 +58,7 @@ class Judge:
         """(n, len(FEATURES)) raw features of ``passages`` after ``context`` (its last
         ``CONTEXT_SENTENCES``, as the judges were trained); ``lm`` is each passage's mean
         log-probability per token, from the caller's model."""
-        context = recent(context)
+        context = " ".join(last_sentences(context))
         judged = [fluency(p) for p in passages]
         columns = [
             lm,
@@ -125,9 +125,9 @@ class Judge:
 
 
 @lru_cache(maxsize=64)
-def recent(context: str) -> str:
-    """The last ``CONTEXT_SENTENCES`` sentences of ``context``."""
-    return " ".join(ktext.sentences(context[-CONTEXT_SENTENCES * 120:])[-CONTEXT_SENTENCES:])
+def last_sentences(context: str) -> list[str]:
+    """The last ``CONTEXT_SENTENCES`` sentences of ``context``: what the judges read of it."""
+    return ktext.sentences(context[-CONTEXT_SENTENCES * 120:])[-CONTEXT_SENTENCES:]
 
 
 def fit_weights(judge: Judge, groups: list[torch.Tensor], steps: int = 300, l2: float = 0.01) -> list[float]:

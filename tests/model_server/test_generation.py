@@ -4,13 +4,14 @@ import pytest
 
 from model_server import text as ktext
 from model_server.errors import GenerationError
-from model_server.generation import (GenerationSettings, check_candidate, normalize_space, people_first, repeats,
-                                     said_before)
+from model_server.generation import (Chain, GenerationSettings, check_candidate, normalize_space, people_first,
+                                     repeats, said_before, score_options)
 from model_server.host import ModelHost
 from model_server.josa import keyword_words
 from model_server.prompting import build_prompt, note_line, notes_that_fit, story_tail
 from model_server.lexicon import BOUNDARY
-from model_server.judges.judge import Judge
+from model_server.judges.judge import FEATURES, Judge
+from model_server.judges.relevance import idf_of, train_relevance
 from model_server.sampling import Row, finish
 from model_server.training import TrainSettings, train
 from model_server.vocabulary import well_formed
@@ -140,6 +141,25 @@ def test_the_untrained_judge_ranks_korean_above_garble_the_model_liked_more():
     garbled, readable = "편지개를히더니 빔이조그혹는 온 말을 발망 버맀다.", "그는 편지를 받고 한참 동안 말이 없었다."
     scores = Judge.untrained().score("", [garbled, readable], lm=[-2.0, -3.0])
     assert scores[1] > scores[0]
+
+
+def test_a_candidates_next_sentence_is_judged_as_what_follows_the_sentences_it_holds(host):
+    """Read blind, passages stitched of sentences that each suited the story but not the one
+    before them made no sense as a whole: an option is judged as the next passage after the
+    story and the candidate's sentences so far, not only the story."""
+    groups = [(f"비가 왔다. 순이는 오빠의 편지를 꺼냈다. {i}",
+               ["순이는 편지를 다시 읽었다.", "장군은 말을 몰아 성으로 달렸다.", "시장에는 사람이 많았다."])
+              for i in range(30)]
+    relevance = train_relevance(groups, idf_of([p for _, ps in groups for p in ps]), epochs=10)
+    judge = Judge([1.0 if name == "relevance" else 0.0 for name in FEATURES], relevance=relevance)
+    written = "순이는 오빠의 편지를 꺼냈다."
+    chain = Chain([written], host.tokenizer(written + "\n", add_special_tokens=False)["input_ids"])
+    options = ["장군은 말을 몰아 성으로 달렸다.", "순이는 편지를 접어 넣었다."]
+    story = "장터에는 사람이 많았다. 날이 저물었다."
+    prompt = host.tokenizer(story + "\n", add_special_tokens=False)["input_ids"]
+    elsewhere, follows = score_options(host.model, host.tokenizer, judge, prompt, ktext.sentences(story), [chain],
+                                       {id(chain): options})[id(chain)]
+    assert follows > elsewhere
 
 
 def test_a_sentence_that_repeats_another_candidates_is_a_repeat():
