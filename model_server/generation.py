@@ -116,10 +116,9 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     Each candidate is written a sentence at a time: ``settings.pool`` sentences are sampled
     for it, those that keep the rules are scored by the ``judge`` as what follows the story and
     the candidate's sentences so far, and the best that no other candidate took at that place
-    is kept. Where the keyword goes is
-    chosen the same way: some of a position's rows must hold it (all of them in the last
-    sentence, if it is still missing), each placing it where the model first gives it a
-    chance, and the judge keeps the likeliest. ``seed`` makes the result reproducible;
+    is kept. Where the keyword goes is chosen the same way: some of a position's rows must hold
+    it (all of them in the last sentence, if it is still missing), each placing it where the
+    model first gives it a chance, and the judge keeps the likeliest. ``seed`` makes the result reproducible;
     without one every call samples afresh. With a ``lexicon`` every word written is one of
     its words, of the story's, or a keyword form; with ``copied`` (``copying``) no run of four
     words the model read is written whole. With a ``bank`` (``retrieval``), sentences of the
@@ -324,17 +323,17 @@ def in_lexicon(text: str, lexicon: Lexicon | None) -> bool:
                                   for word in BOUNDARY.split(unicodedata.normalize("NFC", text)) if word)
 
 
-def score_options(model, tokenizer, judge: Judge, prompt_ids: list[int], told: list[str], chains: list[Chain],
+def score_options(model, tokenizer, judge: Judge, prompt_ids: list[int], told: tuple[str, ...], chains: list[Chain],
                   options: dict[int, list[str]]) -> dict[int, list[float]]:
     """The judge's score of each chain's options as the passage that follows the story's last
     sentences (``told``) and the chain's own: read blind, sentences that each suited the story
     but not the one before them made no sense as a whole."""
-    found = {}
-    for chain in chains:
+    found = {id(chain): [] for chain in chains}
+    for chain in (chain for chain in chains if options[id(chain)]):
         texts = options[id(chain)]
-        context = " ".join((told + chain.sentences)[-CONTEXT_SENTENCES:])
-        found[id(chain)] = judge.score(context, texts, passage_logprobs(model, tokenizer, prompt_ids + chain.ids, texts)) \
-            if texts else []
+        context = " ".join([*told, *chain.sentences][-CONTEXT_SENTENCES:])
+        lm = passage_logprobs(model, tokenizer, prompt_ids + chain.ids, texts)
+        found[id(chain)] = judge.score(context, texts, lm)
     return found
 
 

@@ -125,9 +125,9 @@ class Judge:
 
 
 @lru_cache(maxsize=64)
-def last_sentences(context: str) -> list[str]:
+def last_sentences(context: str) -> tuple[str, ...]:
     """The last ``CONTEXT_SENTENCES`` sentences of ``context``: what the judges read of it."""
-    return ktext.sentences(context[-CONTEXT_SENTENCES * 120:])[-CONTEXT_SENTENCES:]
+    return tuple(ktext.sentences(context[-CONTEXT_SENTENCES * 120:])[-CONTEXT_SENTENCES:])
 
 
 def fit_weights(judge: Judge, groups: list[torch.Tensor], steps: int = 300, l2: float = 0.01) -> list[float]:

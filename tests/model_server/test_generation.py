@@ -157,8 +157,9 @@ def test_a_candidates_next_sentence_is_judged_as_what_follows_the_sentences_it_h
     options = ["장군은 말을 몰아 성으로 달렸다.", "순이는 편지를 접어 넣었다."]
     story = "장터에는 사람이 많았다. 날이 저물었다."
     prompt = host.tokenizer(story + "\n", add_special_tokens=False)["input_ids"]
-    elsewhere, follows = score_options(host.model, host.tokenizer, judge, prompt, ktext.sentences(story), [chain],
-                                       {id(chain): options})[id(chain)]
+    told = tuple(ktext.sentences(story))
+    scores = score_options(host.model, host.tokenizer, judge, prompt, told, [chain], {id(chain): options})
+    elsewhere, follows = scores[id(chain)]
     assert follows > elsewhere
 
 
