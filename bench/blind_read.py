@@ -66,7 +66,7 @@ def unblind(sheet: Path, scores: Path) -> None:
     print("|---|---|---|---|---|")
     for source, scored in table.items():
         if scored:
-            print(f"| {'AI' + source[2:] if source.startswith('ai') else 'real'} | {len(scored)} | "
+            print(f"| {row_name(source)} | {len(scored)} | "
                   f"{statistics.mean(g for g, _, _ in scored):.2f} | {statistics.mean(s for _, s, _ in scored):.2f} | "
                   f"{100 * sum(h for _, _, h in scored) / len(scored):.0f} % |")
     lengths = sorted({n for found in by_length.values() for n in found})
@@ -76,7 +76,12 @@ def unblind(sheet: Path, scores: Path) -> None:
         print("|---|" + "---|" * len(lengths))
         for source, found in by_length.items():
             cells = [f"{statistics.mean(found[n]):.2f} ({len(found[n])})" if n in found else "" for n in lengths]
-            print(f"| {'AI' + source[2:] if source.startswith('ai') else 'real'} | " + " | ".join(cells) + " |")
+            print(f"| {row_name(source)} | " + " | ".join(cells) + " |")
+
+
+def row_name(source: str) -> str:
+    """A key's source as its row in the tables: AI (and the dump it came from) or real."""
+    return "AI" + source[2:] if source.startswith("ai") else "real"
 
 
 def main() -> None:
