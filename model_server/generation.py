@@ -113,23 +113,23 @@ def generate(model, tokenizer, story_text: str, keyword: str | None, sentences: 
     """``k`` different passages continuing ``story_text``, each with ``sentences`` sentences
     and (when given) the ``keyword``, best first; GenerationError when that cannot be done.
 
-    Each candidate is written a sentence at a time: ``settings.pool`` sentences are sampled
-    for it, those that keep the rules are scored by the ``judge`` as what follows the story and
-    the candidate's sentences so far, and the best that no other candidate took at that place
-    is kept. Where the keyword goes is chosen the same way: some of a position's rows must hold
-    it (all of them in the last sentence, if it is still missing), each placing it where the
-    model first gives it a chance, and the judge keeps the likeliest. ``seed`` makes the result reproducible;
-    without one every call samples afresh. With a ``lexicon`` every word written is one of
-    its words, of the story's, or a keyword form; with ``copied`` (``copying``) no run of four
-    words the model read is written whole. With a ``bank`` (``retrieval``), sentences of the
-    novels the model read, edited for the story, are offered beside its own, and with
+    Each candidate is written a sentence at a time: ``settings.pool`` sentences are sampled for
+    it, those that keep the rules are scored by the ``judge`` as what follows the story and the
+    candidate's sentences so far, and the best that no other candidate took at that place is
+    kept. Where the keyword goes is chosen the same way: some of a position's rows must hold it
+    (all of them in the last sentence, if it is still missing), each placing it where the model
+    first gives it a chance, and the judge keeps the likeliest. ``seed`` makes the result
+    reproducible; without one every call samples afresh. With a ``lexicon`` every word written
+    is one of its words, of the story's, or a keyword form; with ``copied`` (``copying``) no run
+    of four words the model read is written whole. With a ``bank`` (``retrieval``), sentences of
+    the novels the model read, edited for the story, are offered beside its own, and with
     ``settings.guides_first`` the judge's best of them is kept wherever one fits, and the model
-    samples only for the candidates that too few fit. The story
-    bible's ``notes`` (name, text; the most relevant first) that fit ``settings.notes_tokens``
-    open the prompt, and the names of those that name people come first among the names the
-    bank's sentences are given. With a ``mood`` (one of ``mood.MOODS``) the control line asks
-    for it, and until a candidate reads in it (``mood.mood_of``), the sentences holding one of
-    its words come first among those of the same source; candidates that read in it come first."""
+    samples only for the candidates that too few fit. The story bible's ``notes`` (name, text;
+    the most relevant first) that fit ``settings.notes_tokens`` open the prompt, and the names
+    of those that name people come first among the names the bank's sentences are given. With a
+    ``mood`` (one of ``mood.MOODS``) the control line asks for it, and until a candidate reads
+    in it (``mood.mood_of``), the sentences holding one of its words come first among those of
+    the same source; candidates that read in it come first."""
     if not 1 <= sentences <= MAX_SENTENCES:
         raise ValueError(f"sentences must be between 1 and {MAX_SENTENCES}, not {sentences}")
     if k < 1:
