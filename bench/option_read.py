@@ -17,6 +17,7 @@ alone would choose. Several readers' scores are averaged per item, their agreeme
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import statistics
@@ -37,41 +38,43 @@ def make(base: str, judges: str, heldout: str | None, prompts: int, seed: int, o
     from bench.writing_bench import make_prompts
     from model_server import generation
     from model_server import text as ktext
-    from model_server.evaluate import passage_logprobs
     from model_server.host import ModelHost
     from model_server.judges.judge import FEATURES, Judge
 
-    torch.set_num_threads(1)
-    host, judge = ModelHost(base), Judge.load(judges)
-    _, held = load_split(None, heldout)
     first_place: dict = {}
-    scoring, offering = generation.score_options, generation.guides_for
 
-    def listening_score(model, tokenizer, judge, prompt_ids, told, chains, options):  # the first place's options
-        for chain in chains:
-            if not chain.sentences and options[id(chain)] and "options" not in first_place:
-                texts = options[id(chain)]
-                lm = passage_logprobs(model, tokenizer, prompt_ids, texts)
-                first_place["options"] = dict(zip(texts, judge.features(" ".join(told), texts, lm).tolist()))
-        return scoring(model, tokenizer, judge, prompt_ids, told, chains, options)
+    class ListeningJudge(Judge):
+        """The judge, keeping what it is first asked in a call: a candidate's first place."""
+
+        def score(self, context: str, passages: list[str], lm: list[float]) -> list[float]:
+            features = self.features(context, passages, lm)
+            scores = self.combine(features).tolist()
+            first_place.setdefault("options", {t: (f, s) for t, f, s in zip(passages, features.tolist(), scores)})
+            return scores
+
+    offering = generation.guides_for
 
     def listening_offer(*args, **kwargs):  # which options are the bank's
         found = offering(*args, **kwargs)
         first_place.setdefault("bank", set()).update(guide.text for guide in found)
         return found
 
+    torch.set_num_threads(1)
+    host, judge = ModelHost(base), Judge.load(judges)
+    listening = ListeningJudge(**{field.name: getattr(judge, field.name) for field in dataclasses.fields(judge)})
+    _, held = load_split(None, heldout)
     rng = random.Random(seed)
     lines, key = ["# 다음 문장 읽기", "", DIRECTIONS], []
     for prompt in make_prompts(held, prompts, 3, seed):
         kept = host.generate(None, prompt.context, prompt.keyword, prompt.sentences, 3, seed=1000 + prompt.id,
                              judge=judge)
         first_place.clear()
-        generation.score_options, generation.guides_for = listening_score, listening_offer
+        generation.guides_for = listening_offer
         try:
             host.generate(None, prompt.context, prompt.keyword, prompt.sentences, 1, seed=1000 + prompt.id,
-                          judge=judge, settings=generation.GenerationSettings(guides=offered, guides_first=False))
+                          judge=listening, settings=generation.GenerationSettings(guides=offered, guides_first=False))
         finally:
-            generation.score_options, generation.guides_for = scoring, offering
+            generation.guides_for = offering
         options = first_place.get("options", {})
         real, default = ktext.sentences(prompt.real[0])[0], ktext.sentences(kept[0].text)[0]
         items = list(dict.fromkeys([*options, default, real]))
@@ -82,8 +85,8 @@ def make(base: str, judges: str, heldout: str | None, prompts: int, seed: int, o
         key.append({"prompt": prompt.id, "items": [
             {"label": f"{prompt.id}.{j}", "real": text == real, "default": text == default,
              "offered": text in options, "bank": text in first_place.get("bank", ()),
-             "features": dict(zip(FEATURES, options[text])) if text in options else None,
-             "score": judge.combine(torch.tensor([options[text]]))[0].item() if text in options else None}
+             "features": dict(zip(FEATURES, options[text][0])) if text in options else None,
+             "score": options[text][1] if text in options else None}
             for j, text in enumerate(items)]})
         print(f"prompt {prompt.id}: {len(options)} options", flush=True)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
