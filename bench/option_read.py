@@ -132,6 +132,8 @@ def unblind(sheet: Path, scores: list[Path]) -> None:
     key = json.loads(Path(f"{sheet}.key.json").read_text(encoding="utf-8"))
     readers = read_scores(scores)
     sense = {label: statistics.mean(r[label] for r in readers if label in r) for label in set().union(*readers)}
+    if not sense:
+        raise SystemExit(f"no sense scores in {', '.join(map(str, scores))}: fill in the sheet's scores first")
     if len(readers) > 1:
         first, second = zip(*[(readers[0][label], readers[1][label]) for label in set(readers[0]) & set(readers[1])])
         print(f"readers agree on sense (Pearson, readers 1 and 2): {statistics.correlation(first, second):.2f}")
